@@ -1,0 +1,1 @@
+//! AppArmor profiles for phoenix containers and the nesting tunable.

@@ -1,0 +1,21 @@
+//! One module per subcommand. Each holds its clap `Args` and a `run` function.
+
+use clap::Subcommand;
+
+use crate::global::Global;
+
+mod completions;
+
+/// Every phoenix subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print shell completions.
+    Completions(completions::Args),
+}
+
+/// Runs one subcommand.
+pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
+    match command {
+        Command::Completions(args) => completions::run(args, global),
+    }
+}

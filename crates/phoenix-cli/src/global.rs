@@ -1,0 +1,51 @@
+//! Options every subcommand shares.
+
+use camino::{Utf8Path, Utf8PathBuf};
+use clap::{Args, ValueEnum};
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable text.
+    Text,
+    /// Machine-readable JSON on stdout.
+    Json,
+}
+
+/// Global options.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Directory holding phoenix_lxc_configs.json, phoenix_hypervisor_config.json
+    /// and, optionally, phoenix_vm_configs.json.
+    #[arg(
+        long,
+        global = true,
+        env = "PHOENIX_CONFIG_DIR",
+        default_value = "/usr/local/phoenix_hypervisor/etc"
+    )]
+    pub config_dir: Utf8PathBuf,
+    /// Every host path phoenix reads or writes is resolved under this directory.
+    #[arg(long, global = true, env = "PHOENIX_ROOT", default_value = "/")]
+    pub root: Utf8PathBuf,
+    /// Output format.
+    #[arg(short, long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// More detail (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+impl Global {
+    /// The configured root directory.
+    pub fn root(&self) -> &Utf8Path {
+        &self.root
+    }
+
+    /// True when results go out as JSON.
+    pub fn json(&self) -> bool {
+        self.output == Output::Json
+    }
+}

@@ -1,0 +1,55 @@
+//! `phoenix`: bring Proxmox LXC containers to the state a JSON config describes.
+//!
+//! This binary is thin: each subcommand lives in its own file under `commands/`,
+//! turns its clap arguments into a validated request, calls one library function
+//! and renders the outcome. `main` alone owns exit codes and error printing.
+//!
+//! Exit codes, for every command: 0 success, 1 runtime failure, 2 invalid input or usage.
+
+mod commands;
+mod exit;
+mod global;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::exit::{Failure, Reported};
+use crate::global::Global;
+
+/// Declarative provisioning of Proxmox VE containers from JSON.
+#[derive(Debug, Parser)]
+#[command(name = "phoenix", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: commands::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { exit::INVALID } else { exit::SUCCESS });
+        }
+    };
+    match commands::run(&cli.command, &cli.global) {
+        Ok(()) => ExitCode::from(exit::SUCCESS),
+        Err(err) => {
+            if let Some(reported) = err.downcast_ref::<Reported>() {
+                return ExitCode::from(reported.code);
+            }
+            let code = match err.downcast_ref::<Failure>() {
+                Some(Failure::Invalid(_)) => exit::INVALID,
+                _ => exit::RUNTIME,
+            };
+            if !cli.global.quiet || code != exit::SUCCESS {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Proxmox CT conf files (`/etc/pve/lxc/<CTID>.conf`), `lxc.idmap` user-namespace
+//! maps and `/etc/subuid` / `/etc/subgid` delegations.

@@ -1,0 +1,1 @@
+//! A typed wrapper around Proxmox's `pct` and `pvesm` commands.
