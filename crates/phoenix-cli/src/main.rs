@@ -33,7 +33,11 @@ fn main() -> ExitCode {
         Err(err) => {
             // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { exit::INVALID } else { exit::SUCCESS });
+            return ExitCode::from(if err.use_stderr() {
+                exit::INVALID
+            } else {
+                exit::SUCCESS
+            });
         }
     };
     match commands::run(&cli.command, &cli.global) {
