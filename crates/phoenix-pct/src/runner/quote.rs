@@ -1,0 +1,69 @@
+//! Shell-style quoting for reading only: transcripts and error messages show a
+//! command as one line a person could paste, but phoenix never hands that line
+//! to a shell. Commands always run from their argv.
+
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+
+/// Characters that never need quoting in a POSIX shell word.
+fn is_plain(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_-+=/.,:@%^".contains(c)
+}
+
+/// Quotes one word: bare when it is made of plain characters, otherwise inside
+/// single quotes (an embedded `'` becomes `'\''`). Non-UTF-8 bytes are shown as
+/// U+FFFD: the line is for reading, not for running.
+pub(crate) fn quote_word(word: &OsStr) -> String {
+    let word = word.to_string_lossy();
+    if !word.is_empty() && word.chars().all(is_plain) {
+        return word.into_owned();
+    }
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('\'');
+    for c in word.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Joins words into one shell-quoted line.
+pub(crate) fn quote_line<I, S>(words: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut out = String::new();
+    for (i, w) in words.into_iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{}", quote_word(w.as_ref()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_words_stay_bare() {
+        assert_eq!(
+            quote_line(["pct", "set", "100", "--net0", "name=eth0,bridge=vmbr0"]),
+            "pct set 100 --net0 name=eth0,bridge=vmbr0"
+        );
+    }
+
+    #[test]
+    fn spaces_quotes_and_empty_words_are_quoted() {
+        assert_eq!(
+            quote_line(["echo", "a b", "it's", "", "$HOME"]),
+            r#"echo 'a b' 'it'\''s' '' '$HOME'"#
+        );
+    }
+}
