@@ -1,0 +1,13 @@
+//! User-namespace id maps: `lxc.idmap` entries, Proxmox's validation, the effective
+//! map of a container, phoenix's stricter warnings and the planner.
+//!
+//! An entry reads `u 0 100000 65536`: container uids 0..65535 are host uids
+//! 100000..165535. Why this matters: a container's files and processes are owned, on
+//! the host, by the ids this map gives them, and a wrong map hands host ids (root's,
+//! or another container's) to the container.
+
+mod entry;
+mod validate;
+
+pub use entry::{IdKind, IdMapEntry, ParseIdMapEntryError};
+pub use validate::{IdMapError, Side, validate_entries};
