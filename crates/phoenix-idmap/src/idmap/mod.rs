@@ -7,7 +7,13 @@
 //! or another container's) to the container.
 
 mod entry;
+mod map;
+mod plan;
 mod validate;
+mod warnings;
 
 pub use entry::{IdKind, IdMapEntry, ParseIdMapEntryError};
+pub use map::{DEFAULT_COUNT, DEFAULT_HOST_START, IdMap, IdMapSource};
+pub use plan::{IdMapPlan, IntentKind, MapIntent, MapIntentError, PlanError, plan};
 pub use validate::{IdMapError, Side, validate_entries};
+pub use warnings::{Delegations, IdMapWarning, IdRanges};
