@@ -1,0 +1,160 @@
+//! The type of each plain CT conf key (pve-container's `$confdesc`), as far as parsing checks it.
+
+use super::warning::WarningKind;
+
+/// How Proxmox's `check_type` treats a key's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyType {
+    /// `1 0 on off yes no true false`, any case; normalised to `1`/`0`.
+    Boolean,
+    /// `^\d+$`; normalised by Perl's `int()` (leading zeros go).
+    Integer,
+    /// `^\d+(\.\d+)?$`; kept as written.
+    Number,
+    /// Any text (formats are not checked here).
+    String,
+}
+
+const BOOLEANS: &[&str] = &[
+    "console",
+    "debug",
+    "onboot",
+    "protection",
+    "template",
+    "unprivileged",
+];
+const INTEGERS: &[&str] = &["cores", "cpuunits", "memory", "snaptime", "swap", "tty"];
+const NUMBERS: &[&str] = &["cpulimit"];
+const STRINGS: &[&str] = &[
+    "arch",
+    "cmode",
+    "description",
+    "entrypoint",
+    "env",
+    "features",
+    "hookscript",
+    "hostname",
+    "lock",
+    "nameserver",
+    "ostype",
+    "parent",
+    "rootfs",
+    "searchdomain",
+    "startup",
+    "tags",
+    "timezone",
+];
+/// Indexed keys and how many of each exist (`net0`..`net31`, `mp0`..`mp255`, ...).
+const INDEXED: &[(&str, u32)] = &[("net", 32), ("mp", 256), ("unused", 256), ("dev", 256)];
+
+/// The type of `key`, or `None` for a key Proxmox does not know.
+pub(crate) fn key_type(key: &str) -> Option<KeyType> {
+    if BOOLEANS.contains(&key) {
+        return Some(KeyType::Boolean);
+    }
+    if INTEGERS.contains(&key) {
+        return Some(KeyType::Integer);
+    }
+    if NUMBERS.contains(&key) {
+        return Some(KeyType::Number);
+    }
+    if STRINGS.contains(&key) {
+        return Some(KeyType::String);
+    }
+    let digits = key.len() - key.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (base, index) = key.split_at(key.len() - digits);
+    let (_, count) = INDEXED.iter().find(|(b, _)| *b == base)?;
+    // `net00` is not `net0`: Proxmox's keys are generated as "net$i".
+    let index_ok = !index.is_empty() && (index == "0" || !index.starts_with('0'));
+    let n: u32 = index.parse().ok()?;
+    (index_ok && n < *count).then_some(KeyType::String)
+}
+
+/// Proxmox's boolean reading: `Some(true|false)` for the accepted spellings.
+pub(crate) fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "on" | "yes" | "true" => Some(true),
+        "0" | "off" | "no" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `check_type`: the normalised value, or the warning Proxmox prints (the raw value is then kept).
+pub(crate) fn check_value(key: &str, value: &str) -> Result<String, WarningKind> {
+    let Some(ty) = key_type(key) else {
+        return Err(WarningKind::UnknownSetting {
+            key: key.to_owned(),
+        });
+    };
+    if value.contains(['\n', '\r']) {
+        return Err(WarningKind::LineFeed {
+            key: key.to_owned(),
+        });
+    }
+    let type_error = |expected| WarningKind::TypeCheck {
+        key: key.to_owned(),
+        expected,
+        value: value.to_owned(),
+    };
+    match ty {
+        KeyType::Boolean => match parse_bool(value) {
+            Some(b) => Ok(if b { "1" } else { "0" }.to_owned()),
+            None => Err(type_error("boolean")),
+        },
+        KeyType::Integer if is_digits(value) => {
+            let trimmed = value.trim_start_matches('0');
+            Ok(if trimmed.is_empty() { "0" } else { trimmed }.to_owned())
+        }
+        KeyType::Integer => Err(type_error("integer")),
+        KeyType::Number => {
+            let (int, frac) = value.split_once('.').unwrap_or((value, "1"));
+            if is_digits(int) && is_digits(frac) {
+                Ok(value.to_owned())
+            } else {
+                Err(type_error("number"))
+            }
+        }
+        KeyType::String => Ok(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_keys() {
+        assert_eq!(key_type("net31"), Some(KeyType::String));
+        assert_eq!(key_type("net32"), None);
+        assert_eq!(key_type("mp255"), Some(KeyType::String));
+        assert_eq!(key_type("mp256"), None);
+        assert_eq!(key_type("mp01"), None);
+        assert_eq!(key_type("net"), None);
+        assert_eq!(key_type("memory"), Some(KeyType::Integer));
+        assert_eq!(key_type("foo"), None);
+    }
+
+    #[test]
+    fn values_are_normalised_like_proxmox() {
+        assert_eq!(check_value("onboot", "YES").unwrap(), "1");
+        assert_eq!(check_value("onboot", "Off").unwrap(), "0");
+        assert_eq!(check_value("memory", "0512").unwrap(), "512");
+        assert_eq!(check_value("memory", "000").unwrap(), "0");
+        assert_eq!(check_value("cpulimit", "1.5").unwrap(), "1.5");
+        assert!(check_value("cpulimit", "1.").is_err());
+        assert!(check_value("memory", "-1").is_err());
+        assert!(check_value("onboot", "2").is_err());
+        assert!(matches!(
+            check_value("hostname", "a\r"),
+            Err(WarningKind::LineFeed { .. })
+        ));
+        assert!(matches!(
+            check_value("bogus", "1"),
+            Err(WarningKind::UnknownSetting { .. })
+        ));
+    }
+}
