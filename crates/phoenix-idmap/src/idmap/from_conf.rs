@@ -1,0 +1,109 @@
+//! The effective map of a parsed CT conf.
+
+use super::entry::ParseIdMapEntryError;
+use super::map::IdMap;
+use crate::conf::CtConf;
+
+/// The only key Proxmox reads maps from; the old `lxc.id_map` is accepted in the conf
+/// but ignored by its idmap logic.
+pub const IDMAP_KEY: &str = "lxc.idmap";
+
+/// The old spelling of [`IDMAP_KEY`], which Proxmox keeps but does not map from.
+pub const LEGACY_IDMAP_KEY: &str = "lxc.id_map";
+
+/// How Proxmox reads the `unprivileged` flag of the current section: the accepted
+/// boolean spellings (`1 0 on off yes no true false`, any case); any other value is kept
+/// raw by Proxmox's parser and is then true for Perl, so it counts as set.
+fn unprivileged_flag(conf: &CtConf) -> bool {
+    match conf
+        .get("unprivileged")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => false,
+        Some("0" | "off" | "no" | "false") => false,
+        Some(_) => true,
+    }
+}
+
+impl IdMap {
+    /// The effective map of a conf's current section: its `lxc.idmap` entries, else the
+    /// default when `unprivileged` is set, else identity. A bad entry fails with
+    /// Proxmox's `failed to parse idmap: <value>`.
+    ///
+    /// ```
+    /// use phoenix_idmap::{conf::CtConf, IdMap};
+    /// let conf = CtConf::parse("unprivileged: 1\nlxc.idmap = u 0 200000 65536\n").conf;
+    /// let map = IdMap::from_conf(&conf).unwrap();
+    /// assert_eq!(map.root_host_uid(), 200000);
+    /// assert_eq!(map.root_host_gid(), 0);
+    /// ```
+    pub fn from_conf(conf: &CtConf) -> Result<Self, ParseIdMapEntryError> {
+        Self::from_lxc_values(unprivileged_flag(conf), conf.lxc_values(IDMAP_KEY))
+    }
+}
+
+/// Number of `lxc.id_map` lines in the current section: Proxmox ignores them when it
+/// maps ids, so a conf relying on them gets the default map (or none).
+pub fn legacy_idmap_lines(conf: &CtConf) -> usize {
+    conf.lxc_values(LEGACY_IDMAP_KEY).len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idmap::IdMapSource;
+
+    fn map(src: &str) -> IdMap {
+        IdMap::from_conf(&CtConf::parse(src).conf).unwrap()
+    }
+
+    #[test]
+    fn flag_spellings_follow_proxmox() {
+        for on in ["1", "yes", "ON", "true", "bogus"] {
+            assert_eq!(
+                map(&format!("unprivileged: {on}\n")).source(),
+                IdMapSource::UnprivilegedDefault,
+                "{on}"
+            );
+        }
+        for off in ["0", "no", "OFF", "False"] {
+            assert_eq!(
+                map(&format!("unprivileged: {off}\n")).source(),
+                IdMapSource::Privileged,
+                "{off}"
+            );
+        }
+        assert_eq!(map("memory: 512\n").source(), IdMapSource::Privileged);
+    }
+
+    #[test]
+    fn only_lxc_idmap_counts_in_either_form() {
+        let src = "unprivileged: 1\nlxc.id_map: u 0 5 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap=g 0 200000 65536\n";
+        let conf = CtConf::parse(src).conf;
+        let m = IdMap::from_conf(&conf).unwrap();
+        assert_eq!(m.entries().len(), 2);
+        assert_eq!((m.root_host_uid(), m.root_host_gid()), (200000, 200000));
+        assert_eq!(legacy_idmap_lines(&conf), 1);
+        // Only lxc.id_map: Proxmox uses the default map.
+        assert_eq!(
+            map("unprivileged: 1\nlxc.id_map: u 0 5 1\n").source(),
+            IdMapSource::UnprivilegedDefault
+        );
+    }
+
+    #[test]
+    fn snapshot_and_pending_sections_do_not_count() {
+        let m = map("unprivileged: 1\n\n[snap1]\nlxc.idmap: u 0 5 1\n");
+        assert_eq!(m.source(), IdMapSource::UnprivilegedDefault);
+    }
+
+    #[test]
+    fn a_bad_entry_fails_with_proxmox_message() {
+        let conf = CtConf::parse("lxc.idmap: u 0 100000\n").conf;
+        assert_eq!(
+            IdMap::from_conf(&conf).unwrap_err().to_string(),
+            "failed to parse idmap: u 0 100000"
+        );
+    }
+}
