@@ -8,5 +8,5 @@ mod runner;
 
 pub use runner::{
     CommandRunner, DryRunRunner, Effect, ExitStatus, Invocation, Output, Pattern, ProcessRunner,
-    RecordingRunner, RunError,
+    RecordingRunner, RunError, SECRET_PLACEHOLDER,
 };

@@ -66,7 +66,12 @@ pub struct Invocation {
     args: Vec<OsString>,
     stdin: Option<Vec<u8>>,
     effect: Effect,
+    /// Indexes into `args` of values never shown (passwords).
+    secret: Vec<usize>,
 }
+
+/// What a secret argument looks like in transcripts and messages.
+pub const SECRET_PLACEHOLDER: &str = "<secret>";
 
 impl Invocation {
     /// A command with no arguments yet.
@@ -76,6 +81,7 @@ impl Invocation {
             args: Vec::new(),
             stdin: None,
             effect,
+            secret: Vec::new(),
         }
     }
 
@@ -106,6 +112,15 @@ impl Invocation {
         self
     }
 
+    /// Appends an argument that is passed to the command but never shown:
+    /// [`Display`](std::fmt::Display) and [`argv`](Self::argv) print
+    /// [`SECRET_PLACEHOLDER`] instead, so a password does not end up in a
+    /// transcript, a log or an error message.
+    pub fn secret_arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.secret.push(self.args.len());
+        self.arg(arg)
+    }
+
     /// Bytes fed to the command's stdin (otherwise stdin is empty).
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(bytes.into());
@@ -132,20 +147,31 @@ impl Invocation {
         self.effect
     }
 
-    /// The program followed by its arguments, lossily converted to UTF-8.
+    /// The program followed by its arguments, lossily converted to UTF-8, for
+    /// messages: secret arguments are replaced by [`SECRET_PLACEHOLDER`].
     pub fn argv(&self) -> Vec<String> {
-        std::iter::once(self.program.as_os_str())
-            .chain(self.args.iter().map(OsString::as_os_str))
-            .map(|s| s.to_string_lossy().into_owned())
+        std::iter::once(self.program.to_string_lossy().into_owned())
+            .chain(self.args.iter().enumerate().map(|(i, a)| {
+                if self.secret.contains(&i) {
+                    SECRET_PLACEHOLDER.to_owned()
+                } else {
+                    a.to_string_lossy().into_owned()
+                }
+            }))
             .collect()
     }
 }
 
 impl fmt::Display for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words = std::iter::once(self.program.as_os_str())
-            .chain(self.args.iter().map(OsString::as_os_str));
-        f.write_str(&quote::quote_line(words))?;
+        let words = self.argv().into_iter().map(|w| {
+            if w == SECRET_PLACEHOLDER {
+                w
+            } else {
+                quote::quote_word(w.as_ref())
+            }
+        });
+        f.write_str(&words.collect::<Vec<_>>().join(" "))?;
         if let Some(stdin) = &self.stdin {
             write!(f, " <({} bytes)", stdin.len())?;
         }
@@ -325,6 +351,16 @@ mod tests {
         );
         assert_eq!(inv.argv()[0], "/usr/sbin/pct");
         assert_eq!(inv.arguments().len(), 6);
+    }
+
+    #[test]
+    fn secret_arguments_are_passed_but_never_shown() {
+        let inv = Invocation::mutation("pct")
+            .args(["create", "100", "--password"])
+            .secret_arg("hunter2 x");
+        assert_eq!(inv.arguments()[3], "hunter2 x");
+        assert_eq!(inv.to_string(), "pct create 100 --password <secret>");
+        assert_eq!(inv.argv()[4], SECRET_PLACEHOLDER);
     }
 
     #[test]
