@@ -123,3 +123,23 @@ fn validate_runs_proxmox_rules_on_the_effective_entries() {
         "invalid map entry 'g 0 100000 65536': container gid 0 is also mapped by entry 'g 0 100000 65536'"
     );
 }
+
+#[test]
+fn sources_describe_themselves() {
+    let names: Vec<String> = [
+        IdMapSource::Explicit,
+        IdMapSource::UnprivilegedDefault,
+        IdMapSource::Privileged,
+    ]
+    .iter()
+    .map(|s| format!("{} = {s}", s.name()))
+    .collect();
+    assert_eq!(
+        names,
+        [
+            "explicit = explicit lxc.idmap entries",
+            "default = proxmox's default map (unprivileged, no lxc.idmap entries)",
+            "privileged = no map (privileged, no lxc.idmap entries)",
+        ]
+    );
+}

@@ -45,6 +45,10 @@ fn assert_complete(p: &IdMapPlan) {
 #[test]
 fn no_intent_gives_the_proxmox_default() {
     let p = plan(&[]).unwrap();
+    assert_eq!(
+        p.conf_lines(),
+        ["lxc.idmap: u 0 100000 65536", "lxc.idmap: g 0 100000 65536"]
+    );
     insta::assert_snapshot!(render(&p), @r"
     lxc.idmap: u 0 100000 65536
     lxc.idmap: g 0 100000 65536

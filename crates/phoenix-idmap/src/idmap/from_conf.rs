@@ -2,6 +2,8 @@
 
 use super::entry::ParseIdMapEntryError;
 use super::map::IdMap;
+use super::validate::IdMapError;
+use super::warnings::{Delegations, IdMapWarning};
 use crate::conf::CtConf;
 
 /// The only key Proxmox reads maps from; the old `lxc.id_map` is accepted in the conf
@@ -47,6 +49,38 @@ impl IdMap {
 /// maps ids, so a conf relying on them gets the default map (or none).
 pub fn legacy_idmap_lines(conf: &CtConf) -> usize {
     conf.lxc_values(LEGACY_IDMAP_KEY).len()
+}
+
+/// Everything phoenix says about the map of one conf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfIdMapCheck {
+    /// The effective map.
+    pub map: IdMap,
+    /// Proxmox's verdict on the entries (`None`: valid).
+    pub error: Option<IdMapError>,
+    /// phoenix's stricter warnings, including ignored `lxc.id_map` lines.
+    pub warnings: Vec<IdMapWarning>,
+}
+
+/// Reads a conf's map, validates it as Proxmox does and adds phoenix's warnings
+/// (checked against `/etc/subuid` and `/etc/subgid` when `delegations` is given).
+/// Fails only when an `lxc.idmap` value cannot be parsed.
+pub fn check_conf(
+    conf: &CtConf,
+    delegations: Option<Delegations<'_>>,
+) -> Result<ConfIdMapCheck, ParseIdMapEntryError> {
+    let map = IdMap::from_conf(conf)?;
+    let mut warnings = Vec::new();
+    let lines = legacy_idmap_lines(conf);
+    if lines > 0 {
+        warnings.push(IdMapWarning::LegacyKeyIgnored { lines });
+    }
+    warnings.extend(map.warnings(delegations));
+    Ok(ConfIdMapCheck {
+        error: map.validate().err(),
+        map,
+        warnings,
+    })
 }
 
 #[cfg(test)]
@@ -96,6 +130,27 @@ mod tests {
     fn snapshot_and_pending_sections_do_not_count() {
         let m = map("unprivileged: 1\n\n[snap1]\nlxc.idmap: u 0 5 1\n");
         assert_eq!(m.source(), IdMapSource::UnprivilegedDefault);
+    }
+
+    #[test]
+    fn check_conf_reports_error_and_warnings_together() {
+        let src = "lxc.id_map: u 0 5 1\nlxc.idmap: u 0 100000 65536\nlxc.idmap: u 0 100000 65536\n";
+        let check = check_conf(&CtConf::parse(src).conf, None).unwrap();
+        assert_eq!(
+            check.error.unwrap().to_string(),
+            "invalid map entry 'u 0 100000 65536': container uid 0 is also mapped by entry 'u 0 100000 65536'"
+        );
+        let texts: Vec<String> = check.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            [
+                "1 lxc.id_map line(s) ignored: proxmox reads maps only from lxc.idmap",
+                "lxc.idmap entries without 'unprivileged: 1': lxc maps ids but proxmox treats the container as privileged",
+                "the map has uid entries but no gid entries, so no container gid is mapped",
+            ]
+        );
+        let ok = check_conf(&CtConf::parse("unprivileged: 1\n").conf, None).unwrap();
+        assert_eq!((ok.error, ok.warnings), (None, vec![]));
     }
 
     #[test]

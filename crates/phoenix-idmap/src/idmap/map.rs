@@ -21,6 +21,29 @@ pub enum IdMapSource {
     Privileged,
 }
 
+impl IdMapSource {
+    /// A short machine-friendly name: `explicit`, `default` or `privileged`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IdMapSource::Explicit => "explicit",
+            IdMapSource::UnprivilegedDefault => "default",
+            IdMapSource::Privileged => "privileged",
+        }
+    }
+}
+
+impl std::fmt::Display for IdMapSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IdMapSource::Explicit => "explicit lxc.idmap entries",
+            IdMapSource::UnprivilegedDefault => {
+                "proxmox's default map (unprivileged, no lxc.idmap entries)"
+            }
+            IdMapSource::Privileged => "no map (privileged, no lxc.idmap entries)",
+        })
+    }
+}
+
 /// The effective user-namespace map of one container.
 ///
 /// ```

@@ -14,7 +14,7 @@ mod validate;
 mod warnings;
 
 pub use entry::{IdKind, IdMapEntry, ParseIdMapEntryError};
-pub use from_conf::{IDMAP_KEY, LEGACY_IDMAP_KEY, legacy_idmap_lines};
+pub use from_conf::{ConfIdMapCheck, IDMAP_KEY, LEGACY_IDMAP_KEY, check_conf, legacy_idmap_lines};
 pub use map::{DEFAULT_COUNT, DEFAULT_HOST_START, IdMap, IdMapSource};
 pub use plan::{IdMapPlan, IntentKind, MapIntent, MapIntentError, PlanError, plan};
 pub use validate::{IdMapError, Side, validate_entries};

@@ -190,6 +190,16 @@ pub struct IdMapPlan {
     pub subgid: Vec<SubIdEntry>,
 }
 
+impl IdMapPlan {
+    /// The entries as conf lines, `lxc.idmap: u 0 100000 1000`, in order.
+    pub fn conf_lines(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|e| format!("{}: {e}", super::IDMAP_KEY))
+            .collect()
+    }
+}
+
 fn overlap(a: (u32, u32), b: (u32, u32)) -> Option<u32> {
     let start = u64::from(a.0.max(b.0));
     let end = (u64::from(a.0) + u64::from(a.1)).min(u64::from(b.0) + u64::from(b.1));

@@ -89,6 +89,13 @@ pub enum IdMapWarning {
         "lxc.idmap entries without 'unprivileged: 1': lxc maps ids but proxmox treats the container as privileged"
     )]
     ExplicitWithoutFlag,
+    /// `lxc.id_map` lines (the old key): Proxmox keeps them but maps ids only from
+    /// `lxc.idmap`, so they change nothing it computes.
+    #[error("{lines} lxc.id_map line(s) ignored: proxmox reads maps only from lxc.idmap")]
+    LegacyKeyIgnored {
+        /// How many such lines the current section has.
+        lines: usize,
+    },
     /// Host ids of an entry are not delegated to root in `/etc/subuid` or `/etc/subgid`.
     #[error("host {}s {missing} of entry '{entry}' are not delegated to root in /etc/{}", entry.kind.id_name(), subid_file(entry.kind))]
     NotDelegated {
