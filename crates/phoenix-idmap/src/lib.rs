@@ -3,6 +3,7 @@
 
 pub mod conf;
 pub mod idmap;
+pub mod props;
 pub mod subid;
 mod vmid;
 

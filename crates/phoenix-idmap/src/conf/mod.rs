@@ -15,6 +15,7 @@ pub mod io;
 mod line;
 mod lxc_keys;
 mod schema;
+mod typed;
 mod warning;
 
 use std::ops::{Deref, DerefMut};
@@ -22,6 +23,8 @@ use std::ops::{Deref, DerefMut};
 pub use description::{decode_text, encode_text};
 pub use digest::{Digest, DigestError};
 pub use edit::EditError;
+pub(crate) use schema::parse_bool;
+pub use typed::ValueError;
 pub use warning::{ConfWarning, WarningKind};
 
 use line::{HeaderKind, LineKind};

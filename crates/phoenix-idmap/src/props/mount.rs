@@ -1,0 +1,556 @@
+//! `rootfs` and `mpN`: the root file system and mount points.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::{Format, Items, PropError, flag, print};
+use crate::idmap::{IdKind, IdMapEntry};
+
+/// A disk size in bytes; parsed from `\d+(\.\d+)?[KMGT]?` (no unit means bytes) and printed
+/// the way Proxmox does (`8G`, `512M`, or bytes when not a whole KiB).
+///
+/// ```
+/// use phoenix_idmap::props::DiskSize;
+///
+/// let size: DiskSize = "1.5G".parse().unwrap();
+/// assert_eq!(size.bytes(), 1536 * 1024 * 1024);
+/// assert_eq!(size.to_string(), "1536M");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DiskSize(u64);
+
+impl DiskSize {
+    /// A size of `bytes` bytes.
+    pub fn from_bytes(bytes: u64) -> Self {
+        DiskSize(bytes)
+    }
+
+    /// The size in bytes.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for DiskSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("value '{s}' is not a valid disk size");
+        let (number, shift) = match s.as_bytes().last() {
+            Some(b'K') => (&s[..s.len() - 1], 10),
+            Some(b'M') => (&s[..s.len() - 1], 20),
+            Some(b'G') => (&s[..s.len() - 1], 30),
+            Some(b'T') => (&s[..s.len() - 1], 40),
+            _ => (s, 0),
+        };
+        let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+        let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !digits(int) || !digits(frac) || number.ends_with('.') {
+            return Err(bad());
+        }
+        let whole: u64 = int.parse().map_err(|_| bad())?;
+        let mut bytes = whole
+            .checked_shl(shift)
+            .filter(|b| b >> shift == whole)
+            .ok_or_else(bad)?;
+        if !frac.is_empty() {
+            // Perl's int($n * 2**shift): exact enough for the fractions sizes are written with.
+            let frac: f64 = format!("0.{frac}").parse().map_err(|_| bad())?;
+            bytes = bytes
+                .checked_add((frac * (1u64 << shift) as f64) as u64)
+                .ok_or_else(bad)?;
+        }
+        Ok(DiskSize(bytes))
+    }
+}
+
+impl fmt::Display for DiskSize {
+    /// pve-common `format_size`: the largest unit that divides the size exactly.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut value = self.0;
+        for unit in ["", "K", "M", "G"] {
+            if !value.is_multiple_of(1024) || value == 0 {
+                return write!(f, "{value}{unit}");
+            }
+            value /= 1024;
+        }
+        write!(f, "{value}T")
+    }
+}
+
+/// What a mount's volume is, which decides what Proxmox allows with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    /// A host directory (`/srv/share`): root only, blocks snapshot, clone and template.
+    Bind,
+    /// A host device (`/dev/...`): root only, blocks snapshot, clone and template.
+    Device,
+    /// A storage volume (`local-lvm:vm-100-disk-1`, or `STORAGE:GiB` to allocate).
+    Volume,
+}
+
+impl MountKind {
+    /// The kind of a volume string.
+    pub fn of(volume: &str) -> Self {
+        if volume.starts_with("/dev/") {
+            MountKind::Device
+        } else if volume.starts_with('/') {
+            MountKind::Bind
+        } else {
+            MountKind::Volume
+        }
+    }
+}
+
+/// `idmap=` on a mount: passthrough, or `[ug]:ct:disk:len;...` entries (the host side of each
+/// entry is the id on disk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountIdmap {
+    /// `passthrough`: ids on disk are the container's ids.
+    Passthrough,
+    /// Explicit ranges, `host_start` being the id on disk.
+    Entries(Vec<IdMapEntry>),
+}
+
+impl FromStr for MountIdmap {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "passthrough" {
+            return Ok(MountIdmap::Passthrough);
+        }
+        let bad = || format!("value '{s}' is not 'passthrough' or [ug]:ct:disk:len;...");
+        s.split(';')
+            .map(|part| {
+                let f: Vec<&str> = part.split(':').collect();
+                let kind = match f.first() {
+                    Some(&"u") => IdKind::Uid,
+                    Some(&"g") => IdKind::Gid,
+                    _ => return Err(bad()),
+                };
+                let num = |i: usize| -> Result<u32, String> {
+                    let v = f.get(i).ok_or_else(bad)?;
+                    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                        return Err(bad());
+                    }
+                    v.parse().map_err(|_| bad())
+                };
+                if f.len() != 4 {
+                    return Err(bad());
+                }
+                Ok(IdMapEntry::new(kind, num(1)?, num(2)?, num(3)?))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(MountIdmap::Entries)
+    }
+}
+
+impl fmt::Display for MountIdmap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MountIdmap::Passthrough => f.write_str("passthrough"),
+            MountIdmap::Entries(entries) => {
+                let parts: Vec<String> = entries
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}:{}:{}:{}",
+                            e.kind.letter(),
+                            e.ns_start,
+                            e.host_start,
+                            e.count
+                        )
+                    })
+                    .collect();
+                f.write_str(&parts.join(";"))
+            }
+        }
+    }
+}
+
+const MOUNT_OPTIONS: &[&str] = &[
+    "discard", "lazytime", "noatime", "nodev", "noexec", "nosuid",
+];
+
+fn safe_path(key: &'static str) -> impl Fn(&str) -> Result<String, String> {
+    move |v: &str| {
+        let bad = v.contains("/./")
+            || v.contains("/../")
+            || v.ends_with("/.")
+            || v.ends_with("/..")
+            || v.starts_with("../");
+        if bad || v.is_empty() {
+            Err(format!("{key} '{v}' contains illegal character sequences"))
+        } else {
+            Ok(v.to_owned())
+        }
+    }
+}
+
+/// The options `rootfs` and `mpN` share.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Shared {
+    size: Option<DiskSize>,
+    acl: Option<bool>,
+    ro: Option<bool>,
+    quota: Option<bool>,
+    replicate: Option<bool>,
+    shared: Option<bool>,
+    mountoptions: Vec<String>,
+    idmap: Option<MountIdmap>,
+}
+
+const SHARED_KEYS: [(&str, bool); 9] = [
+    ("volume", false),
+    ("size", false),
+    ("acl", true),
+    ("ro", true),
+    ("quota", true),
+    ("replicate", true),
+    ("shared", true),
+    ("mountoptions", false),
+    ("idmap", false),
+];
+
+fn parse_shared(items: &mut Items) -> Result<(String, Shared), PropError> {
+    let volume =
+        safe_path("volume")(&items.required("volume")?).map_err(|reason| PropError::Invalid {
+            key: "volume",
+            reason,
+        })?;
+    let mountoptions = items
+        .parsed("mountoptions", |v| {
+            v.split(';')
+                .map(|o| {
+                    MOUNT_OPTIONS
+                        .contains(&o)
+                        .then(|| o.to_owned())
+                        .ok_or_else(|| {
+                            format!("value '{o}' is not one of {}", MOUNT_OPTIONS.join(", "))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })?
+        .unwrap_or_default();
+    Ok((
+        volume,
+        Shared {
+            size: items.parsed("size", |v| v.parse())?,
+            acl: items.bool("acl"),
+            ro: items.bool("ro"),
+            quota: items.bool("quota"),
+            replicate: items.bool("replicate"),
+            shared: items.bool("shared"),
+            mountoptions,
+            idmap: items.parsed("idmap", |v| v.parse())?,
+        },
+    ))
+}
+
+fn shared_items(volume: &str, s: &Shared) -> Vec<(&'static str, String)> {
+    let mut items = vec![("volume", volume.to_owned())];
+    let mut add = |k, v: Option<String>| items.extend(v.map(|v| (k, v)));
+    add("size", s.size.map(|v| v.to_string()));
+    add("acl", s.acl.map(flag));
+    add("ro", s.ro.map(flag));
+    add("quota", s.quota.map(flag));
+    add("replicate", s.replicate.map(flag));
+    add("shared", s.shared.map(flag));
+    add(
+        "mountoptions",
+        (!s.mountoptions.is_empty()).then(|| s.mountoptions.join(";")),
+    );
+    add("idmap", s.idmap.as_ref().map(ToString::to_string));
+    items
+}
+
+/// One `mpN` value.
+///
+/// ```
+/// use phoenix_idmap::props::{MountKind, MountPoint};
+///
+/// let mp: MountPoint = "mp=/data,/srv/share,ro=1".parse().unwrap();
+/// assert_eq!(mp.kind(), MountKind::Bind);
+/// assert_eq!(mp.to_string(), "/srv/share,mp=/data,ro=1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountPoint {
+    /// Storage volume, host directory or host device.
+    pub volume: String,
+    /// Path inside the container (required).
+    pub mp: String,
+    /// Size (informational; Proxmox manages it).
+    pub size: Option<DiskSize>,
+    /// POSIX ACLs.
+    pub acl: Option<bool>,
+    /// Read-only.
+    pub ro: Option<bool>,
+    /// User quotas.
+    pub quota: Option<bool>,
+    /// Included in storage replication (Proxmox's default is on).
+    pub replicate: Option<bool>,
+    /// Available on every node (for bind mounts on shared storage).
+    pub shared: Option<bool>,
+    /// Included in backups.
+    pub backup: Option<bool>,
+    /// Keep attributes of the mount point directory.
+    pub keepattrs: Option<bool>,
+    /// `mountoptions=` values, from discard, lazytime, noatime, nodev, noexec, nosuid.
+    pub mountoptions: Vec<String>,
+    /// `idmap=`: how ids on disk map to container ids.
+    pub idmap: Option<MountIdmap>,
+}
+
+impl MountPoint {
+    /// Bind, device or storage volume.
+    pub fn kind(&self) -> MountKind {
+        MountKind::of(&self.volume)
+    }
+}
+
+const MP_FORMAT: Format = Format {
+    default_key: Some("volume"),
+    keys: &[
+        SHARED_KEYS[0],
+        SHARED_KEYS[1],
+        SHARED_KEYS[2],
+        SHARED_KEYS[3],
+        SHARED_KEYS[4],
+        SHARED_KEYS[5],
+        SHARED_KEYS[6],
+        SHARED_KEYS[7],
+        SHARED_KEYS[8],
+        ("mp", false),
+        ("backup", true),
+        ("keepattrs", true),
+    ],
+};
+
+impl FromStr for MountPoint {
+    type Err = PropError;
+
+    fn from_str(s: &str) -> Result<Self, PropError> {
+        let mut items = MP_FORMAT.parse(s)?;
+        let mp = safe_path("mp")(&items.required("mp")?)
+            .map_err(|reason| PropError::Invalid { key: "mp", reason })?;
+        let (volume, shared) = parse_shared(&mut items)?;
+        Ok(MountPoint {
+            volume,
+            mp,
+            size: shared.size,
+            acl: shared.acl,
+            ro: shared.ro,
+            quota: shared.quota,
+            replicate: shared.replicate,
+            shared: shared.shared,
+            backup: items.bool("backup"),
+            keepattrs: items.bool("keepattrs"),
+            mountoptions: shared.mountoptions,
+            idmap: shared.idmap,
+        })
+    }
+}
+
+impl fmt::Display for MountPoint {
+    /// Proxmox's canonical form: the volume bare, `mp=`, then the rest sorted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = Shared {
+            size: self.size,
+            acl: self.acl,
+            ro: self.ro,
+            quota: self.quota,
+            replicate: self.replicate,
+            shared: self.shared,
+            mountoptions: self.mountoptions.clone(),
+            idmap: self.idmap.clone(),
+        };
+        let mut items = shared_items(&self.volume, &shared);
+        items.push(("mp", self.mp.clone()));
+        items.extend(self.backup.map(|v| ("backup", flag(v))));
+        items.extend(self.keepattrs.map(|v| ("keepattrs", flag(v))));
+        f.write_str(&print(Some("volume"), &["mp"], items))
+    }
+}
+
+/// The `rootfs` value: like a mount point, without `mp`, `backup` or `keepattrs`.
+///
+/// ```
+/// use phoenix_idmap::props::RootFs;
+///
+/// let root: RootFs = "local-lvm:vm-100-disk-0,size=8G".parse().unwrap();
+/// assert_eq!(root.size.unwrap().bytes(), 8 << 30);
+/// assert_eq!(root.to_string(), "local-lvm:vm-100-disk-0,size=8G");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootFs {
+    /// Storage volume (or a host path for a bind-mounted root).
+    pub volume: String,
+    /// Size (informational; Proxmox manages it).
+    pub size: Option<DiskSize>,
+    /// POSIX ACLs.
+    pub acl: Option<bool>,
+    /// Read-only.
+    pub ro: Option<bool>,
+    /// User quotas.
+    pub quota: Option<bool>,
+    /// Included in storage replication.
+    pub replicate: Option<bool>,
+    /// Available on every node.
+    pub shared: Option<bool>,
+    /// `mountoptions=` values.
+    pub mountoptions: Vec<String>,
+    /// `idmap=`.
+    pub idmap: Option<MountIdmap>,
+}
+
+impl RootFs {
+    /// Bind, device or storage volume.
+    pub fn kind(&self) -> MountKind {
+        MountKind::of(&self.volume)
+    }
+}
+
+const ROOTFS_FORMAT: Format = Format {
+    default_key: Some("volume"),
+    keys: &SHARED_KEYS,
+};
+
+impl FromStr for RootFs {
+    type Err = PropError;
+
+    fn from_str(s: &str) -> Result<Self, PropError> {
+        let mut items = ROOTFS_FORMAT.parse(s)?;
+        let (volume, s) = parse_shared(&mut items)?;
+        Ok(RootFs {
+            volume,
+            size: s.size,
+            acl: s.acl,
+            ro: s.ro,
+            quota: s.quota,
+            replicate: s.replicate,
+            shared: s.shared,
+            mountoptions: s.mountoptions,
+            idmap: s.idmap,
+        })
+    }
+}
+
+impl fmt::Display for RootFs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = Shared {
+            size: self.size,
+            acl: self.acl,
+            ro: self.ro,
+            quota: self.quota,
+            replicate: self.replicate,
+            shared: self.shared,
+            mountoptions: self.mountoptions.clone(),
+            idmap: self.idmap.clone(),
+        };
+        f.write_str(&print(
+            Some("volume"),
+            &[],
+            shared_items(&self.volume, &shared),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_print_like_proxmox() {
+        let show = |s: &str| s.parse::<DiskSize>().unwrap().to_string();
+        assert_eq!(show("8G"), "8G");
+        assert_eq!(show("8192M"), "8G");
+        assert_eq!(show("512M"), "512M");
+        assert_eq!(show("1024"), "1K");
+        assert_eq!(show("1000"), "1000");
+        assert_eq!(show("0"), "0");
+        assert_eq!(show("2048G"), "2T");
+        assert_eq!(show("0.5K"), "512");
+        for bad in ["", "G", "1.G", "-1", "1X", "99999999999999999999T", "1 G"] {
+            assert!(bad.parse::<DiskSize>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(MountKind::of("/dev/sdb1"), MountKind::Device);
+        assert_eq!(MountKind::of("/srv/share"), MountKind::Bind);
+        assert_eq!(MountKind::of("local-lvm:vm-100-disk-1"), MountKind::Volume);
+        assert_eq!(MountKind::of("local:8"), MountKind::Volume);
+    }
+
+    #[test]
+    fn mount_point_canonical_order_from_the_reference() {
+        let mp: MountPoint = "size=8G,backup=1,mp=/data,local-lvm:vm-100-disk-1"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            mp.to_string(),
+            "local-lvm:vm-100-disk-1,mp=/data,backup=1,size=8G"
+        );
+        let mp: MountPoint =
+            "volume=/srv/a,mp=/a,mountoptions=noatime;nodev,idmap=u:0:100000:1000;g:0:100000:1000,keepattrs=yes"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            mp.to_string(),
+            "/srv/a,mp=/a,idmap=u:0:100000:1000;g:0:100000:1000,keepattrs=1,mountoptions=noatime;nodev"
+        );
+        assert!(
+            matches!(mp.idmap, Some(MountIdmap::Entries(ref e)) if e.len() == 2 && e[1].kind == IdKind::Gid)
+        );
+        let mp: MountPoint = "/srv/a,mp=/a,idmap=passthrough".parse().unwrap();
+        assert_eq!(mp.idmap, Some(MountIdmap::Passthrough));
+    }
+
+    #[test]
+    fn mount_point_errors() {
+        let err = |s: &str| s.parse::<MountPoint>().unwrap_err().to_string();
+        assert_eq!(
+            err("/srv/a"),
+            "mp: property is missing and it is not optional"
+        );
+        assert_eq!(
+            err("mp=/a"),
+            "volume: property is missing and it is not optional"
+        );
+        assert_eq!(
+            err("/srv/../etc,mp=/a"),
+            "volume: volume '/srv/../etc' contains illegal character sequences"
+        );
+        assert_eq!(
+            err("/srv/a,mp=/a/.."),
+            "mp: mp '/a/..' contains illegal character sequences"
+        );
+        assert_eq!(
+            err("/srv/a,mp=/a,mountoptions=rw"),
+            "mountoptions: value 'rw' is not one of discard, lazytime, noatime, nodev, noexec, nosuid"
+        );
+        assert_eq!(
+            err("/srv/a,mp=/a,idmap=u:0:1"),
+            "idmap: value 'u:0:1' is not 'passthrough' or [ug]:ct:disk:len;..."
+        );
+        assert_eq!(
+            err("/srv/a,mp=/a,size=big"),
+            "size: value 'big' is not a valid disk size"
+        );
+    }
+
+    #[test]
+    fn rootfs_has_no_mp() {
+        assert_eq!(
+            "local:100/a.raw,mp=/"
+                .parse::<RootFs>()
+                .unwrap_err()
+                .to_string(),
+            "invalid key in comma-separated list property: mp"
+        );
+        let root: RootFs = "quota=1,local:100/a.raw,ro=0".parse().unwrap();
+        assert_eq!(root.to_string(), "local:100/a.raw,quota=1,ro=0");
+        assert_eq!(root.kind(), MountKind::Volume);
+    }
+}

@@ -1,0 +1,348 @@
+//! `netN`: a container network interface.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use super::{Format, PropError, flag, int_in, print, word};
+
+/// A unicast MAC address (`^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$`, any case), kept as written.
+///
+/// ```
+/// use phoenix_idmap::props::MacAddr;
+///
+/// let mac: MacAddr = "BC:24:11:AA:BB:CC".parse().unwrap();
+/// assert_eq!(mac.to_string(), "BC:24:11:AA:BB:CC");
+/// assert!("01:00:5e:00:00:01".parse::<MacAddr>().is_err()); // multicast
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MacAddr(String);
+
+/// Not a unicast MAC address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid MAC address '{0}' - expected a unicast address like BC:24:11:AA:BB:CC")]
+pub struct MacAddrError(pub String);
+
+impl FromStr for MacAddr {
+    type Err = MacAddrError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let hex2 = |p: &&str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit());
+        // The second hex digit must be even: the I/G bit set means a multicast address.
+        let unicast = s
+            .as_bytes()
+            .get(1)
+            .is_some_and(|b| b"02468aceACE".contains(b));
+        if parts.len() == 6 && parts.iter().all(hex2) && unicast {
+            Ok(MacAddr(s.to_owned()))
+        } else {
+            Err(MacAddrError(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `ip=`: DHCP, manual, or an address with its prefix length (8 to 32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv4Config {
+    /// `dhcp`.
+    Dhcp,
+    /// `manual`: configured inside the container.
+    Manual,
+    /// `a.b.c.d/len`.
+    Cidr(Ipv4Addr, u8),
+}
+
+/// `ip6=`: SLAAC, DHCP, manual, or an address with its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv6Config {
+    /// `auto` (SLAAC).
+    Auto,
+    /// `dhcp`.
+    Dhcp,
+    /// `manual`.
+    Manual,
+    /// `addr/len`.
+    Cidr(Ipv6Addr, u8),
+}
+
+fn cidr<A: FromStr>(value: &str, min: u8, max: u8) -> Result<(A, u8), String> {
+    let bad = || format!("value '{value}' is not a valid CIDR (address/{min}..{max})");
+    let (addr, len) = value.split_once('/').ok_or_else(bad)?;
+    let len: u8 = len
+        .parse()
+        .ok()
+        .filter(|l| (min..=max).contains(l))
+        .ok_or_else(bad)?;
+    Ok((addr.parse().map_err(|_| bad())?, len))
+}
+
+impl FromStr for Ipv4Config {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "dhcp" => Ok(Ipv4Config::Dhcp),
+            "manual" => Ok(Ipv4Config::Manual),
+            _ => cidr(s, 8, 32).map(|(a, l)| Ipv4Config::Cidr(a, l)),
+        }
+    }
+}
+
+impl fmt::Display for Ipv4Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ipv4Config::Dhcp => f.write_str("dhcp"),
+            Ipv4Config::Manual => f.write_str("manual"),
+            Ipv4Config::Cidr(a, l) => write!(f, "{a}/{l}"),
+        }
+    }
+}
+
+impl FromStr for Ipv6Config {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Ipv6Config::Auto),
+            "dhcp" => Ok(Ipv6Config::Dhcp),
+            "manual" => Ok(Ipv6Config::Manual),
+            _ => cidr(s, 0, 128).map(|(a, l)| Ipv6Config::Cidr(a, l)),
+        }
+    }
+}
+
+impl fmt::Display for Ipv6Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ipv6Config::Auto => f.write_str("auto"),
+            Ipv6Config::Dhcp => f.write_str("dhcp"),
+            Ipv6Config::Manual => f.write_str("manual"),
+            Ipv6Config::Cidr(a, l) => write!(f, "{a}/{l}"),
+        }
+    }
+}
+
+/// One `netN` value. `type` is always `veth` and always printed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetConfig {
+    /// Interface name inside the container (required).
+    pub name: String,
+    /// Host bridge.
+    pub bridge: Option<String>,
+    /// MAC address; Proxmox generates one when absent.
+    pub hwaddr: Option<MacAddr>,
+    /// IPv4 setup.
+    pub ip: Option<Ipv4Config>,
+    /// IPv4 gateway.
+    pub gw: Option<Ipv4Addr>,
+    /// IPv6 setup.
+    pub ip6: Option<Ipv6Config>,
+    /// IPv6 gateway.
+    pub gw6: Option<Ipv6Addr>,
+    /// VLAN tag, 1 to 4094.
+    pub tag: Option<u16>,
+    /// VLAN trunks.
+    pub trunks: Vec<u16>,
+    /// Rate limit in MB/s, kept as written (`^\d+(\.\d+)?$`).
+    pub rate: Option<String>,
+    /// Proxmox firewall on this interface.
+    pub firewall: Option<bool>,
+    /// Interface starts disconnected.
+    pub link_down: Option<bool>,
+    /// The host manages the interface (`host-managed`).
+    pub host_managed: Option<bool>,
+    /// MTU, 64 to 65535.
+    pub mtu: Option<u16>,
+}
+
+const FORMAT: Format = Format {
+    default_key: None,
+    keys: &[
+        ("name", false),
+        ("bridge", false),
+        ("hwaddr", false),
+        ("ip", false),
+        ("gw", false),
+        ("ip6", false),
+        ("gw6", false),
+        ("tag", false),
+        ("trunks", false),
+        ("rate", false),
+        ("firewall", true),
+        ("link_down", true),
+        ("host-managed", true),
+        ("mtu", false),
+        ("type", false),
+    ],
+};
+
+fn parse_with<T: FromStr>(v: &str) -> Result<T, String>
+where
+    T::Err: fmt::Display,
+{
+    v.parse().map_err(|e: T::Err| e.to_string())
+}
+
+impl FromStr for NetConfig {
+    type Err = PropError;
+
+    fn from_str(s: &str) -> Result<Self, PropError> {
+        let mut items = FORMAT.parse(s)?;
+        if let Some(kind) = items.take("type")
+            && kind != "veth"
+        {
+            return Err(PropError::Invalid {
+                key: "type",
+                reason: format!("value '{kind}' does not have a value in the enumeration 'veth'"),
+            });
+        }
+        let trunks = items
+            .parsed("trunks", |v| {
+                v.split(';')
+                    .map(|t| {
+                        t.parse::<u16>()
+                            .map_err(|_| format!("value '{v}' does not match \\d+(;\\d+)*"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })?
+            .unwrap_or_default();
+        let rate = items.parsed("rate", |v| {
+            let (int, frac) = v.split_once('.').unwrap_or((v, "0"));
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if digits(int) && digits(frac) {
+                Ok(v.to_owned())
+            } else {
+                Err(format!("type check ('number') failed - got '{v}'"))
+            }
+        })?;
+        Ok(NetConfig {
+            name: word(&items.required("name")?).map_err(|reason| PropError::Invalid {
+                key: "name",
+                reason,
+            })?,
+            bridge: items.parsed("bridge", word)?,
+            hwaddr: items.parsed("hwaddr", parse_with::<MacAddr>)?,
+            ip: items.parsed("ip", |v| v.parse())?,
+            gw: items.parsed("gw", parse_with::<Ipv4Addr>)?,
+            ip6: items.parsed("ip6", |v| v.parse())?,
+            gw6: items.parsed("gw6", parse_with::<Ipv6Addr>)?,
+            tag: items.parsed("tag", |v| int_in(v, 1, 4094))?,
+            trunks,
+            rate,
+            firewall: items.bool("firewall"),
+            link_down: items.bool("link_down"),
+            host_managed: items.bool("host-managed"),
+            mtu: items.parsed("mtu", |v| int_in(v, 64, 65535))?,
+        })
+    }
+}
+
+impl fmt::Display for NetConfig {
+    /// Proxmox's canonical form: `name` first, then the rest sorted, `type=veth` included.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut items = vec![("name", self.name.clone()), ("type", "veth".to_owned())];
+        let mut add = |k, v: Option<String>| items.extend(v.map(|v| (k, v)));
+        add("bridge", self.bridge.clone());
+        add("hwaddr", self.hwaddr.as_ref().map(ToString::to_string));
+        add("ip", self.ip.map(|v| v.to_string()));
+        add("gw", self.gw.map(|v| v.to_string()));
+        add("ip6", self.ip6.map(|v| v.to_string()));
+        add("gw6", self.gw6.map(|v| v.to_string()));
+        add("tag", self.tag.map(|v| v.to_string()));
+        let trunks: Vec<String> = self.trunks.iter().map(u16::to_string).collect();
+        add("trunks", (!trunks.is_empty()).then(|| trunks.join(";")));
+        add("rate", self.rate.clone());
+        add("firewall", self.firewall.map(flag));
+        add("link_down", self.link_down.map(flag));
+        add("host-managed", self.host_managed.map(flag));
+        add("mtu", self.mtu.map(|v| v.to_string()));
+        f.write_str(&print(None, &["name"], items))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_form_from_the_reference() {
+        let src = "name=eth0,bridge=vmbr0,firewall=1,gw=10.0.0.1,hwaddr=BC:24:11:AA:BB:CC,ip=10.0.0.5/24,tag=20,type=veth";
+        let net: NetConfig = src.parse().unwrap();
+        assert_eq!(net.to_string(), src);
+        assert_eq!(
+            net.ip,
+            Some(Ipv4Config::Cidr(Ipv4Addr::new(10, 0, 0, 5), 24))
+        );
+        assert_eq!(net.tag, Some(20));
+    }
+
+    #[test]
+    fn reordered_input_prints_canonically_with_type() {
+        let net: NetConfig = "ip6=auto,trunks=10;20,name=eth1,mtu=1500,link_down=on,host-managed=no,rate=12.5,gw6=fe80::1,ip=dhcp".parse().unwrap();
+        assert_eq!(
+            net.to_string(),
+            "name=eth1,gw6=fe80::1,host-managed=0,ip=dhcp,ip6=auto,link_down=1,mtu=1500,rate=12.5,trunks=10;20,type=veth"
+        );
+    }
+
+    #[test]
+    fn field_errors() {
+        let err = |s: &str| s.parse::<NetConfig>().unwrap_err().to_string();
+        assert_eq!(
+            err("bridge=vmbr0"),
+            "name: property is missing and it is not optional"
+        );
+        assert_eq!(
+            err("name=eth0,ip=10.0.0.5"),
+            "ip: value '10.0.0.5' is not a valid CIDR (address/8..32)"
+        );
+        assert_eq!(
+            err("name=eth0,ip=10.0.0.5/4"),
+            "ip: value '10.0.0.5/4' is not a valid CIDR (address/8..32)"
+        );
+        assert_eq!(
+            err("name=eth0,tag=0"),
+            "tag: value must have a minimum value of 1"
+        );
+        assert_eq!(
+            err("name=eth0,mtu=63"),
+            "mtu: value must have a minimum value of 64"
+        );
+        assert_eq!(
+            err("name=eth0,type=macvlan"),
+            "type: value 'macvlan' does not have a value in the enumeration 'veth'"
+        );
+        assert_eq!(
+            err("name=eth 0"),
+            "name: value 'eth 0' does not match the regex pattern"
+        );
+        assert_eq!(
+            err("name=eth0,trunks=1;x"),
+            "trunks: value '1;x' does not match \\d+(;\\d+)*"
+        );
+        assert_eq!(
+            err("name=eth0,rate=fast"),
+            "rate: type check ('number') failed - got 'fast'"
+        );
+        assert_eq!(err("name=eth0,gw=x"), "gw: invalid IPv4 address syntax");
+        assert_eq!(
+            err("name=eth0,hwaddr=01:00:00:00:00:00"),
+            "hwaddr: invalid MAC address '01:00:00:00:00:00' - expected a unicast address like BC:24:11:AA:BB:CC"
+        );
+    }
+
+    #[test]
+    fn mac_addresses() {
+        assert!("bc:24:11:aa:bb:cc".parse::<MacAddr>().is_ok());
+        assert!("BC:24:11:AA:BB".parse::<MacAddr>().is_err());
+        assert!("BC:24:11:AA:BB:CCC".parse::<MacAddr>().is_err());
+        assert!("BC-24-11-AA-BB-CC".parse::<MacAddr>().is_err());
+    }
+}
