@@ -11,12 +11,31 @@ fn is_plain(c: char) -> bool {
 }
 
 /// Quotes one word: bare when it is made of plain characters, otherwise inside
-/// single quotes (an embedded `'` becomes `'\''`). Non-UTF-8 bytes are shown as
-/// U+FFFD: the line is for reading, not for running.
+/// single quotes (an embedded `'` becomes `'\''`), or as `$'...'` with escapes
+/// when it holds control characters, so a command always stays on one line.
+/// Non-UTF-8 bytes are shown as U+FFFD: the line is for reading, not running.
 pub(crate) fn quote_word(word: &OsStr) -> String {
     let word = word.to_string_lossy();
     if !word.is_empty() && word.chars().all(is_plain) {
         return word.into_owned();
+    }
+    if word.chars().any(char::is_control) {
+        let mut out = String::from("$'");
+        for c in word.chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                c if c.is_control() => {
+                    let _ = write!(out, "\\x{:02x}", u32::from(c));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        return out;
     }
     let mut out = String::with_capacity(word.len() + 2);
     out.push('\'');
@@ -64,6 +83,20 @@ mod tests {
         assert_eq!(
             quote_line(["echo", "a b", "it's", "", "$HOME"]),
             r#"echo 'a b' 'it'\''s' '' '$HOME'"#
+        );
+    }
+
+    #[test]
+    fn control_characters_keep_the_command_on_one_line() {
+        assert_eq!(
+            quote_line([
+                "pct",
+                "set",
+                "100",
+                "--description",
+                "Owner: me\nit's\t\\ \u{1b}"
+            ]),
+            r#"pct set 100 --description $'Owner: me\nit\'s\t\\ \x1b'"#
         );
     }
 }

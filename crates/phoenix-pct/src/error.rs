@@ -1,0 +1,414 @@
+//! What can go wrong when running pct, classified from pct's own messages
+//! (reference §3 "Exact error texts").
+//!
+//! pct's exit codes carry little: task commands exit 255, a `die` before the
+//! worker exits with whatever Perl picked (usually 255), and `push`, `pull`,
+//! `template` and `resize` exit 0 even when their task failed. So a call failed
+//! when it exited non-zero, or, for those four, when it printed a task error on
+//! stderr; the kind of failure is read from the message.
+
+use phoenix_idmap::Vmid;
+
+use crate::parse::OutputError;
+use crate::runner::quote::quote_line;
+use crate::runner::{ExitStatus, Output, RunError};
+use crate::state::Lock;
+
+/// A failed pct or pvesm call.
+#[derive(Debug, thiserror::Error)]
+pub enum PctError {
+    /// `Configuration file 'nodes/<node>/lxc/<id>.conf' does not exist`.
+    #[error("container {vmid} does not exist")]
+    NotFound {
+        /// The missing container.
+        vmid: Vmid,
+    },
+    /// `CT <id> already exists on node '<node>'` (or `VM <id> ...`).
+    #[error("guest {vmid} already exists")]
+    AlreadyExists {
+        /// The id that is taken, by a CT or a VM.
+        vmid: Vmid,
+    },
+    /// `unable to modify read-only option: '<opt>'` (or `unable to delete ...`).
+    #[error("option '{option}' of container {vmid} is read-only")]
+    ReadOnlyOption {
+        /// The container.
+        vmid: Vmid,
+        /// The option, for example `unprivileged`.
+        option: String,
+    },
+    /// `CT is locked (<lock>)`.
+    #[error("container {vmid} is locked ({lock})")]
+    Locked {
+        /// The container the command was about (for clone: the source).
+        vmid: Vmid,
+        /// The lock value.
+        lock: Lock,
+    },
+    /// `CT <id> not running`, `container '<id>' not running!`, or push and pull
+    /// refusing a stopped CT.
+    #[error("container {vmid} is not running")]
+    NotRunning {
+        /// The container.
+        vmid: Vmid,
+    },
+    /// `CT <id> already running`.
+    #[error("container {vmid} is already running")]
+    AlreadyRunning {
+        /// The container.
+        vmid: Vmid,
+    },
+    /// `snapshot name '<name>' already used`.
+    #[error("container {vmid} already has a snapshot named '{name}'")]
+    SnapshotExists {
+        /// The container.
+        vmid: Vmid,
+        /// The snapshot name.
+        name: String,
+    },
+    /// Any other failure, with everything the command said.
+    #[error("`{}` failed ({status}): {}", quote_line(.argv), summary(.stderr, .stdout))]
+    CommandFailed {
+        /// The command's argv.
+        argv: Vec<String>,
+        /// How it ended (exit 0 for the commands that hide task failures).
+        status: ExitStatus,
+        /// What it printed on stdout.
+        stdout: String,
+        /// What it printed on stderr.
+        stderr: String,
+    },
+    /// The command could not be run at all.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The command succeeded but printed something this crate cannot read.
+    #[error("cannot read the output of `{}`", quote_line(.argv))]
+    Output {
+        /// The command's argv.
+        argv: Vec<String>,
+        /// What was wrong.
+        #[source]
+        source: OutputError,
+    },
+}
+
+/// The first meaningful lines of what a command said, for a one-line message:
+/// stderr up to the usage text pct appends, at most three lines.
+fn summary(stderr: &str, stdout: &str) -> String {
+    let pick = |text: &str| {
+        text.lines()
+            .map(str::trim)
+            .take_while(|l| !l.starts_with("USAGE:") && !l.starts_with("usage:"))
+            .filter(|l| !l.is_empty())
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let from_stderr = pick(stderr);
+    if !from_stderr.is_empty() {
+        return from_stderr;
+    }
+    match stdout.lines().map(str::trim).rfind(|l| !l.is_empty()) {
+        Some(last) => last.to_owned(),
+        None => "no output".to_owned(),
+    }
+}
+
+/// How a command reports failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ExitRule {
+    /// Non-zero means failure.
+    Status,
+    /// Also exits 0 when its task failed (push, pull, template, resize): a task
+    /// error line on stderr means failure.
+    TaskErrorOnStderr,
+}
+
+/// Whether a finished call failed.
+pub(crate) fn failed(output: &Output, rule: ExitRule) -> bool {
+    if !output.success() {
+        return true;
+    }
+    match rule {
+        ExitRule::Status => false,
+        ExitRule::TaskErrorOnStderr => String::from_utf8_lossy(&output.stderr)
+            .lines()
+            .map(str::trim)
+            .any(|l| !l.is_empty() && !is_warning_summary(l)),
+    }
+}
+
+/// `Task finished with N warning(s)!`: printed on stderr by a task that succeeded.
+fn is_warning_summary(line: &str) -> bool {
+    line.strip_prefix("Task finished with ")
+        .and_then(|r| r.strip_suffix(" warning(s)!"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Turns a failed call into the most specific error its messages allow.
+/// `vmid` is the container the call was about, used when the message names none.
+pub(crate) fn classify(vmid: Option<Vmid>, argv: Vec<String>, output: &Output) -> PctError {
+    let stderr = output.stderr_lossy();
+    let stdout = output.stdout_lossy();
+    for line in stderr.lines().chain(stdout.lines()) {
+        if let Some(err) = classify_line(vmid, line.trim()) {
+            return err;
+        }
+    }
+    PctError::CommandFailed {
+        argv,
+        status: output.status,
+        stdout,
+        stderr,
+    }
+}
+
+/// Reads the word between `prefix` and `close`, trying every occurrence of
+/// `prefix` (task errors may carry a prefix such as `clone failed: `). The word
+/// has no whitespace: ids, locks, option and snapshot names never do.
+fn between<'a>(line: &'a str, prefix: &str, close: &str) -> Option<&'a str> {
+    line.match_indices(prefix).find_map(|(at, _)| {
+        let rest = &line[at + prefix.len()..];
+        let word = &rest[..rest.find(close)?];
+        (!word.is_empty() && !word.contains(char::is_whitespace)).then_some(word)
+    })
+}
+
+fn classify_line(vmid: Option<Vmid>, line: &str) -> Option<PctError> {
+    let id = |s: &str| s.parse::<Vmid>().ok();
+    // `CT 100 already exists on node 'pve'` / `VM 100 already exists on node 'pve'`
+    for guest in ["CT ", "VM "] {
+        if let Some(n) = between(line, guest, " already exists on node '").and_then(id) {
+            return Some(PctError::AlreadyExists { vmid: n });
+        }
+    }
+    // `Configuration file 'nodes/pve/lxc/100.conf' does not exist`
+    if line.contains("Configuration file '") && line.contains("' does not exist") {
+        let n = between(line, "/lxc/", ".conf' does not exist")
+            .and_then(id)
+            .or(vmid)?;
+        return Some(PctError::NotFound { vmid: n });
+    }
+    for prefix in [
+        "unable to modify read-only option: '",
+        "unable to delete read-only option: '",
+    ] {
+        if let (Some(option), Some(vmid)) = (between(line, prefix, "'"), vmid) {
+            return Some(PctError::ReadOnlyOption {
+                vmid,
+                option: option.to_owned(),
+            });
+        }
+    }
+    if let (Some(lock), Some(vmid)) = (between(line, "CT is locked (", ")"), vmid) {
+        let lock = lock.parse().unwrap_or_else(|never| match never {});
+        return Some(PctError::Locked { vmid, lock });
+    }
+    if let Some(n) = between(line, "CT ", " already running").and_then(id) {
+        return Some(PctError::AlreadyRunning { vmid: n });
+    }
+    for (prefix, suffix) in [("CT ", " not running"), ("VM ", " not running")] {
+        if let Some(n) = between(line, prefix, suffix).and_then(id) {
+            return Some(PctError::NotRunning { vmid: n });
+        }
+    }
+    if let Some(n) = between(line, "container '", "' not running!").and_then(id) {
+        return Some(PctError::NotRunning { vmid: n });
+    }
+    let stopped = line.contains("can only push files to a running CT")
+        || line.contains("can only pull files from a running VM");
+    if let (true, Some(vmid)) = (stopped, vmid) {
+        return Some(PctError::NotRunning { vmid });
+    }
+    if let (Some(name), Some(vmid)) = (between(line, "snapshot name '", "' already used"), vmid) {
+        return Some(PctError::SnapshotExists {
+            vmid,
+            name: name.to_owned(),
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vmid(n: u32) -> Vmid {
+        Vmid::new(n).unwrap()
+    }
+
+    fn fail(stderr: &str) -> PctError {
+        classify(
+            Some(vmid(100)),
+            vec!["pct".into(), "x".into(), "100".into()],
+            &Output::failed(255, stderr),
+        )
+    }
+
+    #[test]
+    fn already_exists_for_cts_and_vms() {
+        let e = fail("CT 101 already exists on node 'pve'\n");
+        assert!(matches!(e, PctError::AlreadyExists { vmid: v } if v.get() == 101));
+        let e = fail("unable to create CT 100 - VM 100 already exists on node 'pve'\n");
+        assert!(matches!(e, PctError::AlreadyExists { vmid: v } if v.get() == 100));
+        let e = fail("unable to create CT 100 - CT 107 already exists on node 'pve'\n");
+        assert!(matches!(e, PctError::AlreadyExists { vmid: v } if v.get() == 107));
+        let e = fail("VM 100 already exists on node 'pve'\n");
+        assert!(matches!(e, PctError::AlreadyExists { vmid: v } if v.get() == 100));
+        assert_eq!(e.to_string(), "guest 100 already exists");
+    }
+
+    #[test]
+    fn missing_config_is_not_found() {
+        let e = fail("Configuration file 'nodes/pve/lxc/105.conf' does not exist\n");
+        assert!(matches!(e, PctError::NotFound { vmid: v } if v.get() == 105));
+        assert_eq!(e.to_string(), "container 105 does not exist");
+        // inside a clone task, with its prefix
+        let e = fail("clone failed: Configuration file 'nodes/n1/lxc/100.conf' does not exist\n");
+        assert!(matches!(e, PctError::NotFound { .. }));
+    }
+
+    #[test]
+    fn read_only_options() {
+        let e = fail("unable to modify read-only option: 'unprivileged'\n");
+        assert!(matches!(&e, PctError::ReadOnlyOption { option, .. } if option == "unprivileged"));
+        assert_eq!(
+            e.to_string(),
+            "option 'unprivileged' of container 100 is read-only"
+        );
+        let e = fail("unable to delete read-only option: 'unprivileged'\n");
+        assert!(matches!(e, PctError::ReadOnlyOption { .. }));
+    }
+
+    #[test]
+    fn locked() {
+        let e = fail("CT is locked (create)\n");
+        assert!(matches!(
+            &e,
+            PctError::Locked {
+                lock: Lock::Create,
+                ..
+            }
+        ));
+        assert_eq!(e.to_string(), "container 100 is locked (create)");
+        let e = fail("clone failed: CT is locked (snapshot-delete)\n");
+        assert!(matches!(
+            e,
+            PctError::Locked {
+                lock: Lock::SnapshotDelete,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn power_state_messages() {
+        let e = fail("CT 100 not running\n");
+        assert!(matches!(e, PctError::NotRunning { .. }));
+        assert_eq!(e.to_string(), "container 100 is not running");
+        assert!(matches!(
+            fail("VM 100 not running\n"),
+            PctError::NotRunning { .. }
+        ));
+        let e = fail("container '102' not running!\n");
+        assert!(matches!(e, PctError::NotRunning { vmid: v } if v.get() == 102));
+        assert!(matches!(
+            fail("can only push files to a running CT\n"),
+            PctError::NotRunning { .. }
+        ));
+        assert!(matches!(
+            fail(
+                "can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 397.\n"
+            ),
+            PctError::NotRunning { .. }
+        ));
+        let e = fail("CT 100 already running\n");
+        assert!(matches!(e, PctError::AlreadyRunning { .. }));
+        assert_eq!(e.to_string(), "container 100 is already running");
+    }
+
+    #[test]
+    fn snapshot_exists() {
+        let e = fail("snapshot name 'before' already used\n");
+        assert!(matches!(&e, PctError::SnapshotExists { name, .. } if name == "before"));
+        assert_eq!(
+            e.to_string(),
+            "container 100 already has a snapshot named 'before'"
+        );
+    }
+
+    #[test]
+    fn anything_else_keeps_argv_status_and_output() {
+        let out = Output::failed(
+            255,
+            "400 Parameter verification failed.\nmemory: value must have a minimum value of 16\n\nUSAGE: pct set <vmid> [OPTIONS]\n",
+        )
+        .with_stdout("some task output\n");
+        let e = classify(
+            Some(vmid(100)),
+            vec!["pct".into(), "set".into(), "100".into()],
+            &out,
+        );
+        let PctError::CommandFailed {
+            argv,
+            status,
+            stdout,
+            stderr,
+        } = &e
+        else {
+            panic!("{e:?}");
+        };
+        assert_eq!(argv, &["pct", "set", "100"]);
+        assert_eq!(*status, ExitStatus::Code(255));
+        assert_eq!(stdout, "some task output\n");
+        assert!(stderr.starts_with("400 "));
+        assert_eq!(
+            e.to_string(),
+            "`pct set 100` failed (exit code 255): 400 Parameter verification failed. \
+             memory: value must have a minimum value of 16"
+        );
+    }
+
+    #[test]
+    fn failure_summary_falls_back_to_stdout_then_says_no_output() {
+        let e = classify(
+            None,
+            vec!["pvesm".into()],
+            &Output::failed(1, "").with_stdout("a\nlast\n"),
+        );
+        assert_eq!(e.to_string(), "`pvesm` failed (exit code 1): last");
+        let e = classify(None, vec!["pvesm".into()], &Output::failed(2, ""));
+        assert_eq!(e.to_string(), "`pvesm` failed (exit code 2): no output");
+    }
+
+    #[test]
+    fn other_error_displays() {
+        let run = PctError::from(RunError::Unscripted {
+            argv: vec!["pct".into(), "list".into()],
+        });
+        assert_eq!(run.to_string(), "no scripted answer for `pct list`");
+        let out = PctError::Output {
+            argv: vec!["pct".into(), "list".into()],
+            source: OutputError::new(1, "x", "y"),
+        };
+        assert_eq!(out.to_string(), "cannot read the output of `pct list`");
+    }
+
+    #[test]
+    fn exit_rules_and_the_zero_exit_quirk() {
+        let ok = Output::ok("");
+        assert!(!failed(&ok, ExitRule::Status));
+        assert!(!failed(&ok, ExitRule::TaskErrorOnStderr));
+        let warned = Output::ok("").with_stderr("Task finished with 2 warning(s)!\n");
+        assert!(!failed(&warned, ExitRule::Status));
+        assert!(!failed(&warned, ExitRule::TaskErrorOnStderr));
+        // pct template exits 0 when its worker fails (reference §5)
+        let hidden =
+            Output::ok("").with_stderr("Template feature is not available for '/srv/share'\n");
+        assert!(!failed(&hidden, ExitRule::Status));
+        assert!(failed(&hidden, ExitRule::TaskErrorOnStderr));
+        // any non-zero exit is a failure, not only 255
+        assert!(failed(&Output::failed(2, ""), ExitRule::Status));
+        assert!(failed(&Output::failed(13, ""), ExitRule::TaskErrorOnStderr));
+    }
+}

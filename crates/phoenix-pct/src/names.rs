@@ -1,0 +1,207 @@
+//! Checked names and enums that pct takes as arguments.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A snapshot name: `[a-z][a-z0-9_-]+`, 2 to 40 characters, and not one of the
+/// names pct reserves (`current`, `vzdump`).
+///
+/// ```
+/// use phoenix_pct::SnapshotName;
+/// let name: SnapshotName = "before-upgrade".parse().unwrap();
+/// assert_eq!(name.as_str(), "before-upgrade");
+/// assert!("current".parse::<SnapshotName>().is_err());
+/// assert!("1st".parse::<SnapshotName>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SnapshotName(String);
+
+/// Why a snapshot name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotNameError {
+    /// Not `[a-z][a-z0-9_-]+` or not 2 to 40 characters.
+    #[error(
+        "invalid snapshot name '{0}' - use 2 to 40 characters a-z, 0-9, '_' or '-', starting with a letter"
+    )]
+    Invalid(String),
+    /// `current` or `vzdump`.
+    #[error("unable to use snapshot name '{0}' (reserved name)")]
+    Reserved(String),
+}
+
+impl SnapshotName {
+    /// The name as pct takes it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for SnapshotName {
+    type Err = SnapshotNameError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut chars = s.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+        let rest_ok =
+            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !first_ok || !rest_ok || !(2..=40).contains(&s.len()) {
+            return Err(SnapshotNameError::Invalid(s.to_owned()));
+        }
+        if s == "current" || s == "vzdump" {
+            return Err(SnapshotNameError::Reserved(s.to_owned()));
+        }
+        Ok(SnapshotName(s.to_owned()))
+    }
+}
+
+impl fmt::Display for SnapshotName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A value outside one of pct's enums.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} '{value}' - expected one of: {allowed}")]
+pub struct EnumError {
+    /// Which option.
+    pub what: &'static str,
+    /// The refused value.
+    pub value: String,
+    /// The accepted values, comma-separated.
+    pub allowed: String,
+}
+
+macro_rules! pct_enum {
+    ($(#[$doc:meta])* $name:ident, $what:literal, { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            const ALL: &'static [($name, &'static str)] = &[$(($name::$variant, $text)),+];
+
+            /// The word pct takes.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = EnumError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .find(|(_, text)| *text == s)
+                    .map(|(v, _)| *v)
+                    .ok_or_else(|| EnumError {
+                        what: $what,
+                        value: s.to_owned(),
+                        allowed: Self::ALL.iter().map(|(_, t)| *t).collect::<Vec<_>>().join(", "),
+                    })
+            }
+        }
+    };
+}
+
+pct_enum!(
+    /// `--ostype`: which distribution's setup pct applies.
+    OsType, "ostype", {
+        /// Debian.
+        Debian => "debian",
+        /// Devuan.
+        Devuan => "devuan",
+        /// Ubuntu.
+        Ubuntu => "ubuntu",
+        /// CentOS.
+        Centos => "centos",
+        /// Fedora.
+        Fedora => "fedora",
+        /// openSUSE.
+        Opensuse => "opensuse",
+        /// Arch Linux.
+        Archlinux => "archlinux",
+        /// Alpine.
+        Alpine => "alpine",
+        /// Gentoo.
+        Gentoo => "gentoo",
+        /// NixOS.
+        Nixos => "nixos",
+        /// No distribution setup at all.
+        Unmanaged => "unmanaged",
+    }
+);
+
+pct_enum!(
+    /// `--arch`: the container's architecture.
+    Arch, "arch", {
+        /// x86-64.
+        Amd64 => "amd64",
+        /// x86.
+        I386 => "i386",
+        /// 64-bit ARM.
+        Arm64 => "arm64",
+        /// 32-bit ARM, hard float.
+        Armhf => "armhf",
+        /// 32-bit RISC-V.
+        Riscv32 => "riscv32",
+        /// 64-bit RISC-V.
+        Riscv64 => "riscv64",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_names() {
+        for ok in ["s1", "before-upgrade", "a_b", &"a".repeat(40)] {
+            assert!(ok.parse::<SnapshotName>().is_ok(), "{ok}");
+        }
+        for bad in ["s", "S1", "1s", "a b", "a.b", "", &"a".repeat(41)] {
+            assert!(
+                matches!(
+                    bad.parse::<SnapshotName>(),
+                    Err(SnapshotNameError::Invalid(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            "A".parse::<SnapshotName>().unwrap_err().to_string(),
+            "invalid snapshot name 'A' - use 2 to 40 characters a-z, 0-9, '_' or '-', starting with a letter"
+        );
+        assert_eq!(
+            "vzdump".parse::<SnapshotName>().unwrap_err().to_string(),
+            "unable to use snapshot name 'vzdump' (reserved name)"
+        );
+        assert_eq!("s1".parse::<SnapshotName>().unwrap().to_string(), "s1");
+    }
+
+    #[test]
+    fn os_types_and_arches_round_trip() {
+        for (v, text) in OsType::ALL {
+            assert_eq!(text.parse::<OsType>().unwrap(), *v);
+            assert_eq!(v.to_string(), *text);
+        }
+        for (v, text) in Arch::ALL {
+            assert_eq!(text.parse::<Arch>().unwrap(), *v);
+        }
+        assert_eq!(
+            "x86".parse::<Arch>().unwrap_err().to_string(),
+            "invalid arch 'x86' - expected one of: amd64, i386, arm64, armhf, riscv32, riscv64"
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! `pvesm status`: a header and one row per storage, sorted by name. Sizes are
+//! KiB; the last column is the used share with a `%` sign.
+//!
+//! ```text
+//! Name             Type     Status           Total            Used       Available        %
+//! local             dir     active        98497780        10365212        83083020   10.52%
+//! local-zfs     zfspool     active       436907564        93421120       343486444   21.38%
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::OutputError;
+
+/// Whether a storage can be used right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StorageState {
+    /// `active`.
+    Active,
+    /// `inactive`: configured and enabled but not available (not mounted, ...).
+    Inactive,
+    /// `disabled` in `storage.cfg`.
+    Disabled,
+}
+
+impl fmt::Display for StorageState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StorageState::Active => "active",
+            StorageState::Inactive => "inactive",
+            StorageState::Disabled => "disabled",
+        })
+    }
+}
+
+impl FromStr for StorageState {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(StorageState::Active),
+            "inactive" => Ok(StorageState::Inactive),
+            "disabled" => Ok(StorageState::Disabled),
+            _ => Err(()),
+        }
+    }
+}
+
+/// One row of `pvesm status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageStatus {
+    /// The storage id, for example `local-zfs`.
+    pub name: String,
+    /// The storage type, for example `dir` or `zfspool`.
+    pub storage_type: String,
+    /// Active, inactive or disabled.
+    pub state: StorageState,
+    /// Size in KiB.
+    pub total_kib: u64,
+    /// Used space in KiB.
+    pub used_kib: u64,
+    /// Free space in KiB.
+    pub available_kib: u64,
+    /// Used share in percent, as printed (two decimals).
+    pub used_percent: f64,
+}
+
+const HEADER: &str = "the header 'Name Type Status Total Used Available %'";
+const ROW: &str = "a row 'Name Type Status Total Used Available N.NN%'";
+
+/// Reads `pvesm status` output.
+pub(crate) fn parse_storage_status(stdout: &str) -> Result<Vec<StorageStatus>, OutputError> {
+    let mut lines = stdout
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((n, header)) = lines.next() else {
+        return Ok(Vec::new());
+    };
+    let words: Vec<&str> = header.split_whitespace().collect();
+    if words != ["Name", "Type", "Status", "Total", "Used", "Available", "%"] {
+        return Err(OutputError::new(n, header, HEADER));
+    }
+    lines.map(|(n, line)| parse_row(n, line)).collect()
+}
+
+fn parse_row(n: usize, line: &str) -> Result<StorageStatus, OutputError> {
+    let err = || OutputError::new(n, line, ROW);
+    let [name, kind, state, total, used, avail, percent] = line
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|_| err())?;
+    let kib = |s: &str| s.parse::<u64>().map_err(|_| err());
+    Ok(StorageStatus {
+        name: name.to_owned(),
+        storage_type: kind.to_owned(),
+        state: state.parse().map_err(|()| err())?,
+        total_kib: kib(total)?,
+        used_kib: kib(used)?,
+        available_kib: kib(avail)?,
+        used_percent: percent
+            .strip_suffix('%')
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(err)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OUT: &str = "\
+Name             Type     Status           Total            Used       Available        %
+local             dir     active        98497780        10365212        83083020   10.52%
+local-zfs     zfspool     active       436907564        93421120       343486444   21.38%
+nfs-backup        nfs   inactive               0               0               0    0.00%
+old               dir   disabled               0               0               0    0.00%
+";
+
+    #[test]
+    fn reads_every_row() {
+        let rows = parse_storage_status(OUT).unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].name, "local");
+        assert_eq!(rows[0].storage_type, "dir");
+        assert_eq!(rows[0].state, StorageState::Active);
+        assert_eq!(rows[0].total_kib, 98_497_780);
+        assert_eq!(rows[0].used_kib, 10_365_212);
+        assert_eq!(rows[0].available_kib, 83_083_020);
+        assert!((rows[0].used_percent - 10.52).abs() < 1e-9);
+        assert_eq!(rows[1].storage_type, "zfspool");
+        assert_eq!(rows[2].state, StorageState::Inactive);
+        assert_eq!(rows[3].state, StorageState::Disabled);
+        assert_eq!(StorageState::Inactive.to_string(), "inactive");
+    }
+
+    #[test]
+    fn refuses_a_short_or_garbled_row() {
+        let out = format!("{}\nlocal dir active 1 2\n", OUT.lines().next().unwrap());
+        assert_eq!(
+            parse_storage_status(&out).unwrap_err().to_string(),
+            "line 2: expected a row 'Name Type Status Total Used Available N.NN%', found 'local dir active 1 2'"
+        );
+        let out = format!("{}\n\nlocal dir up 1 2 3 4%\n", OUT.lines().next().unwrap());
+        assert_eq!(parse_storage_status(&out).unwrap_err().line, 3);
+        assert_eq!(parse_storage_status("Storage Kind\n").unwrap_err().line, 1);
+    }
+}

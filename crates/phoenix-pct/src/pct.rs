@@ -1,0 +1,290 @@
+//! [`Pct`]: typed pct operations over a [`CommandRunner`].
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use phoenix_idmap::Vmid;
+use phoenix_idmap::conf::{CtConf, ParsedConf};
+
+use crate::argv;
+use crate::binary::{PCT_ENV, resolve_binary};
+use crate::error::{ExitRule, PctError, classify, failed};
+use crate::names::SnapshotName;
+use crate::options::{
+    CloneOptions, CreateOptions, DestroyOptions, FileOptions, SetOptions, ShutdownOptions,
+};
+use crate::parse::OutputError;
+use crate::parse::list::{ListEntry, parse_list};
+use crate::parse::snapshots::{SnapshotEntry, parse_snapshots};
+use crate::parse::status::parse_status;
+use crate::runner::{CommandRunner, Invocation, Output};
+use crate::state::CtStatus;
+
+/// Runs `pct` through a [`CommandRunner`], one typed method per subcommand.
+///
+/// Every method builds its argv with the matching [`argv`](crate::argv)
+/// function, runs it once, and classifies a failure into a [`PctError`].
+#[derive(Debug, Clone)]
+pub struct Pct<R> {
+    binary: PathBuf,
+    runner: R,
+}
+
+impl<R: CommandRunner> Pct<R> {
+    /// Uses `$PHOENIX_PCT` when set, else `pct` on `PATH`.
+    pub fn new(runner: R) -> Self {
+        Self::resolve(None, runner)
+    }
+
+    /// Uses this binary.
+    pub fn with_binary(binary: impl Into<PathBuf>, runner: R) -> Self {
+        Pct {
+            binary: binary.into(),
+            runner,
+        }
+    }
+
+    /// An explicit path (for example `--pct PATH`) wins over `$PHOENIX_PCT`,
+    /// which wins over `pct` on `PATH`.
+    pub fn resolve(explicit: Option<PathBuf>, runner: R) -> Self {
+        let binary = resolve_binary(explicit, std::env::var_os(PCT_ENV), "pct");
+        Self::with_binary(binary, runner)
+    }
+
+    /// The binary it runs.
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// The runner it runs through.
+    pub fn runner(&self) -> &R {
+        &self.runner
+    }
+
+    /// Runs `inv`; a failure (per `rule`) becomes a classified error.
+    fn call(
+        &self,
+        inv: &Invocation,
+        vmid: Option<Vmid>,
+        rule: ExitRule,
+    ) -> Result<Output, PctError> {
+        let out = self.runner.run(inv)?;
+        if failed(&out, rule) {
+            return Err(classify(vmid, inv.argv(), &out));
+        }
+        Ok(out)
+    }
+
+    fn read<T>(
+        &self,
+        inv: &Invocation,
+        vmid: Option<Vmid>,
+        parse: impl FnOnce(&str) -> Result<T, OutputError>,
+    ) -> Result<T, PctError> {
+        let out = self.call(inv, vmid, ExitRule::Status)?;
+        parse(&out.stdout_lossy()).map_err(|source| PctError::Output {
+            argv: inv.argv(),
+            source,
+        })
+    }
+
+    /// `pct create`: one call with every option. The template is a volume id
+    /// (`local:vztmpl/NAME`) or an absolute path.
+    pub fn create(
+        &self,
+        vmid: Vmid,
+        ostemplate: &str,
+        opts: &CreateOptions,
+    ) -> Result<(), PctError> {
+        let inv = argv::create(&self.binary, vmid, ostemplate, opts);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
+    }
+
+    /// `pct clone <vmid> <newid>`.
+    pub fn clone_ct(&self, vmid: Vmid, newid: Vmid, opts: &CloneOptions) -> Result<(), PctError> {
+        let inv = argv::clone(&self.binary, vmid, newid, opts);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
+    }
+
+    /// `pct set`: every change in one call. With nothing to change it runs
+    /// nothing (pct itself would fail with `no options specified`).
+    pub fn set(&self, vmid: Vmid, opts: &SetOptions) -> Result<(), PctError> {
+        if opts.is_empty() {
+            return Ok(());
+        }
+        let inv = argv::set(&self.binary, vmid, opts);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
+    }
+
+    /// `pct start`.
+    pub fn start(&self, vmid: Vmid) -> Result<(), PctError> {
+        self.call(
+            &argv::start(&self.binary, vmid),
+            Some(vmid),
+            ExitRule::Status,
+        )
+        .map(drop)
+    }
+
+    /// `pct stop`: a hard kill.
+    pub fn stop(&self, vmid: Vmid) -> Result<(), PctError> {
+        self.call(
+            &argv::stop(&self.binary, vmid),
+            Some(vmid),
+            ExitRule::Status,
+        )
+        .map(drop)
+    }
+
+    /// `pct shutdown`: a clean shutdown.
+    pub fn shutdown(&self, vmid: Vmid, opts: &ShutdownOptions) -> Result<(), PctError> {
+        let inv = argv::shutdown(&self.binary, vmid, opts);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
+    }
+
+    /// `pct status`: running or stopped. A read.
+    pub fn status(&self, vmid: Vmid) -> Result<CtStatus, PctError> {
+        self.read(&argv::status(&self.binary, vmid), Some(vmid), parse_status)
+    }
+
+    /// `pct config`, parsed with phoenix-idmap's conf parser. pct merges pending
+    /// values in and leaves snapshots out. A read.
+    pub fn config(&self, vmid: Vmid) -> Result<CtConf, PctError> {
+        self.config_parsed(vmid, false, None).map(|p| p.conf)
+    }
+
+    /// `pct config [--current 1] [--snapshot s]`, with the parser's warnings.
+    /// `current` shows the values in effect, without pending ones. A read.
+    pub fn config_parsed(
+        &self,
+        vmid: Vmid,
+        current: bool,
+        snapshot: Option<&SnapshotName>,
+    ) -> Result<ParsedConf, PctError> {
+        let inv = argv::config(&self.binary, vmid, current, snapshot);
+        self.read(&inv, Some(vmid), |s| Ok(CtConf::parse(s)))
+    }
+
+    /// `pct list`: every container, in id order (empty when there are none). A read.
+    pub fn list(&self) -> Result<Vec<ListEntry>, PctError> {
+        self.read(&argv::list(&self.binary), None, parse_list)
+    }
+
+    /// `pct exec <vmid> -- <command...>`. The command's exit code, stdout and
+    /// stderr are the value: a non-zero exit is `Ok`. Errors are only pct's own
+    /// refusals (the container is missing or not running) and failures to run.
+    pub fn exec<S: AsRef<OsStr>>(&self, vmid: Vmid, command: &[S]) -> Result<Output, PctError> {
+        self.exec_invocation(vmid, argv::exec(&self.binary, vmid, command))
+    }
+
+    /// [`exec`](Self::exec) with bytes on the command's stdin.
+    pub fn exec_with_stdin<S: AsRef<OsStr>>(
+        &self,
+        vmid: Vmid,
+        command: &[S],
+        stdin: impl Into<Vec<u8>>,
+    ) -> Result<Output, PctError> {
+        let inv = argv::exec(&self.binary, vmid, command).stdin(stdin);
+        self.exec_invocation(vmid, inv)
+    }
+
+    fn exec_invocation(&self, vmid: Vmid, inv: Invocation) -> Result<Output, PctError> {
+        let out = self.runner.run(&inv)?;
+        if !out.success() {
+            // Only pct's own refusals are errors; anything else is the command's.
+            let err = classify(Some(vmid), inv.argv(), &out);
+            if matches!(err, PctError::NotRunning { .. } | PctError::NotFound { .. }) {
+                return Err(err);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `pct push <vmid> <file> <destination>`: copies a host file into the
+    /// container. pct exits 0 when this fails; the failure is read from stderr.
+    pub fn push(
+        &self,
+        vmid: Vmid,
+        file: &Path,
+        destination: &str,
+        opts: &FileOptions,
+    ) -> Result<(), PctError> {
+        let inv = argv::push(&self.binary, vmid, file, destination, opts);
+        self.call(&inv, Some(vmid), ExitRule::TaskErrorOnStderr)
+            .map(drop)
+    }
+
+    /// `pct pull <vmid> <path> <destination>`: copies a file out of the
+    /// container. pct exits 0 when this fails; the failure is read from stderr.
+    pub fn pull(
+        &self,
+        vmid: Vmid,
+        path: &str,
+        destination: &Path,
+        opts: &FileOptions,
+    ) -> Result<(), PctError> {
+        let inv = argv::pull(&self.binary, vmid, path, destination, opts);
+        self.call(&inv, Some(vmid), ExitRule::TaskErrorOnStderr)
+            .map(drop)
+    }
+
+    /// `pct snapshot <vmid> <name> [--description text]`.
+    pub fn snapshot(
+        &self,
+        vmid: Vmid,
+        name: &SnapshotName,
+        description: Option<&str>,
+    ) -> Result<(), PctError> {
+        let inv = argv::snapshot(&self.binary, vmid, name, description);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
+    }
+
+    /// `pct listsnapshot`: the snapshot tree in printed order, `current` last
+    /// under its parent. A read.
+    pub fn listsnapshot(&self, vmid: Vmid) -> Result<Vec<SnapshotEntry>, PctError> {
+        self.read(
+            &argv::listsnapshot(&self.binary, vmid),
+            Some(vmid),
+            parse_snapshots,
+        )
+    }
+
+    /// `pct delsnapshot <vmid> <name> [--force 1]`.
+    pub fn delsnapshot(
+        &self,
+        vmid: Vmid,
+        name: &SnapshotName,
+        force: bool,
+    ) -> Result<(), PctError> {
+        let inv = argv::delsnapshot(&self.binary, vmid, name, force);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
+    }
+
+    /// `pct rollback <vmid> <name> [--start 1]`. pct kills a running CT first.
+    pub fn rollback(&self, vmid: Vmid, name: &SnapshotName, start: bool) -> Result<(), PctError> {
+        let inv = argv::rollback(&self.binary, vmid, name, start);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
+    }
+
+    /// `pct destroy <vmid> [--force 1] [--purge 1]`.
+    pub fn destroy(&self, vmid: Vmid, opts: &DestroyOptions) -> Result<(), PctError> {
+        let inv = argv::destroy(&self.binary, vmid, opts);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
+    }
+
+    /// `pct template <vmid>`. pct exits 0 when the conversion fails (for
+    /// example on a bind mount); the failure is read from stderr.
+    pub fn template(&self, vmid: Vmid) -> Result<(), PctError> {
+        let inv = argv::template(&self.binary, vmid);
+        self.call(&inv, Some(vmid), ExitRule::TaskErrorOnStderr)
+            .map(drop)
+    }
+
+    /// `pct resize <vmid> <disk> <size>`. pct exits 0 when it fails; the
+    /// failure is read from stderr.
+    pub fn resize(&self, vmid: Vmid, disk: &str, size: &str) -> Result<(), PctError> {
+        let inv = argv::resize(&self.binary, vmid, disk, size);
+        self.call(&inv, Some(vmid), ExitRule::TaskErrorOnStderr)
+            .map(drop)
+    }
+}
