@@ -1,0 +1,265 @@
+//! The generated LXC config, `/var/lib/lxc/<id>/config`, as Proxmox's
+//! `update_lxc_config` writes it (§4 of the reference), adapted to what this host runs.
+//!
+//! Where the emulator departs from Proxmox, and why:
+//! - `lxc.rootfs.path` is the volume's directory itself: Proxmox points it at
+//!   `/var/lib/lxc/<id>/rootfs` and mounts the volume there from its prestart hook,
+//!   which the emulator does not have.
+//! - mpN are `lxc.mount.entry` bind lines (Proxmox mounts them from the same hook).
+//! - A NIC gets `link`, `flags = up` and its `ipv4`/`ipv6` address and gateway from the
+//!   conf: Proxmox attaches it with the `lxcnetaddbr` up-script and writes the
+//!   addresses into the guest's own network files.
+//! - Memory limits follow the host's cgroup layout: on a cgroup v1 (hybrid) host
+//!   `lxc.cgroup2.*` keys make `lxc-start` fail, so the v1 keys Proxmox wrote before
+//!   PVE 7 are used there (`memory.limit_in_bytes`, `memory.memsw.limit_in_bytes`).
+//! - The seccomp file and every path are under the emulator's root.
+//! - `cores` does not pin a cpuset (Proxmox's cpuset balancer is not emulated).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Which cgroup hierarchy holds the memory controller on this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupMode {
+    /// cgroup v1 (legacy or hybrid).
+    V1,
+    /// The unified hierarchy.
+    V2,
+}
+
+impl CgroupMode {
+    /// Looks at `/sys/fs/cgroup`: v2 when its root lists the memory controller.
+    pub fn detect() -> Self {
+        match std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers") {
+            Ok(c) if c.split_whitespace().any(|x| x == "memory") => Self::V2,
+            _ => Self::V1,
+        }
+    }
+}
+
+/// One NIC of the generated config.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetSpec {
+    /// N of netN.
+    pub index: u32,
+    /// The name inside the CT (`eth0`).
+    pub name: String,
+    /// The host bridge.
+    pub bridge: Option<String>,
+    /// The MAC address.
+    pub hwaddr: Option<String>,
+    /// The MTU.
+    pub mtu: Option<String>,
+    /// `a.b.c.d/n` (not dhcp or manual).
+    pub ip: Option<String>,
+    /// IPv4 gateway.
+    pub gw: Option<String>,
+    /// IPv6 CIDR (not auto, dhcp or manual).
+    pub ip6: Option<String>,
+    /// IPv6 gateway.
+    pub gw6: Option<String>,
+}
+
+/// One bind mount of the generated config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountSpec {
+    /// The host path (under the root).
+    pub source: PathBuf,
+    /// The absolute path inside the CT.
+    pub target: String,
+    /// Read-only.
+    pub ro: bool,
+    /// The source is a file, not a directory.
+    pub file: bool,
+}
+
+/// Everything the generated config is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartSpec {
+    /// The CT id.
+    pub vmid: u32,
+    /// `arch` of the conf.
+    pub arch: String,
+    /// `ostype` of the conf.
+    pub ostype: String,
+    /// `unprivileged: 1`.
+    pub unprivileged: bool,
+    /// The conf's raw `lxc.*` entries in order.
+    pub raw: Vec<(String, String)>,
+    /// `hostname`, else `CT<id>`.
+    pub hostname: Option<String>,
+    /// `memory` in MiB (default 512).
+    pub memory: u64,
+    /// `swap` in MiB (default 0).
+    pub swap: u64,
+    /// `tty` (default 2).
+    pub tty: u32,
+    /// `features: nesting=1`.
+    pub nesting: bool,
+    /// `features: keyctl=1`.
+    pub keyctl: bool,
+    /// The rootfs volume's directory.
+    pub rootfs: PathBuf,
+    /// The NICs, by index.
+    pub nets: Vec<NetSpec>,
+    /// The mpN bind mounts.
+    pub mounts: Vec<MountSpec>,
+    /// `<root>/var/lib/lxc/<id>`.
+    pub lxc_dir: PathBuf,
+    /// The host's cgroup layout.
+    pub cgroup: CgroupMode,
+    /// `/usr/share/lxc/config` (the includes), checked for `<ostype>.common.conf`.
+    pub lxc_share: PathBuf,
+}
+
+impl StartSpec {
+    /// True when the generated config treats the CT as unprivileged: the flag or any
+    /// `lxc.idmap` entry (§4).
+    pub fn userns(&self) -> bool {
+        self.unprivileged || self.has_custom_idmap()
+    }
+
+    /// Any raw `lxc.idmap` entry.
+    pub fn has_custom_idmap(&self) -> bool {
+        self.raw.iter().any(|(k, _)| k == "lxc.idmap")
+    }
+
+    fn include(&self, name: &str, fallback: &str) -> String {
+        let p = self.lxc_share.join(name);
+        let chosen = if p.is_file() {
+            p
+        } else {
+            self.lxc_share.join(fallback)
+        };
+        chosen.display().to_string()
+    }
+}
+
+/// The seccomp rules Proxmox writes to `rules.seccomp` for an unprivileged CT: the
+/// common profile, plus `keyctl errno 38` unless the keyctl feature is on (so systemd
+/// falls back instead of failing on keyctl in a user namespace).
+pub fn seccomp_rules(common: &str, keyctl: bool) -> String {
+    let mut s = common.to_owned();
+    if !s.ends_with('\n') && !s.is_empty() {
+        s.push('\n');
+    }
+    if !keyctl {
+        s.push_str("keyctl errno 38\n");
+    }
+    s
+}
+
+/// Renders the config. Pure: the caller writes it (and `rules.seccomp`).
+pub fn render(spec: &StartSpec) -> String {
+    let mut r = String::new();
+    let id = spec.vmid;
+    let dir = spec.lxc_dir.display();
+    let _ = writeln!(r, "lxc.cgroup.relative = 0");
+    let _ = writeln!(r, "lxc.cgroup.dir.monitor = lxc.monitor/{id}");
+    let _ = writeln!(r, "lxc.cgroup.dir.container = lxc/{id}");
+    let _ = writeln!(r, "lxc.cgroup.dir.container.inner = ns");
+    let _ = writeln!(r, "lxc.arch = {}", spec.arch);
+    let _ = writeln!(
+        r,
+        "lxc.include = {}",
+        spec.include(&format!("{}.common.conf", spec.ostype), "common.conf")
+    );
+    if spec.userns() {
+        let _ = writeln!(
+            r,
+            "lxc.include = {}",
+            spec.include(&format!("{}.userns.conf", spec.ostype), "userns.conf")
+        );
+        let _ = writeln!(r, "lxc.seccomp.profile = {dir}/rules.seccomp");
+    }
+    // AppArmor: Proxmox's generated profile. Without AppArmor in the kernel LXC picks its
+    // `nop` security driver and ignores these lines, so they are kept as Proxmox writes them.
+    let _ = writeln!(r, "lxc.apparmor.profile = generated");
+    if spec.nesting {
+        let _ = writeln!(r, "lxc.apparmor.allow_nesting = 1");
+    } else {
+        let _ = writeln!(r, "lxc.apparmor.raw = deny mount -> /proc/,");
+        let _ = writeln!(r, "lxc.apparmor.raw = deny mount -> /sys/,");
+    }
+    if spec.userns() {
+        let _ = writeln!(r, "lxc.mount.auto = sys:mixed");
+    }
+    let _ = writeln!(r, "lxc.monitor.unshare = 1");
+    // The default map lives only here, never in the .conf (§4).
+    if spec.unprivileged && !spec.has_custom_idmap() {
+        let _ = writeln!(r, "lxc.idmap = u 0 100000 65536");
+        let _ = writeln!(r, "lxc.idmap = g 0 100000 65536");
+    }
+    let _ = writeln!(r, "lxc.tty.max = {}", spec.tty);
+    let _ = writeln!(r, "lxc.environment = TERM=linux");
+    let host = spec.hostname.clone().unwrap_or_else(|| format!("CT{id}"));
+    let _ = writeln!(r, "lxc.uts.name = {host}");
+    let mem = spec.memory * 1024 * 1024;
+    match spec.cgroup {
+        CgroupMode::V1 => {
+            let _ = writeln!(r, "lxc.cgroup.memory.limit_in_bytes = {mem}");
+            let _ = writeln!(
+                r,
+                "lxc.cgroup.memory.memsw.limit_in_bytes = {}",
+                (spec.memory + spec.swap) * 1024 * 1024
+            );
+        }
+        CgroupMode::V2 => {
+            let _ = writeln!(r, "lxc.cgroup2.memory.max = {mem}");
+            let _ = writeln!(r, "lxc.cgroup2.memory.high = {}", mem / 1000 * 995);
+            let _ = writeln!(
+                r,
+                "lxc.cgroup2.memory.swap.max = {}",
+                spec.swap * 1024 * 1024
+            );
+        }
+    }
+    let _ = writeln!(r, "lxc.rootfs.path = {}", spec.rootfs.display());
+    for n in &spec.nets {
+        let i = n.index;
+        let _ = writeln!(r, "lxc.net.{i}.type = veth");
+        let _ = writeln!(r, "lxc.net.{i}.veth.pair = veth{id}i{i}");
+        if let Some(h) = &n.hwaddr {
+            let _ = writeln!(r, "lxc.net.{i}.hwaddr = {h}");
+        }
+        let _ = writeln!(r, "lxc.net.{i}.name = {}", n.name);
+        if let Some(m) = &n.mtu {
+            let _ = writeln!(r, "lxc.net.{i}.mtu = {m}");
+        }
+        if let Some(b) = &n.bridge {
+            let _ = writeln!(r, "lxc.net.{i}.link = {b}");
+        }
+        let _ = writeln!(r, "lxc.net.{i}.flags = up");
+        if let Some(ip) = &n.ip {
+            let _ = writeln!(r, "lxc.net.{i}.ipv4.address = {ip}");
+        }
+        if let Some(gw) = &n.gw {
+            let _ = writeln!(r, "lxc.net.{i}.ipv4.gateway = {gw}");
+        }
+        if let Some(ip) = &n.ip6 {
+            let _ = writeln!(r, "lxc.net.{i}.ipv6.address = {ip}");
+        }
+        if let Some(gw) = &n.gw6 {
+            let _ = writeln!(r, "lxc.net.{i}.ipv6.gateway = {gw}");
+        }
+    }
+    for m in &spec.mounts {
+        let target = m.target.trim_start_matches('/');
+        let kind = if m.file { "file" } else { "dir" };
+        let ro = if m.ro { ",ro" } else { "" };
+        let _ = writeln!(
+            r,
+            "lxc.mount.entry = {} {target} none rbind,create={kind}{ro} 0 0",
+            m.source.display()
+        );
+    }
+    // Raw lines last, in conf order: custom idmaps appear here (§4).
+    for (k, v) in &spec.raw {
+        let _ = writeln!(r, "{k} = {v}");
+    }
+    r
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

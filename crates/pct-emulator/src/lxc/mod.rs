@@ -1,0 +1,7 @@
+//! The LXC layer: the generated config ([`config`]) and the real `lxc-*` commands
+//! ([`Lxc`]), always with `-P <root>/var/lib/lxc`.
+
+pub mod config;
+mod run;
+
+pub use run::{Lxc, LxcError, State, host_can_run_containers};

@@ -1,0 +1,136 @@
+//! `PCT_EMU_LATENCY_MS`, `PCT_EMU_FAIL` and `PCT_EMU_LOG`.
+
+use std::io::{Read, Seek, Write};
+
+use crate::error::{Failure, Result};
+use crate::pct::ctx::Node;
+
+/// Appends `<program> <argv…>` to `PCT_EMU_LOG`, one line per call.
+pub fn log_call(argv: &[&str], program: &str) {
+    let Some(path) = std::env::var_os("PCT_EMU_LOG").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let mut line = program.to_owned();
+        for a in argv {
+            line.push(' ');
+            line.push_str(a);
+        }
+        line.push('\n');
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// Sleeps `PCT_EMU_LATENCY_MS` milliseconds.
+pub fn latency() {
+    if let Some(ms) = std::env::var("PCT_EMU_LATENCY_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// The `(subcommand, n)` rules of `PCT_EMU_FAIL` (comma-separated).
+pub fn fail_rules(spec: &str) -> Vec<(String, u64)> {
+    spec.split(',')
+        .filter_map(|r| {
+            let (cmd, n) = r.trim().split_once(':')?;
+            Some((cmd.to_owned(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Counts this call of `cmd` (in a file under the root, so the count survives across
+/// processes) and fails it when `PCT_EMU_FAIL` names this call.
+pub fn injected_failure(node: &Node, cmd: &str, rest: &[String]) -> Result<()> {
+    let Ok(spec) = std::env::var("PCT_EMU_FAIL") else {
+        return Ok(());
+    };
+    let Some(&(_, n)) = fail_rules(&spec).iter().find(|(c, _)| c == cmd) else {
+        return Ok(());
+    };
+    let count = bump(node, cmd).map_err(|e| Failure::Die(format!("PCT_EMU_FAIL counter: {e}")))?;
+    if count != n {
+        return Ok(());
+    }
+    let vmid = rest
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .cloned()
+        .unwrap_or_default();
+    Err(injected_message(cmd, &vmid))
+}
+
+/// The failure an injected call gives: what Proxmox prints when that operation fails.
+pub fn injected_message(cmd: &str, vmid: &str) -> Failure {
+    let msg = match cmd {
+        "start" => format!("startup for container '{vmid}' failed"),
+        "create" => format!("unable to create CT {vmid} - emulated failure (PCT_EMU_FAIL)"),
+        "clone" => "clone failed: emulated failure (PCT_EMU_FAIL)".to_owned(),
+        _ => format!("command 'pct {cmd} {vmid}' failed: emulated failure (PCT_EMU_FAIL)"),
+    };
+    if crate::pct::TASK_COMMANDS.contains(&cmd) {
+        Failure::Task(msg)
+    } else {
+        Failure::Die(msg)
+    }
+}
+
+fn bump(node: &Node, cmd: &str) -> std::io::Result<u64> {
+    let dir = node.root.emu_state_dir();
+    std::fs::create_dir_all(&dir)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(dir.join(format!("calls-{cmd}")))?;
+    f.lock()?;
+    let mut s = String::new();
+    f.read_to_string(&mut s)?;
+    let n = s.trim().parse::<u64>().unwrap_or(0) + 1;
+    f.set_len(0)?;
+    f.rewind()?;
+    f.write_all(format!("{n}\n").as_bytes())?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse() {
+        assert_eq!(
+            fail_rules("start:2, exec:1,bad"),
+            vec![("start".to_owned(), 2), ("exec".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn injected_failures_look_like_proxmox_ones() {
+        assert_eq!(
+            injected_message("start", "100"),
+            Failure::Task("startup for container '100' failed".into())
+        );
+        assert!(matches!(injected_message("set", "100"), Failure::Die(_)));
+    }
+
+    #[test]
+    fn counter_persists_in_the_root() {
+        let t = tempfile::tempdir().unwrap();
+        let node = Node {
+            root: crate::root::HostRoot::new(t.path()),
+            name: "pve".into(),
+            lxc: crate::lxc::Lxc::new(t.path()),
+        };
+        assert_eq!(bump(&node, "start").unwrap(), 1);
+        assert_eq!(bump(&node, "start").unwrap(), 2);
+        assert_eq!(bump(&node, "stop").unwrap(), 1);
+    }
+}

@@ -1,0 +1,362 @@
+//! The CT config keys `create` and `set` accept, and how their values are checked and
+//! normalised before they are written (§2 of the reference).
+
+use crate::error::{Failure, Result};
+use crate::pct::args::{OptKind, parse_bool};
+use crate::pct::props;
+
+const BOOLS: &[&str] = &[
+    "console",
+    "debug",
+    "onboot",
+    "protection",
+    "template",
+    "unprivileged",
+];
+const VALUES: &[&str] = &[
+    "arch",
+    "cmode",
+    "cores",
+    "cpulimit",
+    "cpuunits",
+    "description",
+    "entrypoint",
+    "env",
+    "features",
+    "hookscript",
+    "hostname",
+    "lock",
+    "memory",
+    "nameserver",
+    "ostype",
+    "rootfs",
+    "searchdomain",
+    "startup",
+    "swap",
+    "tags",
+    "timezone",
+    "tty",
+];
+
+fn indexed(key: &str, prefix: &str, max: u32) -> bool {
+    key.strip_prefix(prefix)
+        .filter(|n| {
+            !n.is_empty()
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n.len() == 1 || !n.starts_with('0'))
+        })
+        .and_then(|n| n.parse::<u32>().ok())
+        .is_some_and(|n| n <= max)
+}
+
+/// The kind of a config key, or `None` when pct knows no such key.
+pub fn config_key(key: &str) -> Option<OptKind> {
+    if BOOLS.contains(&key) {
+        Some(OptKind::Bool)
+    } else if VALUES.contains(&key)
+        || indexed(key, "net", 31)
+        || indexed(key, "mp", 255)
+        || indexed(key, "dev", 255)
+        || indexed(key, "unused", 255)
+    {
+        Some(OptKind::Value)
+    } else {
+        None
+    }
+}
+
+fn int(key: &str, v: &str, min: u64, max: Option<u64>) -> Result<String> {
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Failure::param(
+            key,
+            format!("type check ('integer') failed - got '{v}'"),
+        ));
+    }
+    let n: u64 = v
+        .parse()
+        .map_err(|_| Failure::param(key, format!("type check ('integer') failed - got '{v}'")))?;
+    if n < min {
+        return Err(Failure::param(
+            key,
+            format!("value must have a minimum value of {min}"),
+        ));
+    }
+    if let Some(max) = max.filter(|m| n > *m) {
+        return Err(Failure::param(
+            key,
+            format!("value must have a maximum value of {max}"),
+        ));
+    }
+    Ok(n.to_string())
+}
+
+fn dns_name(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 255
+        && v.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        })
+}
+
+fn canonical_props(value: &str, default_key: Option<&str>, first: &[&str]) -> String {
+    let mut pairs = props::split(value, default_key);
+    pairs.sort_by(|a, b| {
+        let rank = |k: &str| {
+            if Some(k) == default_key {
+                0
+            } else if first.contains(&k) {
+                1
+            } else {
+                2
+            }
+        };
+        (rank(&a.0), &a.0).cmp(&(rank(&b.0), &b.0))
+    });
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            if Some(k.as_str()) == default_key {
+                v.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A netN value in Proxmox's canonical form: `name` first, the rest sorted, `type=veth`
+/// always present, and a generated `hwaddr` when none is given.
+pub fn canonical_net(key: &str, value: &str) -> Result<String> {
+    let pairs = props::split(value, None);
+    let mut seen = std::collections::BTreeSet::new();
+    for (k, v) in &pairs {
+        if !seen.insert(k.clone()) {
+            return Err(Failure::param(
+                key,
+                format!("duplicate key in comma-separated list property: {k}"),
+            ));
+        }
+        let known = [
+            "name",
+            "bridge",
+            "hwaddr",
+            "ip",
+            "gw",
+            "ip6",
+            "gw6",
+            "tag",
+            "trunks",
+            "rate",
+            "firewall",
+            "link_down",
+            "mtu",
+            "type",
+            "host-managed",
+        ];
+        if !known.contains(&k.as_str()) {
+            return Err(Failure::param(
+                key,
+                format!("invalid key in comma-separated list property: {k}"),
+            ));
+        }
+        if k == "ip" && !(v == "dhcp" || v == "manual" || v.contains('/')) {
+            return Err(Failure::param(
+                key,
+                format!("invalid format - unable to parse ip address '{v}'"),
+            ));
+        }
+    }
+    if !seen.contains("name") {
+        return Err(Failure::param(
+            key,
+            "invalid format - format error\nnet0.name: property is missing and it is not optional"
+                .replace("net0", key),
+        ));
+    }
+    let mut v = value.to_owned();
+    if !seen.contains("hwaddr") {
+        v = props::with(&v, None, "hwaddr", &props::random_hwaddr());
+    }
+    if !seen.contains("type") {
+        v = props::with(&v, None, "type", "veth");
+    }
+    Ok(canonical_props(&v, None, &["name"]))
+}
+
+/// A rootfs/mpN value in canonical form: the volume bare, then `mp`, then the rest sorted.
+pub fn canonical_mount(key: &str, value: &str) -> Result<String> {
+    let vol = props::get(value, Some("volume"), "volume").unwrap_or_default();
+    if vol.contains("/./")
+        || vol.contains("/../")
+        || vol.ends_with("/.")
+        || vol.ends_with("/..")
+        || vol.starts_with("../")
+    {
+        return Err(Failure::param(
+            key,
+            format!("invalid format - invalid volume '{vol}'"),
+        ));
+    }
+    if key.starts_with("mp") && props::get(value, Some("volume"), "mp").is_none() {
+        return Err(Failure::param(
+            key,
+            format!(
+                "invalid format - format error\n{key}.mp: property is missing and it is not optional"
+            ),
+        ));
+    }
+    Ok(canonical_props(value, Some("volume"), &["mp"]))
+}
+
+/// Checks one config value and returns what is stored.
+pub fn normalize(key: &str, value: &str) -> Result<String> {
+    if config_key(key) == Some(OptKind::Bool) {
+        return parse_bool(value).map(str::to_owned).ok_or_else(|| {
+            Failure::param(
+                key,
+                format!("type check ('boolean') failed - got '{value}'"),
+            )
+        });
+    }
+    match key {
+        "memory" => int(key, value, 16, None),
+        "swap" => int(key, value, 0, None),
+        "cores" => int(key, value, 1, Some(8192)),
+        "tty" => int(key, value, 0, Some(6)),
+        "cpuunits" => int(key, value, 0, Some(500_000)),
+        "hostname" if !dns_name(value) => Err(Failure::param(
+            key,
+            "invalid format - value does not look like a valid DNS name",
+        )),
+        "arch" if !["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"].contains(&value) => {
+            Err(Failure::param(
+                key,
+                format!(
+                    "value '{value}' does not have a value in the enumeration 'amd64, i386, arm64, armhf, riscv32, riscv64'"
+                ),
+            ))
+        }
+        "startup" => {
+            let ok = props::split(value, Some("order")).iter().all(|(k, v)| {
+                ["order", "up", "down"].contains(&k.as_str())
+                    && !v.is_empty()
+                    && v.bytes().all(|b| b.is_ascii_digit())
+            });
+            if ok {
+                Ok(value.to_owned())
+            } else {
+                Err(Failure::param(key, "unable to parse startup options"))
+            }
+        }
+        "tags" => {
+            let mut tags: Vec<String> = value
+                .split([',', ';', ' '])
+                .filter(|t| !t.is_empty())
+                .map(str::to_ascii_lowercase)
+                .collect();
+            tags.sort();
+            tags.dedup();
+            for t in &tags {
+                let b = t.as_bytes();
+                let ok = (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+                    && b.iter()
+                        .all(|c| c.is_ascii_alphanumeric() || b"_-+.".contains(c));
+                if !ok {
+                    return Err(Failure::param(
+                        key,
+                        format!("invalid format - invalid characters in tag '{t}'"),
+                    ));
+                }
+            }
+            Ok(tags.join(";"))
+        }
+        k if k.starts_with("net") => canonical_net(k, value),
+        k if k.starts_with("mp") => canonical_mount(k, value),
+        _ if value.is_empty() && key != "description" => {
+            Err(Failure::param(key, "value may not be empty"))
+        }
+        _ => Ok(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert_eq!(config_key("net31"), Some(OptKind::Value));
+        assert_eq!(config_key("net32"), None);
+        assert_eq!(config_key("mp0"), Some(OptKind::Value));
+        assert_eq!(config_key("unprivileged"), Some(OptKind::Bool));
+        assert_eq!(config_key("lxc.idmap"), None);
+    }
+
+    #[test]
+    fn values_are_checked_with_proxmox_messages() {
+        assert_eq!(
+            normalize("memory", "8").unwrap_err().to_string(),
+            "400 Parameter verification failed.\nmemory: value must have a minimum value of 16"
+        );
+        assert_eq!(
+            normalize("memory", "x").unwrap_err().to_string(),
+            "400 Parameter verification failed.\nmemory: type check ('integer') failed - got 'x'"
+        );
+        assert_eq!(
+            normalize("hostname", "bad_name").unwrap_err().to_string(),
+            "400 Parameter verification failed.\nhostname: invalid format - value does not look like a valid DNS name"
+        );
+        assert_eq!(
+            normalize("startup", "order=1, up=2")
+                .unwrap_err()
+                .to_string(),
+            "400 Parameter verification failed.\nstartup: unable to parse startup options"
+        );
+        assert_eq!(normalize("tags", "web,Prod web").unwrap(), "prod;web");
+        assert_eq!(normalize("onboot", "yes").unwrap(), "1");
+        assert_eq!(
+            normalize("tty", "7").unwrap_err().to_string(),
+            "400 Parameter verification failed.\ntty: value must have a maximum value of 6"
+        );
+        assert!(normalize("arch", "sparc").is_err());
+    }
+
+    #[test]
+    fn net_and_mount_are_reprinted_canonically() {
+        let v = normalize(
+            "net0",
+            "bridge=vmbr0,ip=10.0.0.5/24,name=eth0,hwaddr=BC:24:11:AA:BB:CC,gw=10.0.0.1",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            "name=eth0,bridge=vmbr0,gw=10.0.0.1,hwaddr=BC:24:11:AA:BB:CC,ip=10.0.0.5/24,type=veth"
+        );
+        assert!(
+            normalize("net0", "name=eth0")
+                .unwrap()
+                .contains("hwaddr=BC:24:11:")
+        );
+        assert_eq!(
+            normalize("net0", "bridge=vmbr0").unwrap_err().to_string(),
+            "400 Parameter verification failed.\nnet0: invalid format - format error\nnet0.name: property is missing and it is not optional"
+        );
+        assert_eq!(
+            normalize("net0", "name=eth0,foo=1")
+                .unwrap_err()
+                .to_string(),
+            "400 Parameter verification failed.\nnet0: invalid key in comma-separated list property: foo"
+        );
+        assert_eq!(
+            normalize("mp0", "/srv/share,ro=1,mp=/data").unwrap(),
+            "/srv/share,mp=/data,ro=1"
+        );
+        assert!(normalize("mp0", "/srv/share").is_err());
+        assert!(normalize("mp1", "/srv/../etc,mp=/x").is_err());
+    }
+}

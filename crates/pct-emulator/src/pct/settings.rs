@@ -1,0 +1,409 @@
+//! `set`, `config`, `pending`, `list` and `unlock`.
+
+use phoenix_idmap::conf::{CtConf, Section, encode_text};
+
+use crate::error::{Failure, Result};
+use crate::lxc::State;
+use crate::pct::args::{self, OptKind};
+use crate::pct::ctx::Node;
+use crate::pct::props::{self, MountKind};
+use crate::pct::schema;
+
+/// Keys a running CT takes at once (§3); everything else but hot-plugged keys is pending.
+const IMMEDIATE: &[&str] = &[
+    "description",
+    "onboot",
+    "startup",
+    "protection",
+    "hostname",
+    "hookscript",
+    "cores",
+    "tags",
+    "lock",
+];
+const HOTPLUG: &[&str] = &["memory", "swap", "cpulimit", "cpuunits"];
+
+fn set_kind(name: &str) -> Option<OptKind> {
+    match name {
+        "delete" | "revert" | "digest" => Some(OptKind::Value),
+        _ => schema::config_key(name),
+    }
+}
+
+pub(crate) fn run(node: &Node, cmd: &str, rest: &[String]) -> Result<i32> {
+    match cmd {
+        "set" => set(node, rest),
+        "config" => config(node, rest),
+        "pending" => pending(node, rest),
+        "list" => list(node, rest),
+        _ => unlock(node, rest),
+    }
+    .map(|()| 0)
+}
+
+/// Moves `[pve:pending]` into the current config (values, then deletes) and drops it.
+pub fn apply_pending(conf: &mut CtConf) {
+    let Some(p) = conf.pending() else { return };
+    let values: Vec<(String, String)> = p
+        .entries()
+        .filter(|(k, _)| *k != "delete")
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    let deletes: Vec<String> = p
+        .deletes()
+        .iter()
+        .map(|d| d.trim_start_matches('!').to_owned())
+        .collect();
+    for (k, v) in values {
+        let _ = conf.set(&k, &v);
+    }
+    for k in deletes {
+        conf.remove(&k);
+    }
+    conf.remove_section(phoenix_idmap::conf::PENDING);
+}
+
+fn is_new_mp(conf: &CtConf, key: &str) -> bool {
+    key.starts_with("mp") && conf.get(key).is_none()
+}
+
+fn set(node: &Node, rest: &[String]) -> Result<()> {
+    let p = args::parse(rest, &set_kind, false)?;
+    args::positionals(&p, &["vmid"])?;
+    let vmid = args::vmid(&p.pos[0], "vmid")?;
+    if p.opts.is_empty() {
+        return Err(Failure::Die("no options specified".into()));
+    }
+    let mut changes: Vec<(String, String)> = vec![];
+    for (k, v) in &p.opts {
+        if k == "unprivileged" {
+            return Err(Failure::Die(
+                "unable to modify read-only option: 'unprivileged'".into(),
+            ));
+        }
+        if schema::config_key(k).is_some() {
+            changes.push((k.clone(), schema::normalize(k, v)?));
+        }
+    }
+    let deletes: Vec<String> = p
+        .get("delete")
+        .map(|d| {
+            d.split([',', ';', ' '])
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    for d in &deletes {
+        let key = d.trim_start_matches('!');
+        if key == "unprivileged" {
+            return Err(Failure::Die(
+                "unable to delete read-only option: 'unprivileged'".into(),
+            ));
+        }
+        if ["memory", "rootfs", "ostype"].contains(&key) {
+            return Err(Failure::Die(format!(
+                "unable to delete required option '{key}'"
+            )));
+        }
+        if schema::config_key(key).is_none() {
+            return Err(Failure::param(
+                "delete",
+                format!("invalid configuration ID '{key}'"),
+            ));
+        }
+    }
+    let _g = node.lock(vmid)?;
+    let mut conf = node.load(vmid)?;
+    if let Some(d) = p.get("digest") {
+        let current =
+            phoenix_idmap::conf::Digest::of(std::fs::read(node.root.conf_path(vmid))?.as_slice())
+                .to_string();
+        if d != current {
+            return Err(Failure::Die(
+                "detected modified configuration - file changed by other user? Try again.".into(),
+            ));
+        }
+    }
+    if !changes.iter().any(|(k, _)| k == "lock") {
+        Node::check_lock(&conf, false)?;
+    }
+    let running = conf.get("template") != Some("1")
+        && node.exists(vmid)
+        && node.lxc.state(vmid).is_ok_and(|s| s == State::Running);
+    let map = Node::owner_map(&conf);
+    for (k, v) in changes.iter_mut() {
+        if !(k.starts_with("mp") || k == "rootfs") {
+            continue;
+        }
+        // `STORAGE:GiB` allocates a new volume, owned by the CT's root.
+        let vol = props::get(v, Some("volume"), "volume").unwrap_or_default();
+        if let Some((store, size)) = vol
+            .split_once(':')
+            .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            let storages = node.storages()?;
+            let st = storages
+                .storage(store)
+                .map_err(|e| Failure::Die(e.to_string()))?;
+            if !st.has_content("rootdir") {
+                return Err(Failure::Die(format!(
+                    "storage '{store}' does not support container directories"
+                )));
+            }
+            let new = storages
+                .alloc(store, vmid)
+                .map_err(|e| Failure::Die(e.to_string()))?;
+            let dir = storages
+                .path(&new)
+                .map_err(|e| Failure::Die(e.to_string()))?;
+            std::os::unix::fs::chown(&dir, Some(map.host_uid(0)), Some(map.host_gid(0)))?;
+            let with_vol = props::with(v, Some("volume"), "volume", &new.to_string());
+            *v = schema::canonical_mount(
+                k,
+                &props::with(&with_vol, Some("volume"), "size", &format!("{size}G")),
+            )?;
+        } else if let Some(MountKind::Bind(_) | MountKind::Device(_)) = MountKind::of(&vol) {
+            // bind and device mounts are root-only in Proxmox; the emulator runs as root
+        }
+    }
+    for (k, v) in &changes {
+        let direct = !running
+            || IMMEDIATE.contains(&k.as_str())
+            || HOTPLUG.contains(&k.as_str())
+            || k.starts_with("net")
+            || is_new_mp(&conf, k);
+        if k == "description" {
+            conf.set_description(v);
+        } else if direct {
+            conf.set(k, v).map_err(|e| Failure::Die(e.to_string()))?;
+        } else {
+            conf.pending_mut()
+                .set(k, v)
+                .map_err(|e| Failure::Die(e.to_string()))?;
+        }
+    }
+    let mut pending_deletes: Vec<String> = conf
+        .pending()
+        .map(|p| p.deletes().iter().map(|s| s.to_string()).collect())
+        .unwrap_or_default();
+    for d in &deletes {
+        let key = d.trim_start_matches('!');
+        if conf.get(key).is_none() && !(key == "description" && conf.description().is_some()) {
+            eprintln!("cannot delete '{key}' - not set in current configuration!");
+            continue;
+        }
+        if !running || IMMEDIATE.contains(&key) || HOTPLUG.contains(&key) {
+            if key == "description" {
+                conf.set_description("");
+            } else {
+                conf.remove(key);
+            }
+        } else if !pending_deletes
+            .iter()
+            .any(|x| x.trim_start_matches('!') == key)
+        {
+            pending_deletes.push(d.clone());
+        }
+    }
+    if !pending_deletes.is_empty() {
+        pending_deletes.sort();
+        conf.pending_mut()
+            .set("delete", &pending_deletes.join(","))
+            .map_err(|e| Failure::Die(e.to_string()))?;
+    }
+    node.store(vmid, &conf)?;
+    // Every set regenerates the LXC config of a CT that has one.
+    if node.root.lxc_dir(vmid).join("config").is_file() {
+        let _ = node.update_lxc_config(vmid, &conf);
+    }
+    Ok(())
+}
+
+/// The `key: value` lines `pct config` prints for a section.
+pub fn config_lines(section: &Section, pending: Option<&Section>) -> Result<Vec<String>> {
+    let mut kv: std::collections::BTreeMap<String, String> = section
+        .entries()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let mut description = section.description();
+    if let Some(p) = pending {
+        for (k, v) in p.entries().filter(|(k, _)| *k != "delete") {
+            kv.insert(k.to_owned(), v.to_owned());
+        }
+        if let Some(d) = p.description() {
+            description = Some(d);
+        }
+    }
+    kv.remove("digest");
+    if let Some(d) = description {
+        kv.insert("description".into(), encode_text(&d));
+    }
+    if let Some(m) = kv
+        .get("memory")
+        .and_then(|m| m.parse::<u64>().ok())
+        .filter(|m| *m < 16)
+    {
+        let _ = m;
+        return Err(Failure::Die(
+            "400 Result verification failed\nmemory: value must have a minimum value of 16".into(),
+        ));
+    }
+    let mut out: Vec<String> = kv.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    out.extend(section.lxc().map(|(k, v)| format!("{k}: {v}")));
+    Ok(out)
+}
+
+fn config(node: &Node, rest: &[String]) -> Result<()> {
+    let kind = |n: &str| match n {
+        "current" => Some(OptKind::Bool),
+        "snapshot" => Some(OptKind::Value),
+        _ => None,
+    };
+    let p = args::parse(rest, &kind, false)?;
+    args::positionals(&p, &["vmid"])?;
+    let vmid = args::vmid(&p.pos[0], "vmid")?;
+    let conf = node.load(vmid)?;
+    let lines = match p.get("snapshot") {
+        Some(s) => config_lines(
+            conf.snapshot(s)
+                .ok_or_else(|| Failure::Die(format!("snapshot '{s}' does not exist")))?,
+            None,
+        )?,
+        None if p.flag("current") => config_lines(conf.main(), None)?,
+        None => config_lines(conf.main(), conf.pending())?,
+    };
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
+}
+
+fn pending(node: &Node, rest: &[String]) -> Result<()> {
+    let p = args::parse(rest, &|_| None, false)?;
+    args::positionals(&p, &["vmid"])?;
+    let vmid = args::vmid(&p.pos[0], "vmid")?;
+    let conf = node.load(vmid)?;
+    let mut keys: std::collections::BTreeSet<String> =
+        conf.entries().map(|(k, _)| k.to_owned()).collect();
+    let (pend, dels): (Vec<(String, String)>, Vec<String>) = match conf.pending() {
+        Some(p) => (
+            p.entries()
+                .filter(|(k, _)| *k != "delete")
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            p.deletes()
+                .iter()
+                .map(|d| d.trim_start_matches('!').to_owned())
+                .collect(),
+        ),
+        None => (vec![], vec![]),
+    };
+    keys.extend(pend.iter().map(|(k, _)| k.clone()));
+    keys.remove("digest");
+    for k in keys {
+        let cur = conf.get(&k);
+        let new = pend.iter().find(|(pk, _)| *pk == k).map(|(_, v)| v);
+        if dels.contains(&k) {
+            println!("del {k}: {}", cur.unwrap_or(""));
+        } else if let Some(n) = new {
+            if let Some(c) = cur {
+                println!("cur {k}: {c}");
+            }
+            println!("new {k}: {n}");
+        } else if let Some(c) = cur {
+            println!("cur {k}: {c}");
+        }
+    }
+    Ok(())
+}
+
+fn list(node: &Node, rest: &[String]) -> Result<()> {
+    let p = args::parse(rest, &|_| None, false)?;
+    args::positionals(&p, &[])?;
+    let mut ids: Vec<u32> = match std::fs::read_dir(node.root.conf_dir()) {
+        Ok(rd) => rd
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_suffix(".conf")?
+                    .parse()
+                    .ok()
+            })
+            .collect(),
+        Err(_) => vec![],
+    };
+    ids.sort_unstable();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "{:<10} {:<10} {:<12} {:<20}",
+        "VMID", "Status", "Lock", "Name"
+    );
+    for id in ids {
+        let Ok(conf) = node.load(id) else { continue };
+        let template = conf.get("template") == Some("1");
+        let running = !template && node.lxc.state(id).is_ok_and(|s| s == State::Running);
+        let name: String = conf
+            .get("hostname")
+            .map(|h| h.split_whitespace().collect())
+            .unwrap_or_else(|| format!("CT{id}"));
+        println!(
+            "{:<10} {:<10} {:<12} {:<20}",
+            id,
+            if running { "running" } else { "stopped" },
+            conf.get("lock").unwrap_or(""),
+            name
+        );
+    }
+    Ok(())
+}
+
+fn unlock(node: &Node, rest: &[String]) -> Result<()> {
+    let p = args::parse(rest, &|_| None, false)?;
+    args::positionals(&p, &["vmid"])?;
+    let vmid = args::vmid(&p.pos[0], "vmid")?;
+    let _g = node.lock(vmid)?;
+    let mut conf = node.load(vmid)?;
+    if !conf.remove("lock") {
+        return Err(Failure::Die(
+            "no lock found trying to remove any lock".into(),
+        ));
+    }
+    node.store(vmid, &conf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_is_applied_and_removed() {
+        let mut c = CtConf::parse("memory: 512\nfeatures: nesting=1\n\n[pve:pending]\nfeatures: keyctl=1\nmemory: 1024\ndelete: features\n").conf;
+        apply_pending(&mut c);
+        assert_eq!(c.get("memory"), Some("1024"));
+        assert_eq!(c.get("features"), None);
+        assert!(c.pending().is_none());
+    }
+
+    #[test]
+    fn config_merges_pending_and_encodes_the_description() {
+        let c = CtConf::parse("#Owner%3A me\nmemory: 512\nlxc.idmap = u 0 100000 65536\n\n[pve:pending]\nmemory: 1024\n").conf;
+        assert_eq!(
+            config_lines(c.main(), c.pending()).unwrap(),
+            [
+                "description: Owner%3A me%0A",
+                "memory: 1024",
+                "lxc.idmap: u 0 100000 65536"
+            ]
+        );
+        assert_eq!(config_lines(c.main(), None).unwrap()[1], "memory: 512");
+        let bad = CtConf::parse("memory: 8\n").conf;
+        assert_eq!(
+            config_lines(bad.main(), None).unwrap_err().to_string(),
+            "400 Result verification failed\nmemory: value must have a minimum value of 16"
+        );
+    }
+}
