@@ -147,6 +147,16 @@ impl<R: CommandRunner> Pct<R> {
         self.read(&argv::status(&self.binary, vmid), Some(vmid), parse_status)
     }
 
+    /// [`status`](Self::status), or `None` when the container does not exist.
+    pub fn status_optional(&self, vmid: Vmid) -> Result<Option<CtStatus>, PctError> {
+        none_if_not_found(self.status(vmid))
+    }
+
+    /// [`config`](Self::config), or `None` when the container does not exist.
+    pub fn config_optional(&self, vmid: Vmid) -> Result<Option<CtConf>, PctError> {
+        none_if_not_found(self.config(vmid))
+    }
+
     /// `pct config`, parsed with phoenix-idmap's conf parser. pct merges pending
     /// values in and leaves snapshots out. A read.
     pub fn config(&self, vmid: Vmid) -> Result<CtConf, PctError> {
@@ -286,5 +296,14 @@ impl<R: CommandRunner> Pct<R> {
         let inv = argv::resize(&self.binary, vmid, disk, size);
         self.call(&inv, Some(vmid), ExitRule::TaskErrorOnStderr)
             .map(drop)
+    }
+}
+
+/// Turns "this container does not exist" into `None`.
+fn none_if_not_found<T>(result: Result<T, PctError>) -> Result<Option<T>, PctError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(PctError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }

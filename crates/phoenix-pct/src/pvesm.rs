@@ -60,6 +60,12 @@ impl<R: CommandRunner> Pvesm<R> {
         &self.runner
     }
 
+    /// The row of `pvesm status` for one storage, or `None` when no storage
+    /// has that name. A read.
+    pub fn storage_optional(&self, name: &str) -> Result<Option<StorageStatus>, PctError> {
+        Ok(self.status()?.into_iter().find(|s| s.name == name))
+    }
+
     /// `pvesm status`: every storage with its state and sizes. A read.
     pub fn status(&self) -> Result<Vec<StorageStatus>, PctError> {
         let inv = argv::pvesm_status(&self.binary);

@@ -61,6 +61,43 @@ fn status_of_a_missing_ct_is_not_found() {
 }
 
 #[test]
+fn optional_reads_turn_a_missing_ct_into_none() {
+    let missing = Output::failed(
+        2,
+        "Configuration file 'nodes/pve/lxc/123.conf' does not exist\n",
+    );
+    let r = RecordingRunner::new()
+        .answer(Pattern::prefix(["pct", "status", "123"]), missing.clone())
+        .answer(Pattern::prefix(["pct", "config", "123"]), missing)
+        .answer(
+            Pattern::prefix(["pct", "status", "100"]),
+            Output::ok("status: stopped\n"),
+        )
+        .answer(
+            Pattern::prefix(["pct", "config", "100"]),
+            Output::ok("hostname: a\n"),
+        )
+        .answer(
+            Pattern::prefix(["pct", "status", "105"]),
+            Output::failed(255, "CT is locked (disk)\n"),
+        );
+    let p = pct(&r);
+    assert_eq!(p.status_optional(id(123)).unwrap(), None);
+    assert!(p.config_optional(id(123)).unwrap().is_none());
+    assert_eq!(p.status_optional(id(100)).unwrap(), Some(CtStatus::Stopped));
+    assert_eq!(
+        p.config_optional(id(100))
+            .unwrap()
+            .unwrap()
+            .main()
+            .get("hostname"),
+        Some("a")
+    );
+    // other failures stay errors
+    assert!(p.status_optional(id(105)).is_err());
+}
+
+#[test]
 fn garbled_status_output_is_an_output_error_naming_the_command() {
     let r = answering(&["pct", "status"], Output::ok("hello\n"));
     let err = pct(&r).status(id(100)).unwrap_err();
@@ -398,6 +435,16 @@ fn pvesm_status_and_its_failure() {
         ["local", "local-zfs"]
     );
     assert_eq!(r.invocations()[0].effect(), Effect::Read);
+    let pvesm = Pvesm::with_binary("pvesm", &r);
+    assert_eq!(
+        pvesm
+            .storage_optional("local-zfs")
+            .unwrap()
+            .unwrap()
+            .storage_type,
+        "zfspool"
+    );
+    assert_eq!(pvesm.storage_optional("nope").unwrap(), None);
     let r = answering(
         &["pvesm", "status"],
         Output::failed(255, "ipcc_send_rec[1] failed: Connection refused\n"),
