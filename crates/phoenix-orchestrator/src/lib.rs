@@ -3,6 +3,8 @@
 //!
 //! The crates it builds on are re-exported so embedders get the same versions.
 
+pub mod host_apparmor;
+
 pub use phoenix_apparmor as apparmor;
 pub use phoenix_config as config;
 pub use phoenix_features as features;
