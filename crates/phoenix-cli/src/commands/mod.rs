@@ -5,17 +5,21 @@ use clap::Subcommand;
 use crate::global::Global;
 
 mod completions;
+mod conf;
 
 /// Every phoenix subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print shell completions.
     Completions(completions::Args),
+    /// Read and re-render Proxmox CT conf files.
+    Conf(conf::Args),
 }
 
 /// Runs one subcommand.
 pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
     match command {
         Command::Completions(args) => completions::run(args, global),
+        Command::Conf(args) => conf::run(args, global),
     }
 }
