@@ -6,6 +6,7 @@ use crate::global::Global;
 
 mod completions;
 mod conf;
+mod idmap;
 
 /// Every phoenix subcommand.
 #[derive(Debug, Subcommand)]
@@ -14,6 +15,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Read and re-render Proxmox CT conf files.
     Conf(conf::Args),
+    /// Check, show and plan user-namespace id maps (lxc.idmap).
+    Idmap(idmap::Args),
 }
 
 /// Runs one subcommand.
@@ -21,5 +24,6 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
     match command {
         Command::Completions(args) => completions::run(args, global),
         Command::Conf(args) => conf::run(args, global),
+        Command::Idmap(args) => idmap::run(args, global),
     }
 }
