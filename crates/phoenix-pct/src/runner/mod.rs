@@ -291,6 +291,14 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// The command ran longer than the runner's timeout and was killed.
+    #[error("gave up on `{}` after {}s", quote::quote_line(.argv), .after.as_secs_f64())]
+    TimedOut {
+        /// The command's argv.
+        argv: Vec<String>,
+        /// The timeout.
+        after: std::time::Duration,
+    },
     /// A [`RecordingRunner`] had no answer for this command.
     #[error("no scripted answer for `{}`", quote::quote_line(.argv))]
     Unscripted {
@@ -305,6 +313,7 @@ impl RunError {
         match self {
             RunError::Spawn { argv, .. }
             | RunError::Io { argv, .. }
+            | RunError::TimedOut { argv, .. }
             | RunError::Unscripted { argv } => argv,
         }
     }

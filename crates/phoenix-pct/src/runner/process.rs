@@ -1,9 +1,11 @@
 //! The real runner: `std::process::Command` over an argv, never a shell.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use super::{CommandRunner, ExitStatus, Invocation, Output, RunError};
 
@@ -28,6 +30,7 @@ pub struct ProcessRunner {
     env: Vec<(OsString, OsString)>,
     env_remove: Vec<OsString>,
     current_dir: Option<PathBuf>,
+    timeout: Option<Duration>,
 }
 
 impl ProcessRunner {
@@ -52,6 +55,13 @@ impl ProcessRunner {
     /// Runs every command in this directory.
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.current_dir = Some(dir.into());
+        self
+    }
+
+    /// Kills a command that runs longer than `limit` and reports
+    /// [`RunError::TimedOut`]. Without it a hung command blocks its caller.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
         self
     }
 
@@ -100,10 +110,22 @@ impl CommandRunner for ProcessRunner {
             }
             _ => None,
         };
-        let out = child.wait_with_output().map_err(|source| RunError::Io {
+        let io_err = |source| RunError::Io {
             argv: inv.argv(),
             source,
-        })?;
+        };
+        let out = match self.timeout {
+            None => child.wait_with_output().map_err(io_err)?,
+            Some(limit) => match wait_with_deadline(child, limit).map_err(io_err)? {
+                Some(out) => out,
+                None => {
+                    return Err(RunError::TimedOut {
+                        argv: inv.argv(),
+                        after: limit,
+                    });
+                }
+            },
+        };
         if let Some(feeder) = feeder {
             let fed = feeder
                 .join()
@@ -119,6 +141,52 @@ impl CommandRunner for ProcessRunner {
             stderr: out.stderr,
         })
     }
+}
+
+/// Reads a pipe to its end on its own thread.
+fn drain<P: Read + Send + 'static>(pipe: Option<P>) -> JoinHandle<std::io::Result<Vec<u8>>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            pipe.read_to_end(&mut buf)?;
+        }
+        Ok(buf)
+    })
+}
+
+/// Like `wait_with_output`, but kills the child at the deadline and returns
+/// `None`. The pipe readers of a killed child are left to finish on their own:
+/// a grandchild may still hold the pipes open, and waiting for it would defeat
+/// the timeout.
+fn wait_with_deadline(
+    mut child: Child,
+    limit: Duration,
+) -> std::io::Result<Option<std::process::Output>> {
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            // Already exited between the two calls, or killed now: either way reap it.
+            let _ = child.kill();
+            child.wait()?;
+            return Ok(None);
+        }
+        thread::sleep((deadline - now).min(Duration::from_millis(5)));
+    };
+    let join = |h: JoinHandle<std::io::Result<Vec<u8>>>| {
+        h.join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("pipe reader panicked")))
+    };
+    Ok(Some(std::process::Output {
+        status,
+        stdout: join(stdout)?,
+        stderr: join(stderr)?,
+    }))
 }
 
 #[cfg(unix)]
@@ -212,6 +280,28 @@ mod tests {
             dir.path().canonicalize().unwrap().display()
         );
         assert_eq!(out.stdout_lossy(), expected);
+    }
+
+    #[test]
+    fn a_command_past_its_timeout_is_killed_and_reported() {
+        let runner = ProcessRunner::new().timeout(Duration::from_millis(200));
+        let err = runner.run(&sh("echo started; sleep 30")).unwrap_err();
+        assert!(matches!(err, RunError::TimedOut { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "gave up on `sh -c 'echo started; sleep 30'` after 0.2s"
+        );
+    }
+
+    #[test]
+    fn a_command_within_its_timeout_gives_its_output() {
+        let runner = ProcessRunner::new().timeout(Duration::from_secs(60));
+        let out = runner
+            .run(&sh("head -c 200000 /dev/zero; echo err >&2; exit 4").stdin(vec![b'x'; 10]))
+            .unwrap();
+        assert_eq!(out.stdout.len(), 200_000);
+        assert_eq!(out.stderr, b"err\n");
+        assert_eq!(out.status, ExitStatus::Code(4));
     }
 
     #[test]
