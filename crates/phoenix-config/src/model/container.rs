@@ -1,0 +1,335 @@
+//! One LXC container definition (`lxc_configs.<CTID>`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::apparmor::{AppArmorRule, ProfileName};
+use super::legacy::{
+    Firewall, LegacyHealthCheck, LegacyIntegrationTests, StorageVolume, VllmModelType,
+    VllmParameters,
+};
+use crate::ids::Ctid;
+use crate::names::{
+    AbsPath, Bridge, FeatureName, FileMode, GpuAssignment, Hostname, InterfaceName, LxcOption,
+    OsTemplate, PctOption, PortMapping, ScriptPath, SnapshotName, StorageId, UrlPath,
+};
+use crate::net::{Ipv4, Ipv4Cidr, MacAddr};
+
+fn yes() -> bool {
+    true
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A container: how to create it (from an OS template or as a clone), its
+/// resources, network, features and the checks that prove it works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Container {
+    /// The container's hostname (Proxmox `dns-name` rule).
+    pub name: Hostname,
+    /// Start the container when the host boots (Proxmox `onboot`).
+    #[serde(default)]
+    pub start_at_boot: bool,
+    /// Boot order (Proxmox `startup: order=N`); lower starts first, guests without an order start last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_order: Option<u32>,
+    /// Seconds to wait after starting this container before the next (`startup: up=N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_delay: Option<u32>,
+    /// Memory in MB (Proxmox minimum 16).
+    #[schemars(range(min = 16))]
+    pub memory_mb: u32,
+    /// Swap in MB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap_mb: Option<u32>,
+    /// CPU cores (1..=8192).
+    #[schemars(range(min = 1, max = 8192))]
+    pub cores: u32,
+    /// The OS template to create the container from; a container has this or `clone_from_ctid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<OsTemplate>,
+    /// The storage holding the root file system.
+    pub storage_pool: StorageId,
+    /// Root file system size in GB (at least 1).
+    #[schemars(range(min = 1))]
+    pub storage_size_gb: u32,
+    /// The container's one network interface.
+    pub network_config: NetworkConfig,
+    /// The interface's MAC address (unicast); Proxmox generates one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<MacAddr>,
+    /// GPUs passed through: `none` or indices like `0,1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_assignment: Option<GpuAssignment>,
+    /// The container's role in Portainer (bash era).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portainer_role: Option<PortainerRole>,
+    /// Run as an unprivileged container (user namespace). Cannot change after create,
+    /// so a clone must match its source. Default true, as in `pct create`.
+    #[serde(default = "yes")]
+    pub unprivileged: bool,
+    /// Create by cloning this container's (or VM's) `template_snapshot_name` snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone_from_ctid: Option<Ctid>,
+    /// Features to install, in order (see `phoenix_config::features::KNOWN`).
+    #[serde(default)]
+    pub features: Vec<FeatureName>,
+    /// Raw `lxc.*` lines added to the CT config. Keys phoenix manages
+    /// (`lxc.apparmor.profile`, `lxc.idmap`) belong in `apparmor_profile` / `id_maps`.
+    #[serde(default)]
+    pub lxc_options: Vec<LxcOption>,
+    /// Proxmox `features` flags: `nesting=1`, `keyctl=1`, ...
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pct_options: Vec<PctOption>,
+    /// After configuring this container, take a snapshot with this name; clones clone from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_snapshot_name: Option<SnapshotName>,
+    /// The AppArmor profile the container runs under, or `unconfined` (risky: a warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apparmor_profile: Option<ProfileName>,
+    /// Bash era: the AppArmor profile, not LXC, allows nested containers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apparmor_manages_nesting: Option<bool>,
+    /// Extra AppArmor rules for this container's profile.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apparmor_extra_rules: Vec<AppArmorRule>,
+    /// Explicit user-namespace map entries (`lxc.idmap`); Proxmox's default map when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_maps: Vec<IdMapSpec>,
+    /// Bind mounts from the host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mount_points: Vec<MountPoint>,
+    /// How the NGINX gateway exposes this container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Gateway>,
+    /// Health checks and integration tests run after provisioning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<ContainerTests>,
+    /// Guests (containers or VMs) that must be running before this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Ctid>,
+    /// A script run inside the container after its features (relative to the scripts directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_script: Option<ScriptPath>,
+    /// Proxmox firewall settings for the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<Firewall>,
+    /// Ports the application listens on, `host:container` (bash era, informational).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<PortMapping>,
+    /// Storage volumes allocated and mounted into the container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<StorageVolume>,
+    /// Storage volumes on ZFS-backed storages (bash era; same shape as `volumes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zfs_volumes: Vec<StorageVolume>,
+    /// Bash era: a shell health check command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<LegacyHealthCheck>,
+    /// Bash era: an integration test script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_tests: Option<LegacyIntegrationTests>,
+    /// Bash era: run the integration tests after provisioning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_integration_tests: Option<bool>,
+    /// Bash era: vLLM test scripts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vllm: Vec<TestScript>,
+    /// vLLM: the model to serve (Hugging Face id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_model: Option<String>,
+    /// vLLM: quantization method (`awq_marlin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_quantization: Option<String>,
+    /// vLLM: maximum context length in tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub vllm_max_model_len: Option<u32>,
+    /// vLLM: fraction of GPU memory to use, in (0, 1].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub vllm_gpu_memory_utilization: Option<f64>,
+    /// vLLM: number of GPUs for tensor parallelism.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub vllm_tensor_parallel_size: Option<u32>,
+    /// vLLM: the model name the API serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_served_model_name: Option<String>,
+    /// vLLM: chat or embedding model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_model_type: Option<VllmModelType>,
+    /// vLLM: API port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub vllm_port: Option<u16>,
+    /// vLLM: trust remote code from the model repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_trust_remote_code: Option<bool>,
+    /// vLLM: engine parameters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_parameters: Option<VllmParameters>,
+    /// vLLM: extra command-line arguments, one argv element each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vllm_args: Vec<String>,
+}
+
+/// The container's network interface (Proxmox `net0`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Interface name inside the container (`eth0`).
+    pub name: InterfaceName,
+    /// Host bridge (`vmbr0`).
+    pub bridge: Bridge,
+    /// Address and prefix (`10.0.0.5/24`).
+    pub ip: Ipv4Cidr,
+    /// Default gateway; must lie in the interface's subnet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gw: Option<Ipv4>,
+}
+
+/// The container's role in Portainer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PortainerRole {
+    /// Not part of Portainer.
+    None,
+    /// Runs the Portainer server.
+    Server,
+    /// Runs a Portainer agent.
+    Agent,
+    /// Infrastructure Portainer depends on (the gateway).
+    Infrastructure,
+}
+
+/// One user-namespace map entry, as in `lxc.idmap: u 0 100000 65536`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdMapSpec {
+    /// `u` for user ids, `g` for group ids.
+    pub kind: IdMapKind,
+    /// First id inside the container.
+    pub container_start: u32,
+    /// First id on the host.
+    pub host_start: u32,
+    /// Number of ids mapped (at least 1).
+    #[schemars(range(min = 1))]
+    pub count: u32,
+}
+
+/// Which ids an [`IdMapSpec`] maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum IdMapKind {
+    /// User ids.
+    #[serde(rename = "u")]
+    Uid,
+    /// Group ids.
+    #[serde(rename = "g")]
+    Gid,
+}
+
+impl IdMapSpec {
+    /// The phoenix-idmap entry this spec describes.
+    pub fn to_entry(&self) -> phoenix_idmap::IdMapEntry {
+        let kind = match self.kind {
+            IdMapKind::Uid => phoenix_idmap::IdKind::Uid,
+            IdMapKind::Gid => phoenix_idmap::IdKind::Gid,
+        };
+        phoenix_idmap::IdMapEntry::new(kind, self.container_start, self.host_start, self.count)
+    }
+}
+
+/// A bind mount of a host directory into the container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MountPoint {
+    /// The host directory (absolute; resolved under `--root`).
+    pub host_path: AbsPath,
+    /// Where it appears in the container (absolute).
+    pub container_path: AbsPath,
+    /// Mount read-only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only: bool,
+    /// Owner of the host directory, as a uid inside the container (mapped through the idmap).
+    #[serde(default)]
+    pub owner_uid: u32,
+    /// Group of the host directory, as a gid inside the container.
+    #[serde(default)]
+    pub owner_gid: u32,
+    /// Mode of the host directory, octal (`0750`); left unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<FileMode>,
+}
+
+/// How the NGINX gateway exposes a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    /// Host names routed to the container (virtual hosts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hostnames: Vec<Hostname>,
+    /// URL path prefix routed to the container (`/api/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<UrlPath>,
+    /// The container port NGINX proxies to.
+    #[schemars(range(min = 1))]
+    pub upstream_port: u16,
+    /// Proxy WebSocket upgrades.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub websocket: bool,
+}
+
+/// A container's checks.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerTests {
+    /// Quick checks that the container is healthy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<TestScript>,
+    /// Slower end-to-end tests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integration_tests: Vec<TestScript>,
+}
+
+/// One test: a script run by path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestScript {
+    /// What the test checks, for reports.
+    pub name: String,
+    /// How the test runs; only `script`.
+    #[serde(rename = "type")]
+    pub kind: TestKind,
+    /// The script, relative to the tests directory.
+    pub path: ScriptPath,
+}
+
+/// How a test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TestKind {
+    /// Run the script at `path`.
+    Script,
+}
+
+/// Every mount target of a container, with the JSON pointer suffix naming it.
+pub(crate) fn mount_targets(c: &Container) -> Vec<(String, &AbsPath)> {
+    let mut out = Vec::new();
+    for (i, v) in c.volumes.iter().enumerate() {
+        out.push((format!("volumes/{i}/mount_point"), &v.mount_point));
+    }
+    for (i, v) in c.zfs_volumes.iter().enumerate() {
+        out.push((format!("zfs_volumes/{i}/mount_point"), &v.mount_point));
+    }
+    for (i, m) in c.mount_points.iter().enumerate() {
+        out.push((
+            format!("mount_points/{i}/container_path"),
+            &m.container_path,
+        ));
+    }
+    out
+}

@@ -1,0 +1,326 @@
+//! Names and paths with a fixed shape: hostnames, bridges, storage ids, snapshot
+//! names, script paths, host paths and the other pattern-checked strings.
+
+use crate::value::string_newtype;
+
+string_newtype! {
+    /// A hostname by Proxmox's `dns-name` rule: labels of letters, digits and inner
+    /// hyphens joined by dots; no `_`, no trailing dot, at most 255 characters.
+    ///
+    /// ```
+    /// use phoenix_config::Hostname;
+    /// assert!("vllm-qwen2.5-7b".parse::<Hostname>().is_ok());
+    /// let err = "web_1".parse::<Hostname>().unwrap_err();
+    /// assert_eq!(err.reason, "value does not look like a valid DNS name");
+    /// ```
+    Hostname {
+        what: "hostname",
+        pattern: "^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$",
+        reason: "value does not look like a valid DNS name",
+        max_len: 255,
+    }
+}
+
+string_newtype! {
+    /// A Linux bridge name, Proxmox's `bridge` rule: `vmbr0`.
+    Bridge {
+        what: "bridge name",
+        pattern: "^[-_.a-zA-Z0-9]+$",
+        reason: "a bridge name is letters, digits, '-', '_' and '.'",
+        max_len: 15,
+    }
+}
+
+string_newtype! {
+    /// A network interface name inside the container, Proxmox's `name` rule: `eth0`.
+    InterfaceName {
+        what: "interface name",
+        pattern: "^[a-zA-Z0-9_.-]+$",
+        reason: "an interface name is letters, digits, '-', '_' and '.'",
+        max_len: 15,
+    }
+}
+
+string_newtype! {
+    /// A Proxmox storage id: `local-zfs`, `quickOS-lxc-disks`.
+    StorageId {
+        what: "storage id",
+        pattern: "^[a-zA-Z][a-zA-Z0-9._-]*[a-zA-Z0-9]$",
+        reason: "a storage id starts with a letter, ends with a letter or digit and holds letters, digits, '-', '_' and '.'",
+    }
+}
+
+string_newtype! {
+    /// A snapshot name, Proxmox's rule `[a-z][a-z0-9_-]+`, 2 to 40 characters.
+    SnapshotName {
+        what: "snapshot name",
+        pattern: "^[a-z][a-z0-9_-]+$",
+        reason: "a snapshot name starts with a lower-case letter and holds lower-case letters, digits, '-' and '_'",
+        max_len: 40,
+        min_len: 2,
+    }
+}
+
+string_newtype! {
+    /// A script path relative to phoenix's script directory: a plain relative path,
+    /// subdirectories allowed (`docker/check.sh`); no `..`, not absolute, no shell
+    /// metacharacters. Scripts are run by path as argv, never through a shell.
+    ///
+    /// ```
+    /// use phoenix_config::ScriptPath;
+    /// assert!("docker/check_docker.sh".parse::<ScriptPath>().is_ok());
+    /// assert_eq!("../x.sh".parse::<ScriptPath>().unwrap_err().reason, "must not contain '..'");
+    /// ```
+    ScriptPath {
+        what: "script path",
+        pattern: "^[A-Za-z0-9_][A-Za-z0-9_.+-]*(/[A-Za-z0-9_][A-Za-z0-9_.+-]*)*$",
+        reason: "a script path is relative: names of letters, digits, '_', '.', '+' and '-' joined by '/', none starting with '.'",
+        check: |s| {
+            if s.starts_with('/') {
+                return Err("must be relative, not absolute".into());
+            }
+            if s.split('/').any(|seg| seg == "..") {
+                return Err("must not contain '..'".into());
+            }
+            if let Some(c) = s.chars().find(|c| "$`;&|<>()*?[]{}!~'\"\\ \t\n#".contains(*c)) {
+                return Err(format!("must not contain the shell metacharacter {c:?}"));
+            }
+            Ok(())
+        },
+    }
+}
+
+string_newtype! {
+    /// An absolute path: `/srv/share`. No `.` or `..` components, no empty
+    /// components, no trailing `/`, and no whitespace, `,` or `=` (they would break
+    /// Proxmox's `mpN: <path>,mp=<path>` property strings).
+    AbsPath {
+        what: "absolute path",
+        pattern: "^(/([^/\\s,=.][^/\\s,=]*|\\.[^/\\s,=.][^/\\s,=]*|\\.\\.[^/\\s,=]+))+$",
+        reason: "expected an absolute path like /srv/data: no '.' or '..' components, no empty components or trailing '/', no whitespace, ',' or '='",
+    }
+}
+
+string_newtype! {
+    /// An octal file mode: `0750` or `750`.
+    FileMode {
+        what: "file mode",
+        pattern: "^[0-7]{3,4}$",
+        reason: "expected an octal mode like 0750",
+    }
+}
+
+string_newtype! {
+    /// The OS template a container is created from: a Proxmox volume id
+    /// (`local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`) or an absolute path.
+    OsTemplate {
+        what: "OS template",
+        pattern: "^([a-zA-Z][a-zA-Z0-9._-]*:vztmpl/[^\\s/]+|/[^\\s]+)$",
+        reason: "expected a volume id like local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst or an absolute path",
+    }
+}
+
+string_newtype! {
+    /// A raw LXC key line for the CT config: `lxc.cgroup2.devices.allow=a` (Proxmox
+    /// accepts `=` or `:` after the key).
+    LxcOption {
+        what: "raw LXC option",
+        pattern: "^lxc\\.[a-z0-9_.-]+ *[=:].*$",
+        reason: "expected 'lxc.<key>=<value>', like lxc.cgroup2.devices.allow=a",
+    }
+}
+
+impl LxcOption {
+    /// The key, like `lxc.apparmor.profile`.
+    pub fn key(&self) -> &str {
+        let end = self
+            .0
+            .find([' ', '=', ':'])
+            .expect("checked by the pattern");
+        &self.0[..end]
+    }
+
+    /// The value, trimmed as Proxmox trims it.
+    pub fn value(&self) -> &str {
+        let rest = &self.0[self.key().len()..];
+        rest.trim_start()[1..].trim()
+    }
+}
+
+string_newtype! {
+    /// One Proxmox `features` flag: `nesting=1`, `keyctl=1`, `fuse=1`, `mknod=1`,
+    /// `force_rw_sys=1` or `mount=nfs;cifs`.
+    PctOption {
+        what: "pct feature option",
+        pattern: "^((nesting|keyctl|fuse|mknod|force_rw_sys)=[01]|mount=[a-z0-9]+(;[a-z0-9]+)*)$",
+        reason: "expected one of nesting=0|1, keyctl=0|1, fuse=0|1, mknod=0|1, force_rw_sys=0|1, mount=<fs>;<fs>",
+    }
+}
+
+string_newtype! {
+    /// A port mapping `host:container`, both 1..=65535: `8000:8000`.
+    PortMapping {
+        what: "port mapping",
+        pattern: "^(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})$",
+        reason: "expected host:container ports, each 1-65535, like 8000:8000",
+    }
+}
+
+string_newtype! {
+    /// GPUs passed to a container: `none`, or GPU indices joined by commas (`0,1`).
+    GpuAssignment {
+        what: "GPU assignment",
+        pattern: "^(none|[0-9]+( *, *[0-9]+)*)$",
+        reason: "expected 'none' or GPU indices joined by commas, like 0,1",
+    }
+}
+
+impl GpuAssignment {
+    /// The GPU indices (empty for `none`).
+    pub fn gpus(&self) -> Vec<u32> {
+        if self.0 == "none" {
+            return Vec::new();
+        }
+        self.0
+            .split(',')
+            .map(|g| g.trim().parse().expect("checked by the pattern"))
+            .collect()
+    }
+}
+
+string_newtype! {
+    /// A feature name, checked against [`crate::features::KNOWN`] by validation.
+    FeatureName {
+        what: "feature name",
+        pattern: "^[a-z][a-z0-9_]*$",
+        reason: "a feature name is lower-case letters, digits and '_'",
+    }
+}
+
+string_newtype! {
+    /// An IANA time zone: `America/New_York`, `UTC`.
+    TimeZone {
+        what: "time zone",
+        pattern: "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",
+        reason: "expected an IANA time zone like Europe/Berlin or UTC",
+    }
+}
+
+string_newtype! {
+    /// A ZFS dataset path `pool/dataset`: `quickOS/shared-prod-data`.
+    DatasetPath {
+        what: "ZFS dataset",
+        pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9][A-Za-z0-9_.:-]*)+$",
+        reason: "expected pool/dataset, like tank/data",
+    }
+}
+
+string_newtype! {
+    /// An http or https URL.
+    HttpUrl {
+        what: "URL",
+        pattern: "^https?://[^\\s]+$",
+        reason: "expected an http:// or https:// URL",
+    }
+}
+
+string_newtype! {
+    /// A dotted version number: `580.76.05`, `12.8`.
+    VersionString {
+        what: "version",
+        pattern: "^[0-9]+(\\.[0-9]+)*$",
+        reason: "expected numbers joined by dots, like 580.76.05",
+    }
+}
+
+string_newtype! {
+    /// A URL path prefix for the gateway: `/api/`.
+    UrlPath {
+        what: "URL path",
+        pattern: "^/[A-Za-z0-9._~/-]*$",
+        reason: "expected a path starting with '/', of letters, digits and ._~/-",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostname_follows_proxmox() {
+        for ok in [
+            "a",
+            "web-1",
+            "vllm-qwen2.5-7b-awq",
+            "Template-Base",
+            &"a".repeat(100),
+        ] {
+            assert!(ok.parse::<Hostname>().is_ok(), "{ok}");
+        }
+        for bad in ["web_1", "-a", "a-", "a.", ".a", "a..b", ""] {
+            assert!(bad.parse::<Hostname>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            "a".repeat(256).parse::<Hostname>().unwrap_err().reason,
+            "longer than 255 characters"
+        );
+    }
+
+    #[test]
+    fn script_path_reasons() {
+        let reason = |s: &str| s.parse::<ScriptPath>().unwrap_err().reason;
+        assert_eq!(reason("/etc/x.sh"), "must be relative, not absolute");
+        assert_eq!(reason("a/../x.sh"), "must not contain '..'");
+        assert_eq!(
+            reason("x.sh;rm"),
+            "must not contain the shell metacharacter ';'"
+        );
+        assert_eq!(
+            reason(".hidden"),
+            "a script path is relative: names of letters, digits, '_', '.', '+' and '-' joined by '/', none starting with '.'"
+        );
+        assert!("health_checks/dummy_pass.sh".parse::<ScriptPath>().is_ok());
+    }
+
+    #[test]
+    fn abs_path() {
+        for ok in ["/srv", "/mnt/pve/a.b/c", "/.x", "/..x"] {
+            assert!(ok.parse::<AbsPath>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "srv", "/", "/a/", "/a/../b", "/a/./b", "/a b", "/a,b", "//a",
+        ] {
+            assert!(bad.parse::<AbsPath>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lxc_option_split() {
+        let o: LxcOption = "lxc.apparmor.profile=unconfined".parse().unwrap();
+        assert_eq!((o.key(), o.value()), ("lxc.apparmor.profile", "unconfined"));
+        let o: LxcOption = "lxc.mount.auto = proc:rw sys:rw".parse().unwrap();
+        assert_eq!((o.key(), o.value()), ("lxc.mount.auto", "proc:rw sys:rw"));
+        let o: LxcOption = "lxc.cap.keep: sys_admin".parse().unwrap();
+        assert_eq!((o.key(), o.value()), ("lxc.cap.keep", "sys_admin"));
+    }
+
+    #[test]
+    fn small_types() {
+        assert!("pre-configured".parse::<SnapshotName>().is_ok());
+        assert_eq!(
+            "a".parse::<SnapshotName>().unwrap_err().reason,
+            "shorter than 2 characters"
+        );
+        assert!("65536:1".parse::<PortMapping>().is_err());
+        assert!("65535:1".parse::<PortMapping>().is_ok());
+        assert_eq!("0, 1".parse::<GpuAssignment>().unwrap().gpus(), vec![0, 1]);
+        assert!("none".parse::<GpuAssignment>().unwrap().gpus().is_empty());
+        assert!(
+            "local:vztmpl/phoenix-busybox_amd64.tar.gz"
+                .parse::<OsTemplate>()
+                .is_ok()
+        );
+        assert!("nesting=1".parse::<PctOption>().is_ok());
+        assert!("nesting=2".parse::<PctOption>().is_err());
+    }
+}
