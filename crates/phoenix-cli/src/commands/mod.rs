@@ -4,6 +4,7 @@ use clap::Subcommand;
 
 use crate::global::Global;
 
+mod apparmor;
 mod completions;
 mod conf;
 mod idmap;
@@ -11,6 +12,9 @@ mod idmap;
 /// Every phoenix subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Render and install phoenix's AppArmor profiles.
+    #[command(name = "apparmor")]
+    AppArmor(apparmor::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Read and re-render Proxmox CT conf files.
@@ -22,6 +26,7 @@ pub enum Command {
 /// Runs one subcommand.
 pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
     match command {
+        Command::AppArmor(args) => apparmor::run(args, global),
         Command::Completions(args) => completions::run(args, global),
         Command::Conf(args) => conf::run(args, global),
         Command::Idmap(args) => idmap::run(args, global),
