@@ -58,7 +58,7 @@ pub fn create(program: &Path, vmid: Vmid, ostemplate: &str, opts: &CreateOptions
         inv = inv.arg(format!("--{k}")).arg(v);
     }
     if let Some(password) = &opts.password {
-        inv = inv.arg("--password").secret_arg(password);
+        inv = inv.arg("--password").secret_arg(password.expose());
     }
     inv
 }

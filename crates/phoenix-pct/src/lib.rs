@@ -85,7 +85,9 @@ mod state;
 
 pub use binary::{PCT_ENV, PVESM_ENV, resolve_binary};
 pub use error::PctError;
-pub use names::{Arch, EnumError, OsType, SnapshotName, SnapshotNameError};
+pub use names::{
+    Arch, EnumError, OsType, Password, PasswordError, SnapshotName, SnapshotNameError,
+};
 pub use options::{
     CloneOptions, CreateOptions, CtOptions, DestroyOptions, FileOptions, SetOptions,
     ShutdownOptions,

@@ -60,6 +60,50 @@ impl fmt::Display for SnapshotName {
     }
 }
 
+/// Root's password for `pct create --password`: at least 5 characters, as pct
+/// requires. Its `Debug` never shows it, and [`Invocation`](crate::Invocation)
+/// passes it as a secret argument, so it stays out of logs and transcripts.
+///
+/// ```
+/// use phoenix_pct::Password;
+/// let pw: Password = "correct horse".parse().unwrap();
+/// assert_eq!(pw.expose(), "correct horse");
+/// assert_eq!(format!("{pw:?}"), "Password(<secret>)");
+/// assert!("abcd".parse::<Password>().is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+/// A password pct would refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("password is too short ({0} characters, pct needs at least 5)")]
+pub struct PasswordError(pub usize);
+
+impl Password {
+    /// The password itself, to pass to pct.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<secret>)")
+    }
+}
+
+impl FromStr for Password {
+    type Err = PasswordError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let n = s.chars().count();
+        if n < 5 {
+            return Err(PasswordError(n));
+        }
+        Ok(Password(s.to_owned()))
+    }
+}
+
 /// A value outside one of pct's enums.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {what} '{value}' - expected one of: {allowed}")]
@@ -188,6 +232,15 @@ mod tests {
             "unable to use snapshot name 'vzdump' (reserved name)"
         );
         assert_eq!("s1".parse::<SnapshotName>().unwrap().to_string(), "s1");
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert_eq!(
+            "abc".parse::<Password>().unwrap_err().to_string(),
+            "password is too short (3 characters, pct needs at least 5)"
+        );
+        assert!("abcde".parse::<Password>().is_ok());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use phoenix_idmap::props::{Features, MountPoint, NetConfig, RootFs, Startup};
 
-use crate::names::{Arch, OsType, SnapshotName};
+use crate::names::{Arch, OsType, Password, SnapshotName};
 
 /// `1` or `0`, the way pct takes booleans.
 pub(crate) fn flag(b: bool) -> &'static str {
@@ -133,9 +133,9 @@ pub struct CreateOptions {
     pub config: CtOptions,
     /// `--storage`: where a bare-size rootfs is allocated (pct's default: `local`).
     pub storage: Option<String>,
-    /// `--password`: root's password, at least 5 characters. Passed as a
-    /// secret argument: never shown in transcripts or messages.
-    pub password: Option<String>,
+    /// `--password`: root's password. Passed as a secret argument: never
+    /// shown in transcripts, messages or `Debug` output.
+    pub password: Option<Password>,
     /// `--ssh-public-keys`: a file of public keys for root.
     pub ssh_public_keys: Option<PathBuf>,
     /// `--start`: start the container once created.

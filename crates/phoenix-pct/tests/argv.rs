@@ -68,7 +68,7 @@ fn create_with_every_option() {
         unprivileged: true,
         config: full_config(),
         storage: Some("local-zfs".into()),
-        password: Some("s3cret pass".into()),
+        password: Some("s3cret pass".parse().unwrap()),
         ssh_public_keys: Some("/root/.ssh/authorized_keys".into()),
         start: true,
         pool: Some("web".into()),
@@ -82,6 +82,7 @@ fn create_with_every_option() {
     assert_eq!(inv.effect(), Effect::Mutation);
     // the password reaches pct but never the transcript
     assert!(inv.arguments().iter().any(|a| a == "s3cret pass"));
+    assert!(!format!("{opts:?}").contains("s3cret"));
     insta::assert_snapshot!("create_full", show(&inv));
 }
 

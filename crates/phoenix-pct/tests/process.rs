@@ -48,14 +48,14 @@ fn arguments_reach_pct_unchanged_without_a_shell() {
             description: Some("it's $HOME; `rm -rf /`".into()),
             ..Default::default()
         },
-        password: Some("pa ss".into()),
+        password: Some("pa ss!".parse().unwrap()),
         ..CreateOptions::default()
     };
     pct.create(id(100), "local:vztmpl/t.tar.gz", &opts).unwrap();
     assert_eq!(
         fs::read_to_string(&log).unwrap(),
         "create\n100\nlocal:vztmpl/t.tar.gz\n--description\nit's $HOME; `rm -rf /`\n\
-         --hostname\nweb1\n--unprivileged\n1\n--password\npa ss\n"
+         --hostname\nweb1\n--unprivileged\n1\n--password\npa ss!\n"
     );
 }
 

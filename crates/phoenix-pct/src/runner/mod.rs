@@ -173,7 +173,7 @@ impl fmt::Display for Invocation {
         });
         f.write_str(&words.collect::<Vec<_>>().join(" "))?;
         if let Some(stdin) = &self.stdin {
-            write!(f, " <({} bytes)", stdin.len())?;
+            write!(f, " (stdin: {} bytes)", stdin.len())?;
         }
         Ok(())
     }
@@ -356,7 +356,7 @@ mod tests {
             .stdin(b"abc".to_vec());
         assert_eq!(
             inv.to_string(),
-            r#"/usr/sbin/pct exec 100 -- sh -c 'echo '\''hi'\'' > /x' <(3 bytes)"#
+            r#"/usr/sbin/pct exec 100 -- sh -c 'echo '\''hi'\'' > /x' (stdin: 3 bytes)"#
         );
         assert_eq!(inv.argv()[0], "/usr/sbin/pct");
         assert_eq!(inv.arguments().len(), 6);
