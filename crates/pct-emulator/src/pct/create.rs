@@ -98,6 +98,8 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
             "value must be at least 5 characters long",
         ));
     }
+    // Proxmox checks the id before the storage (check_vmid_unused comes first).
+    node.check_free(vmid)?;
     let storages = node.storages()?;
     let storage = p.get("storage").unwrap_or("local").to_owned();
     let rootfs = p

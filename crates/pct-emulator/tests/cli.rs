@@ -1,0 +1,185 @@
+//! The emulator's CLI without containers: conf rewrites, output formats, Getopt errors,
+//! `pvesm status` and the test hooks. Runs anywhere (no root, no LXC).
+
+use std::process::Command;
+
+const PCT: &str = env!("CARGO_BIN_EXE_pct");
+const PVESM: &str = env!("CARGO_BIN_EXE_pvesm");
+
+struct Root(tempfile::TempDir);
+
+impl Root {
+    fn new() -> Self {
+        Root(tempfile::tempdir().unwrap())
+    }
+
+    fn write_conf(&self, id: u32, text: &str) {
+        let p = self.0.path().join(format!("etc/pve/lxc/{id}.conf"));
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn conf(&self, id: u32) -> String {
+        std::fs::read_to_string(self.0.path().join(format!("etc/pve/lxc/{id}.conf"))).unwrap()
+    }
+
+    fn run(&self, bin: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+        let mut c = Command::new(bin);
+        c.args(args)
+            .env("PHOENIX_ROOT", self.0.path())
+            .env_remove("PCT_EMU_FAIL")
+            .env_remove("PCT_EMU_LOG");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn pct(&self, args: &[&str]) -> (i32, String, String) {
+        self.run(PCT, args, &[])
+    }
+}
+
+const CONF: &str = "#Owner%3A me\nostype: debian\narch: amd64\nmemory: 512\nhostname: web1\nrootfs: local-zfs:subvol-150-disk-0,size=8G\nunprivileged: 1\nlxc.idmap = u 0 100000 65536\nlxc.cgroup2.devices.allow = c 10:200 rwm\n";
+
+#[test]
+fn empty_list_prints_nothing_and_list_has_proxmox_columns() {
+    let r = Root::new();
+    assert_eq!(r.pct(&["list"]), (0, String::new(), String::new()));
+    r.write_conf(150, CONF);
+    r.write_conf(1000, "hostname: big\n");
+    r.write_conf(200, "lock: backup\n");
+    let (code, out, _) = r.pct(&["list"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn config_prints_sorted_keys_then_raw_lines() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    let (code, out, err) = r.pct(&["config", "150"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn set_rewrites_the_conf_canonically_on_a_stopped_ct() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    let (code, _, err) = r.pct(&[
+        "set",
+        "150",
+        "--memory",
+        "1024",
+        "--onboot",
+        "yes",
+        "--tags",
+        "web,Prod",
+        "--net0",
+        "bridge=vmbr0,name=eth0,hwaddr=BC:24:11:00:00:01,ip=dhcp",
+    ]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    insta::assert_snapshot!(r.conf(150));
+    let (code, _, err) = r.pct(&["set", "150", "--delete", "swap"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            0,
+            "cannot delete 'swap' - not set in current configuration!\n"
+        )
+    );
+    let (code, _, err) = r.pct(&["set", "150", "--delete", "memory"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "unable to delete required option 'memory'\n")
+    );
+}
+
+#[test]
+fn bad_input_gets_getopt_and_schema_messages() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    let (code, _, err) = r.pct(&["status", "150", "--bogus"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            255,
+            "Unknown option: bogus\n400 unable to parse option\nUSAGE: pct status <vmid> [OPTIONS]\n"
+        )
+    );
+    let (code, _, err) = r.pct(&["status", "abc"]);
+    assert_eq!(code, 255);
+    assert!(err.starts_with("400 Parameter verification failed.\nvmid: invalid format - value does not look like a valid VM ID\n"));
+    let (code, _, err) = r.pct(&["set", "150", "--memory", "8"]);
+    assert_eq!(code, 255);
+    assert!(err.starts_with(
+        "400 Parameter verification failed.\nmemory: value must have a minimum value of 16\n"
+    ));
+    let (code, _, err) = r.pct(&["set", "150"]);
+    assert_eq!((code, err.as_str()), (255, "no options specified\n"));
+    let (code, _, err) = r.pct(&["unlock", "150"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "no lock found trying to remove any lock\n")
+    );
+}
+
+#[test]
+fn fail_hook_counts_across_processes_and_log_hook_records_argv() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    let log = r.0.path().join("calls.log");
+    let log_s = log.display().to_string();
+    let env = [
+        ("PCT_EMU_FAIL", "config:2"),
+        ("PCT_EMU_LOG", log_s.as_str()),
+        ("PCT_EMU_LATENCY_MS", "1"),
+    ];
+    assert_eq!(r.run(PCT, &["config", "150"], &env).0, 0);
+    let (code, _, err) = r.run(PCT, &["config", "150"], &env);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            255,
+            "command 'pct config 150' failed: emulated failure (PCT_EMU_FAIL)\n"
+        )
+    );
+    assert_eq!(r.run(PCT, &["config", "150"], &env).0, 0);
+    let (code, _, err) = r.run(PCT, &["start", "150"], &[("PCT_EMU_FAIL", "start:1")]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "startup for container '150' failed\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "pct config 150\npct config 150\npct config 150\n"
+    );
+}
+
+#[test]
+fn pvesm_status_lists_the_fresh_install_storages() {
+    let r = Root::new();
+    let (code, out, _) = r.run(PVESM, &["status"], &[]);
+    assert_eq!(code, 0);
+    let lines: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        ["Name", "Type", "Status", "Total", "Used", "Available", "%"]
+    );
+    assert_eq!(&lines[1][..3], ["local", "dir", "active"]);
+    assert_eq!(&lines[2][..3], ["local-zfs", "zfspool", "active"]);
+    let (code, _, err) = r.run(PVESM, &["status", "--storage", "nope"], &[]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "storage 'nope' does not exist\n")
+    );
+}
