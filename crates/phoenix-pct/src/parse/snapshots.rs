@@ -97,7 +97,7 @@ pub struct SnapshotEntry {
     pub name: String,
     /// The snapshot this one was taken after (from the tree), if any.
     pub parent: Option<String>,
-    /// Depth in the tree (0 for roots).
+    /// Depth in the tree (0 for roots), from the line's indentation.
     pub depth: usize,
     /// When it was taken; `None` for `current` and for a snapshot without `snaptime`.
     pub taken: Option<SnapshotTime>,
@@ -117,34 +117,38 @@ const LINE: &str = "a tree line '`-> NAME [YYYY-MM-DD HH:MM:SS] DESCRIPTION'";
 
 /// Reads `pct listsnapshot` output, in printed order.
 pub(crate) fn parse_snapshots(stdout: &str) -> Result<Vec<SnapshotEntry>, OutputError> {
-    let mut path: Vec<String> = Vec::new();
+    // The open branch of the tree: (indent, name) from the root down. Depth is
+    // read from relative indentation, so the width of one level does not matter.
+    let mut path: Vec<(usize, String)> = Vec::new();
     let mut entries = Vec::new();
     for (i, line) in stdout.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let err = || OutputError::new(i + 1, line, LINE);
-        let depth = line.len() - line.trim_start_matches(' ').len();
-        let rest = line[depth..].strip_prefix("`-> ").ok_or_else(err)?;
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let rest = line[indent..].strip_prefix("`-> ").ok_or_else(err)?;
         let name_end = rest.find(' ').unwrap_or(rest.len());
         let (name, rest) = rest.split_at(name_end);
-        if name.is_empty() || depth > path.len() {
+        if name.is_empty() {
             return Err(err());
+        }
+        while path.last().is_some_and(|(at, _)| *at >= indent) {
+            path.pop();
         }
         let rest = rest.trim_start();
         let (taken, description) = match rest.get(..19).map(str::parse::<SnapshotTime>) {
             Some(Ok(t)) if name != "current" => (Some(t), rest[19..].trim_start()),
             _ => (None, rest),
         };
-        path.truncate(depth);
         entries.push(SnapshotEntry {
             name: name.to_owned(),
-            parent: path.last().cloned(),
-            depth,
+            parent: path.last().map(|(_, n)| n.clone()),
+            depth: path.len(),
             taken,
             description: description.trim_end().to_owned(),
         });
-        path.push(name.to_owned());
+        path.push((indent, name.to_owned()));
     }
     Ok(entries)
 }
@@ -220,9 +224,27 @@ mod tests {
             parse_snapshots("s1 2024-01-01\n").unwrap_err().to_string(),
             "line 1: expected a tree line '`-> NAME [YYYY-MM-DD HH:MM:SS] DESCRIPTION', found 's1 2024-01-01'"
         );
-        // a child two levels below its parent
-        let out = [line(0, "a", "", "x"), line(2, "b", "", "y")].concat();
-        assert_eq!(parse_snapshots(&out).unwrap_err().line, 2);
+        assert_eq!(parse_snapshots("`->\n").unwrap_err().line, 1);
+    }
+
+    #[test]
+    fn depth_follows_relative_indentation() {
+        // two spaces per level instead of one: same tree
+        let out = "`-> a 2024-01-01 00:00:00 x\n  `-> b 2024-01-02 00:00:00 y\n    `-> current You are here!\n  `-> c 2024-01-03 00:00:00 z\n";
+        let e = parse_snapshots(out).unwrap();
+        let shape: Vec<_> = e
+            .iter()
+            .map(|e| (e.name.as_str(), e.depth, e.parent.as_deref()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("a", 0, None),
+                ("b", 1, Some("a")),
+                ("current", 2, Some("b")),
+                ("c", 1, Some("a"))
+            ]
+        );
     }
 
     #[test]
