@@ -118,7 +118,47 @@ pub(crate) fn check_value(key: &str, value: &str) -> Result<String, WarningKind>
                 Err(type_error("number"))
             }
         }
-        KeyType::String => Ok(value.to_owned()),
+        KeyType::String => check_format(key, value).map(|()| value.to_owned()),
+    }
+}
+
+/// A DNS name as Proxmox's `dns-name` format reads it: labels of letters, digits and inner
+/// hyphens, joined by dots (no `_`, no trailing dot, no label length limit).
+fn is_dns_name(value: &str) -> bool {
+    value.split('.').all(|label| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    })
+}
+
+/// The string formats Proxmox checks while parsing (`check_format`) for the keys phoenix
+/// reads. The value is kept either way; only a warning results.
+fn check_format(key: &str, value: &str) -> Result<(), WarningKind> {
+    use crate::props::{Features, MountPoint, NetConfig, PropError, RootFs, Startup};
+    let prop = |r: Result<(), PropError>| {
+        r.map_err(|e| WarningKind::Format {
+            key: key.to_owned(),
+            reason: e.to_string(),
+        })
+    };
+    let digits_after = |prefix: &str| {
+        key.strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    match key {
+        "hostname" if !is_dns_name(value) => Err(WarningKind::Format {
+            key: key.to_owned(),
+            reason: "value does not look like a valid DNS name".to_owned(),
+        }),
+        "rootfs" => prop(value.parse::<RootFs>().map(drop)),
+        "features" => prop(value.parse::<Features>().map(drop)),
+        "startup" => prop(value.parse::<Startup>().map(drop)),
+        _ if digits_after("net") => prop(value.parse::<NetConfig>().map(drop)),
+        _ if digits_after("mp") => prop(value.parse::<MountPoint>().map(drop)),
+        _ => Ok(()),
     }
 }
 
@@ -156,5 +196,31 @@ mod tests {
             check_value("bogus", "1"),
             Err(WarningKind::UnknownSetting { .. })
         ));
+    }
+
+    #[test]
+    fn string_formats_are_checked() {
+        let text = |k, v| check_value(k, v).unwrap_err().proxmox_text();
+        assert_eq!(
+            text("hostname", "web_01"),
+            "unable to parse value of 'hostname' - value does not look like a valid DNS name"
+        );
+        assert!(check_value("hostname", "web-01.example.com").is_ok());
+        assert!(check_value("hostname", "a.").is_err());
+        assert_eq!(
+            text("net0", "bridge=vmbr0"),
+            "unable to parse value of 'net0' - name: property is missing and it is not optional"
+        );
+        assert_eq!(
+            text("mp3", "/srv/a,mp=/a,foo=1"),
+            "unable to parse value of 'mp3' - invalid key in comma-separated list property: foo"
+        );
+        assert_eq!(
+            text("startup", "first"),
+            "unable to parse value of 'startup' - unable to parse startup options"
+        );
+        assert!(check_value("rootfs", "local-lvm:vm-100-disk-0,size=8G").is_ok());
+        assert!(check_value("features", "nesting=1").is_ok());
+        assert!(check_value("unused0", "anything").is_ok());
     }
 }

@@ -37,6 +37,13 @@ pub enum WarningKind {
         /// The value as written.
         value: String,
     },
+    /// A string value of the wrong format (DNS name, property string); the value is kept raw.
+    Format {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A value holding a carriage return; the value is kept raw.
     LineFeed {
         /// The key.
@@ -91,6 +98,9 @@ impl WarningKind {
             } => format!(
                 "unable to parse value of '{key}' - type check ('{expected}') failed - got '{value}'"
             ),
+            WarningKind::Format { key, reason } => {
+                format!("unable to parse value of '{key}' - {reason}")
+            }
             WarningKind::LineFeed { key } => {
                 format!("unable to parse value of '{key}' - property contains a line feed")
             }
@@ -152,6 +162,13 @@ mod tests {
                 value: "maybe".into()
             }),
             "line 7: unable to parse value of 'onboot' - type check ('boolean') failed - got 'maybe'"
+        );
+        assert_eq!(
+            text(WarningKind::Format {
+                key: "hostname".into(),
+                reason: "value does not look like a valid DNS name".into()
+            }),
+            "line 7: unable to parse value of 'hostname' - value does not look like a valid DNS name"
         );
         assert_eq!(
             text(WarningKind::LineFeed { key: key() }),

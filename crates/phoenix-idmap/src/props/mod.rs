@@ -13,14 +13,18 @@
 
 mod features;
 mod mount;
+mod mount_idmap;
 mod net;
+mod size;
 mod startup;
 
 use std::collections::BTreeMap;
 
 pub use features::Features;
-pub use mount::{DiskSize, MountIdmap, MountKind, MountPoint, RootFs};
+pub use mount::{MountKind, MountPoint, RootFs};
+pub use mount_idmap::MountIdmap;
 pub use net::{Ipv4Config, Ipv6Config, MacAddr, NetConfig};
+pub use size::DiskSize;
 pub use startup::Startup;
 
 /// Why a property string could not be read. The texts are Proxmox's where it has one.
