@@ -15,8 +15,10 @@
 //! <root>/etc/apparmor.d/tunables/home.d/phoenix-nesting   (see crate::tunable)
 //! ```
 
+mod fs;
+mod loader;
+
 use std::collections::BTreeSet;
-use std::io::Write as _;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
@@ -26,54 +28,15 @@ use crate::names::ProfileName;
 use crate::render::render_profile;
 use crate::tunable::{edit_tunable, nesting_definition, render_hook};
 
+use fs::{read_optional, write_atomic};
+pub use loader::{LoadError, ProfileLoader};
+
 /// Where profiles go, relative to the root.
 pub const PROFILE_DIR: &str = "etc/apparmor.d/lxc";
 /// Where the nesting tunable goes, relative to the root.
 pub const TUNABLE_FILE: &str = "etc/apparmor.d/tunables/nesting";
 /// Where the hook that defines the variable early goes, relative to the root.
 pub const TUNABLE_HOOK_FILE: &str = "etc/apparmor.d/tunables/home.d/phoenix-nesting";
-
-/// Loads profiles into the kernel. The real one runs `apparmor_parser -r`; tests
-/// record calls.
-pub trait ProfileLoader {
-    /// Whether this host can load profiles at all (AppArmor enabled, parser present).
-    fn available(&self) -> Result<bool, LoadError>;
-    /// Loads or replaces the profiles in one file.
-    fn replace(&self, path: &Utf8Path) -> Result<(), LoadError>;
-}
-
-/// Why loading a profile failed.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The loader ran and the command reported failure.
-    #[error("`{argv}` failed with {status}: {stderr}")]
-    Failed {
-        /// The command line, for the reader (it was run as argv, not through a shell).
-        argv: String,
-        /// The exit status or signal.
-        status: String,
-        /// What the command wrote to stderr, trimmed.
-        stderr: String,
-    },
-    /// The command could not be run at all.
-    #[error("cannot run `{argv}`")]
-    Run {
-        /// The command line.
-        argv: String,
-        /// The cause.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    /// Whether AppArmor is enabled could not be read.
-    #[error("cannot read {path} to tell whether apparmor is enabled")]
-    Probe {
-        /// The file read.
-        path: Utf8PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// Why installing failed.
 #[derive(Debug, thiserror::Error)]
@@ -366,43 +329,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
-}
-
-fn read_optional(path: &Utf8Path) -> Result<Option<String>, InstallError> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(InstallError::Read {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
-/// Writes `content` to a hidden temp file in the same directory and renames it over
-/// `path`. The temp name starts with `.`: AppArmor skips dot files when it includes a
-/// directory, so a crash never leaves a half-written profile that gets loaded.
-fn write_atomic(path: &Utf8Path, content: &str) -> Result<(), InstallError> {
-    let err = |source| InstallError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Utf8Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".phoenix-")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    tmp.write_all(content.as_bytes()).map_err(err)?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(err)?;
-    }
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]
