@@ -5,6 +5,7 @@
 //! Name             Type     Status           Total            Used       Available        %
 //! local             dir     active        98497780        10365212        83083020   10.52%
 //! local-zfs     zfspool     active       436907564        93421120       343486444   21.38%
+//! old               dir   disabled               0               0               0      N/A
 //! ```
 
 use std::fmt;
@@ -61,12 +62,13 @@ pub struct StorageStatus {
     pub used_kib: u64,
     /// Free space in KiB.
     pub available_kib: u64,
-    /// Used share in percent, as printed (two decimals).
-    pub used_percent: f64,
+    /// Used share in percent, as printed (two decimals); `None` for a
+    /// disabled storage, which pvesm prints as `N/A`.
+    pub used_percent: Option<f64>,
 }
 
 const HEADER: &str = "the header 'Name Type Status Total Used Available %'";
-const ROW: &str = "a row 'Name Type Status Total Used Available N.NN%'";
+const ROW: &str = "a row 'Name Type Status Total Used Available N.NN%|N/A'";
 
 /// Reads `pvesm status` output.
 pub(crate) fn parse_storage_status(stdout: &str) -> Result<Vec<StorageStatus>, OutputError> {
@@ -100,10 +102,14 @@ fn parse_row(n: usize, line: &str) -> Result<StorageStatus, OutputError> {
         total_kib: kib(total)?,
         used_kib: kib(used)?,
         available_kib: kib(avail)?,
-        used_percent: percent
-            .strip_suffix('%')
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(err)?,
+        used_percent: match percent {
+            "N/A" => None,
+            p => Some(
+                p.strip_suffix('%')
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(err)?,
+            ),
+        },
     })
 }
 
@@ -116,7 +122,7 @@ Name             Type     Status           Total            Used       Available
 local             dir     active        98497780        10365212        83083020   10.52%
 local-zfs     zfspool     active       436907564        93421120       343486444   21.38%
 nfs-backup        nfs   inactive               0               0               0    0.00%
-old               dir   disabled               0               0               0    0.00%
+old               dir   disabled               0               0               0      N/A
 ";
 
     #[test]
@@ -129,7 +135,9 @@ old               dir   disabled               0               0               0
         assert_eq!(rows[0].total_kib, 98_497_780);
         assert_eq!(rows[0].used_kib, 10_365_212);
         assert_eq!(rows[0].available_kib, 83_083_020);
-        assert!((rows[0].used_percent - 10.52).abs() < 1e-9);
+        assert!((rows[0].used_percent.unwrap() - 10.52).abs() < 1e-9);
+        assert_eq!(rows[2].used_percent, Some(0.0));
+        assert_eq!(rows[3].used_percent, None);
         assert_eq!(rows[1].storage_type, "zfspool");
         assert_eq!(rows[2].state, StorageState::Inactive);
         assert_eq!(rows[3].state, StorageState::Disabled);
@@ -141,7 +149,7 @@ old               dir   disabled               0               0               0
         let out = format!("{}\nlocal dir active 1 2\n", OUT.lines().next().unwrap());
         assert_eq!(
             parse_storage_status(&out).unwrap_err().to_string(),
-            "line 2: expected a row 'Name Type Status Total Used Available N.NN%', found 'local dir active 1 2'"
+            "line 2: expected a row 'Name Type Status Total Used Available N.NN%|N/A', found 'local dir active 1 2'"
         );
         let out = format!("{}\n\nlocal dir up 1 2 3 4%\n", OUT.lines().next().unwrap());
         assert_eq!(parse_storage_status(&out).unwrap_err().line, 3);
