@@ -34,8 +34,9 @@ pub(super) fn v2_entries() -> Vec<Entry> {
         entry("Same as ext*: btrfs.", mount(&["btrfs"], &[], None, None)),
         entry(
             "systemd mounts its cgroup2 hierarchy inside the container's cgroup namespace\n\
-             (as lxc-container-default-cgns, Proxmox's default).",
-            mount(&["cgroup2"], &[], None, Some("/sys/fs/cgroup/**")),
+             (as lxc-container-default-cgns, Proxmox's default), at /sys/fs/cgroup/\n\
+             itself or below.",
+            mount(&["cgroup2"], &[], None, Some("/sys/fs/cgroup/{,**}")),
         ),
         entry(
             "Docker's fuse-overlayfs storage driver mounts container layers under\n\
@@ -201,12 +202,14 @@ pub(super) fn docker_entries() -> Vec<Entry> {
         entry(
             "Mount propagation: runc makes the new root a slave (or private) of the\n\
              parent; dockerd makes its storage private and volumes may ask for shared.\n\
-             The same rules lxc's start-container grants a nesting container.",
+             The same rules lxc's start-container grants a nesting container.\n\
+             `/{,**}` is `/` itself and everything below: a `**` right after a `/`\n\
+             never matches the empty string, and runc changes `/` itself.",
             mount(
                 &[],
                 &[MountOption::Rw, MountOption::MakeSlave],
                 None,
-                Some("/**"),
+                Some("/{,**}"),
             ),
         ),
         entry(
@@ -215,7 +218,7 @@ pub(super) fn docker_entries() -> Vec<Entry> {
                 &[],
                 &[MountOption::Rw, MountOption::MakeRslave],
                 None,
-                Some("/**"),
+                Some("/{,**}"),
             ),
         ),
         entry(
@@ -224,7 +227,7 @@ pub(super) fn docker_entries() -> Vec<Entry> {
                 &[],
                 &[MountOption::Rw, MountOption::MakePrivate],
                 None,
-                Some("/**"),
+                Some("/{,**}"),
             ),
         ),
         entry(
@@ -233,7 +236,7 @@ pub(super) fn docker_entries() -> Vec<Entry> {
                 &[],
                 &[MountOption::Rw, MountOption::MakeRprivate],
                 None,
-                Some("/**"),
+                Some("/{,**}"),
             ),
         ),
         entry(
@@ -242,7 +245,7 @@ pub(super) fn docker_entries() -> Vec<Entry> {
                 &[],
                 &[MountOption::Rw, MountOption::MakeShared],
                 None,
-                Some("/**"),
+                Some("/{,**}"),
             ),
         ),
         entry(
@@ -251,7 +254,7 @@ pub(super) fn docker_entries() -> Vec<Entry> {
                 &[],
                 &[MountOption::Rw, MountOption::MakeRshared],
                 None,
-                Some("/**"),
+                Some("/{,**}"),
             ),
         ),
         entry(
