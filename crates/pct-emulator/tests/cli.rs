@@ -183,3 +183,16 @@ fn pvesm_status_lists_the_fresh_install_storages() {
         (255, "storage 'nope' does not exist\n")
     );
 }
+
+#[test]
+fn commands_that_need_lxc_say_so_and_exit_1_without_it() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    let (code, _, err) = r.run(PCT, &["start", "150"], &[("PATH", "/nonexistent")]);
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("pct emulator: this command runs real containers and needs "),
+        "{err}"
+    );
+    assert!(err.contains("LXC (lxc-start on PATH)"), "{err}");
+}

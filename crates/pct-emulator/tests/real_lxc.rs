@@ -186,6 +186,29 @@ fn snapshot_clone_template_and_linked_clone() {
     let snaps = env.pct.listsnapshot(vmid(9300)).unwrap();
     assert_eq!(snaps.len(), 2);
 
+    // rollback restores the files; ZFS only rolls back to the newest snapshot
+    let marker_path = env.path("/rpool/data/subvol-9300-disk-0/root/marker");
+    env.pct.rollback(vmid(9300), &s1, false).unwrap();
+    assert_eq!(std::fs::read_to_string(&marker_path).unwrap(), "before");
+    assert_eq!(
+        std::fs::metadata(&marker_path).unwrap().uid(),
+        0,
+        "the test wrote it as host root"
+    );
+    let s2: SnapshotName = "s2".parse().unwrap();
+    env.pct.snapshot(vmid(9300), &s2, None).unwrap();
+    let (code, _, err) = env.raw(&["rollback", "9300", "s1"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            255,
+            "can't rollback, 's1' is not most recent snapshot on 'subvol-9300-disk-0'\n"
+        )
+    );
+    env.pct.delsnapshot(vmid(9300), &s2, false).unwrap();
+    assert!(!env.conf(9300).contains("[s2]"));
+    std::fs::write(&marker_path, "after").unwrap();
+
     // a full clone from the snapshot gets the snapshot's files
     let from_snap = CloneOptions {
         snapname: Some(s1.clone()),

@@ -3,6 +3,8 @@
 
 use crate::error::{Failure, Result};
 use crate::pct::args::{OptKind, parse_bool};
+use phoenix_idmap::props::{Features, MountPoint, NetConfig, RootFs, Startup};
+
 use crate::pct::props;
 
 const BOOLS: &[&str] = &[
@@ -102,115 +104,37 @@ fn dns_name(v: &str) -> bool {
         })
 }
 
-fn canonical_props(value: &str, default_key: Option<&str>, first: &[&str]) -> String {
-    let mut pairs = props::split(value, default_key);
-    pairs.sort_by(|a, b| {
-        let rank = |k: &str| {
-            if Some(k) == default_key {
-                0
-            } else if first.contains(&k) {
-                1
-            } else {
-                2
-            }
-        };
-        (rank(&a.0), &a.0).cmp(&(rank(&b.0), &b.0))
-    });
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            if Some(k.as_str()) == default_key {
-                v.clone()
-            } else {
-                format!("{k}={v}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+fn invalid(key: &str, e: impl std::fmt::Display) -> Failure {
+    Failure::param(key, format!("invalid format - {e}"))
 }
 
-/// A netN value in Proxmox's canonical form: `name` first, the rest sorted, `type=veth`
-/// always present, and a generated `hwaddr` when none is given.
+/// A netN value in Proxmox's canonical form (printed by `phoenix_idmap::props`), with a
+/// generated `hwaddr` when none is given.
 pub fn canonical_net(key: &str, value: &str) -> Result<String> {
-    let pairs = props::split(value, None);
-    let mut seen = std::collections::BTreeSet::new();
-    for (k, v) in &pairs {
-        if !seen.insert(k.clone()) {
-            return Err(Failure::param(
-                key,
-                format!("duplicate key in comma-separated list property: {k}"),
-            ));
-        }
-        let known = [
-            "name",
-            "bridge",
-            "hwaddr",
-            "ip",
-            "gw",
-            "ip6",
-            "gw6",
-            "tag",
-            "trunks",
-            "rate",
-            "firewall",
-            "link_down",
-            "mtu",
-            "type",
-            "host-managed",
-        ];
-        if !known.contains(&k.as_str()) {
-            return Err(Failure::param(
-                key,
-                format!("invalid key in comma-separated list property: {k}"),
-            ));
-        }
-        if k == "ip" && !(v == "dhcp" || v == "manual" || v.contains('/')) {
-            return Err(Failure::param(
-                key,
-                format!("invalid format - unable to parse ip address '{v}'"),
-            ));
-        }
+    let mut net: NetConfig = value.parse().map_err(|e| invalid(key, e))?;
+    if net.hwaddr.is_none() {
+        net.hwaddr = Some(
+            props::random_hwaddr()
+                .parse()
+                .map_err(|e| invalid(key, e))?,
+        );
     }
-    if !seen.contains("name") {
-        return Err(Failure::param(
-            key,
-            "invalid format - format error\nnet0.name: property is missing and it is not optional"
-                .replace("net0", key),
-        ));
-    }
-    let mut v = value.to_owned();
-    if !seen.contains("hwaddr") {
-        v = props::with(&v, None, "hwaddr", &props::random_hwaddr());
-    }
-    if !seen.contains("type") {
-        v = props::with(&v, None, "type", "veth");
-    }
-    Ok(canonical_props(&v, None, &["name"]))
+    Ok(net.to_string())
 }
 
 /// A rootfs/mpN value in canonical form: the volume bare, then `mp`, then the rest sorted.
 pub fn canonical_mount(key: &str, value: &str) -> Result<String> {
-    let vol = props::get(value, Some("volume"), "volume").unwrap_or_default();
-    if vol.contains("/./")
-        || vol.contains("/../")
-        || vol.ends_with("/.")
-        || vol.ends_with("/..")
-        || vol.starts_with("../")
-    {
-        return Err(Failure::param(
-            key,
-            format!("invalid format - invalid volume '{vol}'"),
-        ));
+    if key == "rootfs" {
+        value
+            .parse::<RootFs>()
+            .map(|r| r.to_string())
+            .map_err(|e| invalid(key, e))
+    } else {
+        value
+            .parse::<MountPoint>()
+            .map(|m| m.to_string())
+            .map_err(|e| invalid(key, e))
     }
-    if key.starts_with("mp") && props::get(value, Some("volume"), "mp").is_none() {
-        return Err(Failure::param(
-            key,
-            format!(
-                "invalid format - format error\n{key}.mp: property is missing and it is not optional"
-            ),
-        ));
-    }
-    Ok(canonical_props(value, Some("volume"), &["mp"]))
 }
 
 /// Checks one config value and returns what is stored.
@@ -241,18 +165,15 @@ pub fn normalize(key: &str, value: &str) -> Result<String> {
                 ),
             ))
         }
-        "startup" => {
-            let ok = props::split(value, Some("order")).iter().all(|(k, v)| {
-                ["order", "up", "down"].contains(&k.as_str())
-                    && !v.is_empty()
-                    && v.bytes().all(|b| b.is_ascii_digit())
-            });
-            if ok {
-                Ok(value.to_owned())
-            } else {
-                Err(Failure::param(key, "unable to parse startup options"))
-            }
-        }
+        // Stored verbatim once they parse (§2).
+        "startup" => value
+            .parse::<Startup>()
+            .map(|_| value.to_owned())
+            .map_err(|e| Failure::param(key, e.to_string())),
+        "features" => value
+            .parse::<Features>()
+            .map(|_| value.to_owned())
+            .map_err(|e| invalid(key, e)),
         "tags" => {
             let mut tags: Vec<String> = value
                 .split([',', ';', ' '])
@@ -344,13 +265,13 @@ mod tests {
         );
         assert_eq!(
             normalize("net0", "bridge=vmbr0").unwrap_err().to_string(),
-            "400 Parameter verification failed.\nnet0: invalid format - format error\nnet0.name: property is missing and it is not optional"
+            "400 Parameter verification failed.\nnet0: invalid format - name: property is missing and it is not optional"
         );
         assert_eq!(
             normalize("net0", "name=eth0,foo=1")
                 .unwrap_err()
                 .to_string(),
-            "400 Parameter verification failed.\nnet0: invalid key in comma-separated list property: foo"
+            "400 Parameter verification failed.\nnet0: invalid format - invalid key in comma-separated list property: foo"
         );
         assert_eq!(
             normalize("mp0", "/srv/share,ro=1,mp=/data").unwrap(),
