@@ -234,6 +234,11 @@ pub fn template(program: &Path, vmid: Vmid) -> Invocation {
     pct(program, Effect::Mutation, "template", vmid)
 }
 
+/// `pct unlock <vmid>`.
+pub fn unlock(program: &Path, vmid: Vmid) -> Invocation {
+    pct(program, Effect::Mutation, "unlock", vmid)
+}
+
 /// `pct resize <vmid> <disk> <size>`: `size` as pct takes it (`8G`, `+2G`;
 /// without a unit it means bytes).
 pub fn resize(program: &Path, vmid: Vmid, disk: &str, size: &str) -> Invocation {

@@ -200,8 +200,11 @@ impl<R: CommandRunner> Pct<R> {
 
     fn exec_invocation(&self, vmid: Vmid, inv: Invocation) -> Result<Output, PctError> {
         let out = self.runner.run(&inv)?;
-        if !out.success() {
-            // Only pct's own refusals are errors; anything else is the command's.
+        // pct's own refusal is its only output, one line on stderr; anything
+        // else, even an error-looking line, is the command's.
+        let stderr = out.stderr_lossy();
+        let single_line = stderr.trim().lines().count() == 1;
+        if !out.success() && out.stdout.is_empty() && single_line {
             let err = classify(Some(vmid), inv.argv(), &out);
             if matches!(err, PctError::NotRunning { .. } | PctError::NotFound { .. }) {
                 return Err(err);
@@ -288,6 +291,13 @@ impl<R: CommandRunner> Pct<R> {
         let inv = argv::template(&self.binary, vmid);
         self.call(&inv, Some(vmid), ExitRule::TaskErrorOnStderr)
             .map(drop)
+    }
+
+    /// `pct unlock <vmid>`: removes any `lock:` (pct fails with `no lock found
+    /// trying to remove any lock` when there is none).
+    pub fn unlock(&self, vmid: Vmid) -> Result<(), PctError> {
+        let inv = argv::unlock(&self.binary, vmid);
+        self.call(&inv, Some(vmid), ExitRule::Status).map(drop)
     }
 
     /// `pct resize <vmid> <disk> <size>`. pct exits 0 when it fails; the

@@ -238,6 +238,7 @@ fn snapshots_and_lifecycle() {
             },
         ),
         argv::template(pct(), id(100)),
+        argv::unlock(pct(), id(100)),
         argv::resize(pct(), id(100), "rootfs", "+2G"),
     ]
     .iter()

@@ -299,6 +299,14 @@ fn exec_on_a_stopped_ct_is_not_running() {
 }
 
 #[test]
+fn exec_output_that_merely_looks_like_a_pct_error_is_the_command_s() {
+    let out = Output::failed(1, "container '100' not running!\nsecond line\n");
+    let r = answering(&["pct", "exec"], out);
+    let out = pct(&r).exec(id(100), &["sh", "-c", "..."]).unwrap();
+    assert_eq!(out.status, ExitStatus::Code(1));
+}
+
+#[test]
 fn exec_with_stdin_passes_the_bytes() {
     let r = answering(&["pct", "exec"], Output::ok("3\n"));
     pct(&r)
@@ -385,6 +393,7 @@ fn every_operation_succeeds_on_exit_0() {
     p.delsnapshot(id(100), &s1, false).unwrap();
     p.rollback(id(100), &s1, true).unwrap();
     p.template(id(100)).unwrap();
+    p.unlock(id(100)).unwrap();
     p.resize(id(100), "rootfs", "+1G").unwrap();
     p.destroy(
         id(100),

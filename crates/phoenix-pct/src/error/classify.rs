@@ -38,10 +38,14 @@ fn is_warning_summary(line: &str) -> bool {
 
 /// Turns a failed call into the most specific error its messages allow.
 /// `vmid` is the container the call was about, used when the message names none.
+///
+/// Only stderr is read: pct prints its own errors there (a `die` before the
+/// worker, or the task error line), while stdout carries the worker's log,
+/// which may quote anything.
 pub(crate) fn classify(vmid: Option<Vmid>, argv: Vec<String>, output: &Output) -> PctError {
     let stderr = output.stderr_lossy();
     let stdout = output.stdout_lossy();
-    for line in stderr.lines().chain(stdout.lines()) {
+    for line in stderr.lines() {
         if let Some(err) = classify_line(vmid, line.trim()) {
             return err;
         }
@@ -218,6 +222,14 @@ mod tests {
         let e = fail("CT 100 already running\n");
         assert!(matches!(e, PctError::AlreadyRunning { .. }));
         assert_eq!(e.to_string(), "container 100 is already running");
+    }
+
+    #[test]
+    fn the_worker_log_on_stdout_is_not_classified() {
+        let out = Output::failed(255, "unable to create CT 100 - disk full\n")
+            .with_stdout("checking CT 100 already running state\nCT is locked (backup)\n");
+        let e = classify(Some(vmid(100)), vec!["pct".into()], &out);
+        assert!(matches!(e, PctError::CommandFailed { .. }), "{e:?}");
     }
 
     #[test]
