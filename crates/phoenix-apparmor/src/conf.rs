@@ -41,7 +41,32 @@ pub enum ConfProfile {
     Unconfined,
 }
 
+impl std::str::FromStr for ConfProfile {
+    type Err = crate::error::ModelError;
+
+    /// Reads the config's `apparmor_profile`: the word `unconfined`, or a profile name.
+    ///
+    /// ```
+    /// use phoenix_apparmor::conf::ConfProfile;
+    /// assert_eq!("unconfined".parse::<ConfProfile>().unwrap(), ConfProfile::Unconfined);
+    /// assert!("lxc-phoenix-v2".parse::<ConfProfile>().unwrap().is_confined());
+    /// assert!("lxc phoenix".parse::<ConfProfile>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "unconfined" {
+            Ok(ConfProfile::Unconfined)
+        } else {
+            s.parse().map(ConfProfile::Named)
+        }
+    }
+}
+
 impl ConfProfile {
+    /// False for `unconfined`, which `phoenix validate` should warn about.
+    pub fn is_confined(&self) -> bool {
+        !matches!(self, ConfProfile::Unconfined)
+    }
+
     /// The value written to `lxc.apparmor.profile`.
     pub fn as_str(&self) -> &str {
         match self {
