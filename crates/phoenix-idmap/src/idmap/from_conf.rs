@@ -14,18 +14,10 @@ pub const IDMAP_KEY: &str = "lxc.idmap";
 pub const LEGACY_IDMAP_KEY: &str = "lxc.id_map";
 
 /// How Proxmox reads the `unprivileged` flag of the current section: the accepted
-/// boolean spellings (`1 0 on off yes no true false`, any case); any other value is kept
-/// raw by Proxmox's parser and is then true for Perl, so it counts as set.
+/// boolean spellings (`1 0 on off yes no true false`, any case). Any other value is kept
+/// raw by Proxmox's parser (with a warning) and is then true for Perl, so it counts as set.
 fn unprivileged_flag(conf: &CtConf) -> bool {
-    match conf
-        .get("unprivileged")
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        None => false,
-        Some("0" | "off" | "no" | "false") => false,
-        Some(_) => true,
-    }
+    conf.unprivileged().unwrap_or(true)
 }
 
 impl IdMap {
