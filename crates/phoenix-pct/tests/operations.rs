@@ -464,3 +464,23 @@ fn pvesm_status_and_its_failure() {
         "`pvesm status` failed (exit code 255): ipcc_send_rec[1] failed: Connection refused"
     );
 }
+
+#[test]
+fn wrappers_and_runners_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Pct<phoenix_pct::ProcessRunner>>();
+    shareable::<Pct<RecordingRunner>>();
+    shareable::<Pct<DryRunRunner<phoenix_pct::ProcessRunner>>>();
+    shareable::<Pct<std::sync::Arc<dyn phoenix_pct::CommandRunner>>>();
+    shareable::<Pvesm<phoenix_pct::ProcessRunner>>();
+
+    let r = answering(&["pct", "status"], Output::ok("status: running\n"));
+    let p = pct(&r);
+    std::thread::scope(|s| {
+        for n in 100..110 {
+            let p = &p;
+            s.spawn(move || assert_eq!(p.status(id(n)).unwrap(), CtStatus::Running));
+        }
+    });
+    assert_eq!(r.invocations().len(), 10);
+}
