@@ -124,7 +124,7 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ConfIoError> {
 }
 
 /// Writes `conf.render()` atomically: a temporary file in the same directory (with the old
-/// file's permissions) is synced and renamed over the conf. With `expected`, the write is
+/// file's permissions and owner) is synced and renamed over the conf. With `expected`, the write is
 /// refused unless the file on disk still has that digest. `None` skips the check (like
 /// `pct set` without `--digest`). Hold [`lock_conf`] around the read, edit and write.
 /// Returns the digest of what was written.
@@ -176,9 +176,15 @@ pub fn write_conf_atomic(
 }
 
 fn write_new_file(path: &Path, bytes: &[u8], old: Option<fs::Metadata>) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
     if let Some(old) = old {
         file.set_permissions(old.permissions())?;
+        // Keep the owner too; only root can give a file away, so only try when it differs.
+        let new = file.metadata()?;
+        if (new.uid(), new.gid()) != (old.uid(), old.gid()) {
+            std::os::unix::fs::fchown(&file, Some(old.uid()), Some(old.gid()))?;
+        }
     }
     file.write_all(bytes)?;
     file.sync_all()

@@ -101,6 +101,22 @@ fn permissions_are_kept() {
 }
 
 #[test]
+fn owner_is_kept_when_running_as_root() {
+    use phoenix_testkit::{Need, require};
+    use std::os::unix::fs::MetadataExt;
+    if !require(&[Need::Root]) {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    write_conf_atomic(root.path(), vmid(), &conf("a: 1\n"), None).unwrap();
+    let path = conf_path(root.path(), vmid());
+    std::os::unix::fs::chown(&path, Some(12345), Some(23456)).unwrap();
+    write_conf_atomic(root.path(), vmid(), &conf("a: 2\n"), None).unwrap();
+    let meta = fs::metadata(&path).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (12345, 23456));
+}
+
+#[test]
 fn non_utf8_is_an_error_with_the_path() {
     let root = tempfile::tempdir().unwrap();
     let path = conf_path(root.path(), vmid());
