@@ -89,50 +89,67 @@ fn quoted(names: &[String]) -> String {
         .join(", ")
 }
 
-fn object_problems(file: ConfigFile, pointer: &str, o: ObjectProblems) -> Vec<Finding> {
+fn object_problems(file: ConfigFile, pointer: &str, mut o: ObjectProblems) -> Vec<Finding> {
     let shown = show_pointer(pointer);
-    if !o.unknown.is_empty() && !o.missing.is_empty() {
-        // Both at once usually means the object is something else entirely (a
-        // firewall section inside shared_volumes): one diagnostic, not five.
-        let what = type_words(&o.schema_path)
-            .map_or(String::from("the expected object"), |w| format!("a {w}"));
-        return vec![
-            Finding::error(
-                file,
-                pointer,
-                format!(
-                    "{shown} is not {what}: it lacks {} and has unknown {} {}",
-                    quoted(&o.missing),
-                    if o.unknown.len() == 1 {
-                        "field"
-                    } else {
-                        "fields"
-                    },
-                    quoted(&o.unknown)
-                ),
-            )
-            .at_key()
-            .removable(),
-        ];
-    }
     let known: Vec<&'static str> = schema_at(file, &format!("{}/properties", o.schema_path))
         .and_then(Value::as_object)
         .map(|m| m.keys().map(String::as_str).collect())
         .unwrap_or_default();
     let mut out = Vec::new();
-    for name in &o.unknown {
-        let hint = suggest(name, known.iter().copied())
-            .map(|s| format!(": did you mean \"{s}\"?"))
-            .unwrap_or_default();
-        out.push(
-            Finding::error(
+    // A misspelt field shows up twice (unknown "memroy_mb", missing "memory_mb"):
+    // report the typo with its suggestion, once.
+    let mut unknown = Vec::new();
+    for name in std::mem::take(&mut o.unknown) {
+        let hint = suggest(&name, known.iter().copied());
+        let typo = hint.is_some_and(|h| o.missing.iter().any(|m| m == h));
+        if typo {
+            o.missing.retain(|m| Some(m.as_str()) != hint);
+        }
+        if typo || o.missing.is_empty() {
+            let hint = hint
+                .map(|s| format!(": did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            let finding = Finding::error(
                 file,
-                format!("{pointer}/{}", escape_segment(name)),
+                format!("{pointer}/{}", escape_segment(&name)),
                 format!("unknown field \"{name}\" at {shown}{hint}"),
             )
-            .at_key()
-            .removable(),
-        );
+            .at_key();
+            // Cutting out a typo leaves a required field missing; only a plain
+            // extra field can be cut out.
+            out.push(if typo { finding } else { finding.removable() });
+        } else {
+            unknown.push(name);
+        }
+    }
+    if !unknown.is_empty() && !o.missing.is_empty() {
+        // Both at once usually means the object is something else entirely (a
+        // firewall section inside shared_volumes): one diagnostic, not five.
+        let what = type_words(&o.schema_path)
+            .map_or(String::from("the expected object"), |w| format!("a {w}"));
+        let finding = Finding::error(
+            file,
+            pointer,
+            format!(
+                "{shown} is not {what}: it lacks {} and has unknown {} {}",
+                quoted(&o.missing),
+                if unknown.len() == 1 {
+                    "field"
+                } else {
+                    "fields"
+                },
+                quoted(&unknown)
+            ),
+        )
+        .at_key();
+        // A container cannot be cut out: other guests may name it.
+        let container = pointer.starts_with("/lxc_configs/") && pointer.matches('/').count() == 2;
+        out.push(if container {
+            finding
+        } else {
+            finding.removable()
+        });
+        return out;
     }
     for name in &o.missing {
         out.push(
@@ -145,6 +162,23 @@ fn object_problems(file: ConfigFile, pointer: &str, o: ObjectProblems) -> Vec<Fi
         );
     }
     out
+}
+
+/// "expected one of ..." with the options, or their count when there are many,
+/// and a did-you-mean for a string close to one of them.
+fn expected_one_of(instance: &Value, options: &[String]) -> String {
+    let list = if options.len() > 8 {
+        format!("{} allowed values", options.len())
+    } else {
+        options.join(", ")
+    };
+    let names: Vec<&str> = options.iter().map(|o| o.trim_matches('"')).collect();
+    let hint = instance
+        .as_str()
+        .and_then(|s| suggest(s, names.iter().copied()))
+        .map(|s| format!("; did you mean \"{s}\"?"))
+        .unwrap_or_default();
+    format!("expected one of {list}{hint}")
 }
 
 fn show_value(v: &Value) -> String {
@@ -213,18 +247,13 @@ fn simple(
             )
         }
         ValidationErrorKind::Enum { options } => {
-            let names: Vec<&str> = options
+            let options: Vec<String> = options
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let hint = instance
-                .as_str()
-                .and_then(|s| suggest(s, names.iter().copied()))
-                .map(|s| format!("; did you mean \"{s}\"?"))
+                .map(|a| a.iter().map(Value::to_string).collect())
                 .unwrap_or_default();
             format!(
-                "invalid value {value} at {shown}: expected one of {}{hint}",
-                show_value(options)
+                "invalid value {value} at {shown}: {}",
+                expected_one_of(instance, &options)
             )
         }
         ValidationErrorKind::Minimum { limit } => {
@@ -301,9 +330,9 @@ fn one_of(
         file,
         pointer,
         format!(
-            "invalid value {value} at {}: expected one of {}",
+            "invalid value {value} at {}: {}",
             show_pointer(pointer),
-            forms.join(", ")
+            expected_one_of(error.instance(), &forms)
         ),
     )]
 }
