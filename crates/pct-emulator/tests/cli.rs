@@ -196,3 +196,60 @@ fn commands_that_need_lxc_say_so_and_exit_1_without_it() {
     );
     assert!(err.contains("LXC (lxc-start on PATH)"), "{err}");
 }
+
+#[test]
+fn snapshot_writes_a_section_and_parent_and_refuses_incomplete_rollback() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    std::fs::create_dir_all(r.0.path().join("rpool/data/subvol-150-disk-0/etc")).unwrap();
+    let (code, _, err) = r.pct(&["snapshot", "150", "s1", "--description", "before upgrade"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let conf = r.conf(150);
+    let snaptime = conf
+        .lines()
+        .find(|l| l.starts_with("snaptime: "))
+        .unwrap()
+        .to_owned();
+    insta::assert_snapshot!(conf.replace(&snaptime, "snaptime: <epoch>"));
+    let (code, _, err) = r.pct(&["snapshot", "150", "s1"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "snapshot name 's1' already used\n")
+    );
+    let (code, _, err) = r.pct(&["snapshot", "150", "current"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            255,
+            "unable to use snapshot name 'current' (reserved name)\n"
+        )
+    );
+
+    r.write_conf(151, "arch: amd64\nostype: debian\nrootfs: local-zfs:subvol-151-disk-0,size=1G\n\n[s1]\nsnapstate: prepare\nsnaptime: 1\n");
+    let (code, _, err) = r.pct(&["rollback", "151", "s1"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            255,
+            "unable to rollback to incomplete snapshot (snapstate = prepare)\n"
+        )
+    );
+    let (code, _, err) = r.pct(&["snapshot", "152", "s1"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            255,
+            "Configuration file 'nodes/pve/lxc/152.conf' does not exist\n"
+        )
+    );
+    // local (dir) cannot snapshot
+    r.write_conf(
+        153,
+        "arch: amd64\nostype: debian\nrootfs: local:153/vm-153-disk-0.raw,size=1G\n",
+    );
+    let (code, _, err) = r.pct(&["snapshot", "153", "s1"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "snapshot feature is not available\n")
+    );
+}

@@ -100,7 +100,31 @@ fn create(node: &Node, vmid: u32, name: &str, description: Option<&str>) -> Resu
             return Err(Failure::Task("snapshot feature is not available".into()));
         }
     }
+    // Prepare, as Proxmox does: `lock: snapshot` and the new section with
+    // `snapstate: prepare`, then the storage snapshots, then the commit.
+    let skip = |k: &str| {
+        ["lock", "snaptime", "snapstate", "digest"].contains(&k) || k.starts_with("unused")
+    };
+    let keys: Vec<(String, String)> = conf
+        .entries()
+        .filter(|(k, _)| !skip(k))
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+    let lxc: Vec<(String, String)> = conf.lxc().map(|(k, v)| (k.into(), v.into())).collect();
     crate::pct::create::set(&mut conf, "lock", "snapshot")?;
+    let tf = |e: phoenix_idmap::conf::EditError| Failure::Task(e.to_string());
+    let section = conf.snapshot_mut(name).map_err(tf)?;
+    if let Some(d) = description {
+        section.set_description(d);
+    }
+    for (k, v) in keys {
+        section.set(&k, &v).map_err(tf)?;
+    }
+    section.set("snapstate", "prepare").map_err(tf)?;
+    section.set("snaptime", &now().to_string()).map_err(tf)?;
+    for (k, v) in lxc {
+        section.add_lxc(&k, &v).map_err(tf)?;
+    }
     node.store(vmid, &conf)?;
     drop(guard);
 
@@ -116,37 +140,14 @@ fn create(node: &Node, vmid: u32, name: &str, description: Option<&str>) -> Resu
     let mut conf = node.load(vmid)?;
     conf.remove("lock");
     if let Err(e) = result {
+        for v in volumes(&conf) {
+            let _ = storages.delete_snapshot(&v, name);
+        }
+        conf.remove_section(name);
         node.store(vmid, &conf)?;
         return Err(e);
     }
-    let skip = |k: &str| {
-        ["lock", "snaptime", "snapstate", "digest"].contains(&k) || k.starts_with("unused")
-    };
-    let keys: Vec<(String, String)> = conf
-        .entries()
-        .filter(|(k, _)| !skip(k))
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-    let lxc: Vec<(String, String)> = conf.lxc().map(|(k, v)| (k.into(), v.into())).collect();
-    let section = conf
-        .snapshot_mut(name)
-        .map_err(|e| Failure::Task(e.to_string()))?;
-    if let Some(d) = description {
-        section.set_description(d);
-    }
-    for (k, v) in keys {
-        section
-            .set(&k, &v)
-            .map_err(|e| Failure::Task(e.to_string()))?;
-    }
-    section
-        .set("snaptime", &now().to_string())
-        .map_err(|e| Failure::Task(e.to_string()))?;
-    for (k, v) in lxc {
-        section
-            .add_lxc(&k, &v)
-            .map_err(|e| Failure::Task(e.to_string()))?;
-    }
+    conf.snapshot_mut(name).map_err(tf)?.remove("snapstate");
     crate::pct::create::set(&mut conf, "parent", name)?;
     node.store(vmid, &conf)
 }
@@ -237,8 +238,17 @@ fn delete(node: &Node, vmid: u32, name: &str, force: bool) -> Result<()> {
         Node::check_lock(&conf, false).map_err(Failure::into_task)?;
     }
     let parent = snap.get("parent").map(str::to_owned);
+    let vols = volumes(snap);
     let storages = node.storages()?;
-    for v in volumes(snap) {
+    // `lock: snapshot-delete` and `snapstate: delete` while the volumes go.
+    crate::pct::create::set(&mut conf, "lock", "snapshot-delete")?;
+    conf.snapshot_mut(name)
+        .map_err(|e| Failure::Task(e.to_string()))?
+        .set("snapstate", "delete")
+        .map_err(|e| Failure::Task(e.to_string()))?;
+    node.store(vmid, &conf)?;
+    conf.remove("lock");
+    for v in vols {
         storages
             .delete_snapshot(&v, name)
             .map_err(|e| Failure::Task(e.to_string()))?;
