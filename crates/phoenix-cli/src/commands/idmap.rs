@@ -123,11 +123,9 @@ fn check(file: &Utf8PathBuf, global: &Global) -> anyhow::Result<()> {
     match c.error {
         Some(err) => Err(invalid(err)),
         None => {
-            println!(
-                "{file}: valid, {} ({} entries)",
-                c.map.source(),
-                c.map.entries().len()
-            );
+            let n = c.map.entries().len();
+            let noun = if n == 1 { "entry" } else { "entries" };
+            println!("{file}: valid, {} ({n} {noun})", c.map.source());
             Ok(())
         }
     }
@@ -162,19 +160,15 @@ fn show(ctid: Vmid, global: &Global) -> anyhow::Result<()> {
         c.map.root_host_gid()
     );
     for v in &volumes {
-        let id = |i: Option<u32>| i.map_or_else(|| "unmapped".to_string(), |i| i.to_string());
-        let owner = match (v.uid, v.gid) {
-            (None, None) => "owner not managed".to_string(),
-            _ => format!(
-                "owner {}:{} in the CT is {}:{} on the host",
-                id(v.uid),
-                id(v.gid),
-                id(v.host_uid),
-                id(v.host_gid)
-            ),
+        // `-`: the config leaves this id alone; `unmapped`: the map has no host id for it.
+        let ids = |ct: Option<u32>, host: Option<u32>| match (ct, host) {
+            (None, _) => ("-".to_string(), "-".to_string()),
+            (Some(ct), None) => (ct.to_string(), "unmapped".to_string()),
+            (Some(ct), Some(host)) => (ct.to_string(), host.to_string()),
         };
+        let ((uid, host_uid), (gid, host_gid)) = (ids(v.uid, v.host_uid), ids(v.gid, v.host_gid));
         println!(
-            "{}: {} -> {}: {owner}",
+            "{}: {} -> {}: owner {uid}:{gid} in the CT is {host_uid}:{host_gid} on the host",
             v.source, v.host_path, v.container_path
         );
     }
@@ -219,8 +213,8 @@ fn volume_owners(ctid: Vmid, map: &IdMap, global: &Global) -> Vec<VolumeOwner> {
     };
     let mut out = Vec::new();
     for (name, vol) in &fleet.hypervisor.shared_volumes {
-        for (id, path) in vol.mounts.iter().filter(|(id, _)| id.get() == ctid.get()) {
-            let _ = id;
+        let paths = vol.mounts.iter().filter(|(id, _)| id.get() == ctid.get());
+        for (_, path) in paths {
             out.push(owner(
                 format!("shared volume {name}"),
                 vol.host_path.to_string(),
