@@ -93,7 +93,7 @@ fn an_existing_file_keeps_its_mode() {
 }
 
 #[test]
-fn an_existing_file_keeps_its_owner() {
+fn an_existing_file_keeps_its_owner_and_a_new_one_is_roots() {
     if !phoenix_testkit::require(&[phoenix_testkit::Need::Root]) {
         return;
     }
@@ -102,6 +102,10 @@ fn an_existing_file_keeps_its_owner() {
     ensure_file(&paths.subuid, &[]).unwrap();
     let meta = fs::metadata(&paths.subuid).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (1234, 4321));
+    // A file phoenix creates (running as root, as on a host) is root's.
+    ensure_file(&paths.subgid, &[]).unwrap();
+    let meta = fs::metadata(&paths.subgid).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (0, 0, 0o644));
 }
 
 #[test]
