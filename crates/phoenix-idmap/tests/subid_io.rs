@@ -105,7 +105,10 @@ fn an_existing_file_keeps_its_owner_and_a_new_one_is_roots() {
     // A file phoenix creates (running as root, as on a host) is root's.
     ensure_file(&paths.subgid, &[]).unwrap();
     let meta = fs::metadata(&paths.subgid).unwrap();
-    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (0, 0, 0o644));
+    assert_eq!(
+        (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+        (0, 0, 0o644)
+    );
 }
 
 #[test]
