@@ -8,6 +8,8 @@ mod apparmor;
 mod completions;
 mod conf;
 mod idmap;
+mod schema;
+mod validate;
 
 /// Every phoenix subcommand.
 #[derive(Debug, Subcommand)]
@@ -21,6 +23,10 @@ pub enum Command {
     Conf(conf::Args),
     /// Check, show and plan user-namespace id maps (lxc.idmap).
     Idmap(idmap::Args),
+    /// Print the JSON Schema of a config file.
+    Schema(schema::Args),
+    /// Validate the config directory and print every problem.
+    Validate(validate::Args),
 }
 
 /// Runs one subcommand.
@@ -30,5 +36,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::Completions(args) => completions::run(args, global),
         Command::Conf(args) => conf::run(args, global),
         Command::Idmap(args) => idmap::run(args, global),
+        Command::Schema(args) => schema::run(args, global),
+        Command::Validate(args) => validate::run(args, global),
     }
 }

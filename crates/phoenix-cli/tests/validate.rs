@@ -1,0 +1,130 @@
+//! End-to-end tests of `phoenix validate` and `phoenix schema` on the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn phoenix(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_phoenix"))
+        .args(args)
+        .env_remove("PHOENIX_CONFIG_DIR")
+        .output()
+        .expect("phoenix runs")
+}
+
+fn validate(dir: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["validate", "--config-dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    phoenix(&args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+#[test]
+fn example_fleet_validates_with_exit_0() {
+    let out = validate(&repo().join("fixtures/example"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).ends_with("valid, 6 containers, 0 warnings\n"),
+        "{}",
+        stdout(&out)
+    );
+    let quiet = validate(&repo().join("fixtures/example"), &["-q"]);
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(stdout(&quiet), "");
+}
+
+#[test]
+fn every_invalid_case_exits_2_with_the_library_diagnostics() {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(repo().join("fixtures/invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 30);
+    for case in cases {
+        let out = validate(&case, &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", case.display());
+        let utf8 = camino::Utf8PathBuf::from_path_buf(case.clone()).unwrap();
+        let report = phoenix_config::validate_dir(&utf8).unwrap();
+        let text = stdout(&out);
+        for d in &report.errors {
+            assert!(
+                text.contains(&format!("{d}\n")),
+                "{}: {d} not in\n{text}",
+                case.display()
+            );
+        }
+        assert!(
+            text.lines().last().unwrap().contains(": invalid, "),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn json_output_lists_every_diagnostic() {
+    let out = validate(
+        &repo().join("fixtures/invalid/unknown-field-with-suggestion"),
+        &["-o", "json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(
+        v["errors"][0],
+        serde_json::json!({
+            "severity": "error",
+            "file": "phoenix_lxc_configs.json",
+            "pointer": "/lxc_configs/102/memroy_mb",
+            "line": 62,
+            "column": 13,
+            "message": "unknown field \"memroy_mb\" at /lxc_configs/102: did you mean \"memory_mb\"?"
+        })
+    );
+    assert_eq!(v["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn bash_era_files_report_their_defects() {
+    let dir = repo().join("../shared/reference/phoenix-bash-era");
+    assert!(dir.is_dir(), "{} is missing", dir.display());
+    let out = validate(&dir, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out).replace(dir.to_str().unwrap(), "[bash-era]");
+    insta::assert_snapshot!("bash_era_validate", text);
+}
+
+#[test]
+fn a_missing_directory_is_invalid_input() {
+    let out = validate(&repo().join("fixtures/no-such-dir"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("error: config directory ") && err.contains("does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn schema_prints_the_committed_schemas() {
+    for (arg, file) in [
+        ("lxc", "phoenix_lxc_configs.schema.json"),
+        ("hypervisor", "phoenix_hypervisor_config.schema.json"),
+        ("vm", "phoenix_vm_configs.schema.json"),
+    ] {
+        let out = phoenix(&["schema", arg]);
+        assert_eq!(out.status.code(), Some(0));
+        let committed = std::fs::read_to_string(repo().join("schemas").join(file)).unwrap();
+        assert!(
+            stdout(&out) == committed,
+            "phoenix schema {arg} differs from schemas/{file}"
+        );
+    }
+    assert_eq!(phoenix(&["schema", "lxcc"]).status.code(), Some(2));
+}
