@@ -149,14 +149,16 @@ impl FromStr for IdMapEntry {
     type Err = ParseIdMapEntryError;
 
     /// Proxmox's rule: `[ug]`, then three non-negative decimal integers, separated by
-    /// whitespace. The conf parser hands over trimmed values, so surrounding whitespace
-    /// is ignored here too. Values above `u32::MAX` are rejected with the same message
+    /// whitespace (Perl's `\s` on bytes: space, tab, `\n`, `\r`, form feed and vertical
+    /// tab). The conf parser hands over trimmed values, so surrounding whitespace is
+    /// ignored here too. Values above `u32::MAX` are rejected with the same message
     /// (Perl would accept them; LXC and the kernel would not).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || ParseIdMapEntryError {
             value: s.to_string(),
         };
-        let mut fields = s.split_ascii_whitespace();
+        let perl_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c' | '\x0b');
+        let mut fields = s.split(perl_space).filter(|f| !f.is_empty());
         let kind = match fields.next() {
             Some("u") => IdKind::Uid,
             Some("g") => IdKind::Gid,
@@ -214,6 +216,9 @@ mod tests {
     fn any_whitespace_separates_fields() {
         assert_eq!(e("u\t0   100000\t65536"), e("u 0 100000 65536"));
         assert_eq!(e("  u 0 1 2  "), e("u 0 1 2"));
+        // Perl's \s includes vertical tab and form feed; non-ASCII spaces are not \s.
+        assert_eq!(e("u\x0b0\x0c1 2"), e("u 0 1 2"));
+        assert!("u\u{a0}0 1 2".parse::<IdMapEntry>().is_err());
     }
 
     #[test]
