@@ -75,6 +75,12 @@ pub enum ConfIoError {
         #[source]
         source: io::Error,
     },
+    /// The conf to modify does not exist.
+    #[error("configuration file '{}' does not exist", path.display())]
+    Missing {
+        /// The conf file.
+        path: PathBuf,
+    },
     /// Someone else held the lock for the whole timeout (Proxmox's message).
     #[error("can't lock file '{}' - got timeout", path.display())]
     LockTimeout {
@@ -235,6 +241,44 @@ pub fn lock_conf(root: &Path, vmid: Vmid, timeout: Duration) -> Result<ConfLock,
             Err(TryLockError::Error(source)) => return Err(lock_err(source)),
         }
     }
+}
+
+/// Read, edit and write one CT's conf the way Proxmox does every change: under the config
+/// lock (waiting at most `timeout`), refusing to overwrite a file changed behind the lock's
+/// back, and writing only when `edit` changed something. Returns what `edit` returned.
+///
+/// ```
+/// use std::time::Duration;
+/// use phoenix_idmap::Vmid;
+/// use phoenix_idmap::conf::{CtConf, io};
+///
+/// let root = tempfile::tempdir().unwrap();
+/// let id = Vmid::new(100).unwrap();
+/// io::write_conf_atomic(root.path(), id, &CtConf::parse("memory: 512\n").conf, None).unwrap();
+/// io::modify_conf(root.path(), id, Duration::from_secs(10), |conf| conf.set("memory", "1024"))
+///     .unwrap()
+///     .unwrap();
+/// let (conf, _) = io::read_optional_conf(root.path(), id).unwrap().unwrap();
+/// assert_eq!(conf.render(), "memory: 1024\n");
+/// ```
+pub fn modify_conf<T>(
+    root: &Path,
+    vmid: Vmid,
+    timeout: Duration,
+    edit: impl FnOnce(&mut CtConf) -> T,
+) -> Result<T, ConfIoError> {
+    let _lock = lock_conf(root, vmid, timeout)?;
+    let Some((mut conf, digest)) = read_optional_conf(root, vmid)? else {
+        return Err(ConfIoError::Missing {
+            path: conf_path(root, vmid),
+        });
+    };
+    let before = conf.render();
+    let out = edit(&mut conf);
+    if conf.render() != before {
+        write_conf_atomic(root, vmid, &conf, Some(digest))?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -194,3 +194,40 @@ fn a_lock_that_cannot_be_created_names_the_file() {
         )
     );
 }
+
+#[test]
+fn modify_writes_only_when_something_changed() {
+    use std::os::unix::fs::MetadataExt;
+    let root = tempfile::tempdir().unwrap();
+    let path = conf_path(root.path(), vmid());
+    write_conf_atomic(root.path(), vmid(), &conf("memory: 512\n"), None).unwrap();
+    let ino = fs::metadata(&path).unwrap().ino();
+    let seen = modify_conf(root.path(), vmid(), LOCK_TIMEOUT, |c| {
+        c.get("memory").map(str::to_owned)
+    })
+    .unwrap();
+    assert_eq!(seen.as_deref(), Some("512"));
+    // Nothing changed, so the file was not replaced.
+    assert_eq!(fs::metadata(&path).unwrap().ino(), ino);
+    modify_conf(root.path(), vmid(), LOCK_TIMEOUT, |c| c.set("swap", "0"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), "memory: 512\nswap: 0\n");
+}
+
+#[test]
+fn modify_needs_an_existing_conf_and_the_lock() {
+    let root = tempfile::tempdir().unwrap();
+    let err = modify_conf(root.path(), vmid(), LOCK_TIMEOUT, |_| ()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "configuration file '{}' does not exist",
+            conf_path(root.path(), vmid()).display()
+        )
+    );
+    write_conf_atomic(root.path(), vmid(), &conf("memory: 512\n"), None).unwrap();
+    let _held = lock_conf(root.path(), vmid(), LOCK_TIMEOUT).unwrap();
+    let err = modify_conf(root.path(), vmid(), Duration::from_millis(30), |_| ()).unwrap_err();
+    assert!(matches!(err, ConfIoError::LockTimeout { .. }));
+}
