@@ -27,16 +27,28 @@ fn unprivileged_ct_is_root_inside_and_100000_on_the_host() {
         return;
     }
     let env = Env::new(&[9100], &["phxemu0"]);
-    env.create(
-        9100,
-        CtOptions {
+    std::fs::write(
+        env.path("/keys.pub"),
+        "ssh-ed25519 AAAAC3Nza test@phoenix\n",
+    )
+    .unwrap();
+    let opts = phoenix_pct::CreateOptions {
+        config: CtOptions {
             hostname: Some("web1".into()),
+            rootfs: Some("local-zfs:1".parse().unwrap()),
             ..other(&[(
                 "net0",
                 "name=eth0,bridge=phxemu0,ip=10.213.0.5/24,gw=10.213.0.1",
             )])
         },
-    );
+        ssh_public_keys: Some("/keys.pub".into()),
+        ..phoenix_pct::CreateOptions::default()
+    };
+    env.pct.create(vmid(9100), common::TEMPLATE, &opts).unwrap();
+    let keys =
+        std::fs::metadata(env.path("/rpool/data/subvol-9100-disk-0/root/.ssh/authorized_keys"))
+            .unwrap();
+    assert_eq!((keys.uid(), keys.mode() & 0o777), (100_000, 0o600));
     let conf = env.conf(9100);
     for line in [
         "unprivileged: 1",
@@ -137,7 +149,29 @@ fn bind_mount_is_root_owned_inside_and_files_written_there_are_100000_outside() 
         std::fs::read_to_string(env.path("/pulled.txt")).unwrap(),
         "pushed\n"
     );
+    // on a running CT memory is hot-plugged, features wait in [pve:pending]
+    let change = SetOptions {
+        changes: CtOptions {
+            memory: Some(256),
+            features: Some("nesting=1".parse().unwrap()),
+            ..CtOptions::default()
+        },
+        ..SetOptions::default()
+    };
+    env.pct.set(vmid(9200), &change).unwrap();
+    assert_eq!(env.memory_limit(9200), 256 << 20);
+    let conf = env.conf(9200);
+    assert!(
+        conf.contains("memory: 256\n") && conf.contains("\n[pve:pending]\nfeatures: nesting=1\n"),
+        "{conf}"
+    );
     env.pct.stop(vmid(9200)).unwrap();
+    // every stop applies pending changes and rewrites the conf
+    let conf = env.conf(9200);
+    assert!(
+        conf.contains("features: nesting=1\n") && !conf.contains("pve:pending"),
+        "{conf}"
+    );
     // push to a stopped CT fails with exit 0, and the wrapper reads the failure from stderr
     let (code, _, err) = env.raw(&["push", "9200", "/tmp-in.txt", "/root/x"]);
     assert_eq!(

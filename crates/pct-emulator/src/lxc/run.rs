@@ -204,6 +204,23 @@ impl Lxc {
         Self::check(&argv, &out, None)
     }
 
+    /// `lxc-cgroup -P <path> -n <id> <key> <value>`: changes a limit of a running CT.
+    pub fn cgroup_set(&self, vmid: u32, key: &str, value: &str) -> Result<(), LxcError> {
+        let mut argv = self.base("lxc-cgroup", vmid);
+        argv.extend([key.to_owned(), value.to_owned()]);
+        let out = Self::output(&argv)?;
+        Self::check(&argv, &out, None)
+    }
+
+    /// `lxc-cgroup -P <path> -n <id> <key>`: reads a cgroup value of a running CT.
+    pub fn cgroup_get(&self, vmid: u32, key: &str) -> Result<String, LxcError> {
+        let mut argv = self.base("lxc-cgroup", vmid);
+        argv.push(key.to_owned());
+        let out = Self::output(&argv)?;
+        Self::check(&argv, &out, None)?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
     /// Runs `cmd` in the container with this process's stdio; returns its exit code.
     pub fn attach(&self, vmid: u32, cmd: &[String]) -> Result<i32, LxcError> {
         let argv = self.attach_argv(vmid, cmd);

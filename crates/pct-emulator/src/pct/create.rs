@@ -141,6 +141,13 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
     if !archive.is_file() {
         return Err(Failure::Die(format!("volume '{template}' does not exist")));
     }
+    // `--ssh-public-keys <file>`: a host path, so under the root.
+    let ssh_keys = match p.get("ssh-public-keys") {
+        Some(f) => Some(std::fs::read_to_string(node.root.join(f)).map_err(|e| {
+            Failure::param("ssh-public-keys", format!("unable to read '{f}': {e}"))
+        })?),
+        None => None,
+    };
     crate::pct::need_host()?;
 
     let guard = node.lock(vmid)?;
@@ -190,6 +197,9 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
             std::fs::write(&etc_hostname, format!("{hostname}\n"))?;
             std::os::unix::fs::lchown(&etc_hostname, Some(map.host_uid(0)), Some(map.host_gid(0)))?;
         }
+        if let Some(keys) = &ssh_keys {
+            install_ssh_keys(&dir, keys, &map).map_err(|e| cleanup(e.into()))?;
+        }
         let rootfs_value = props::with(&rootfs, Some("volume"), "volume", &vol.to_string());
         let rootfs_value = props::with(&rootfs_value, Some("volume"), "size", &format!("{size}G"));
         let mut conf = CtConf::new();
@@ -224,6 +234,22 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
         return crate::pct::power::start(node, vmid, false).map(|()| 0);
     }
     Ok(0)
+}
+
+/// Writes `/root/.ssh/authorized_keys` (0600, in a 0700 `.ssh`) owned by the CT's root,
+/// as Proxmox's setup does for `--ssh-public-keys`.
+fn install_ssh_keys(rootfs: &Path, keys: &str, map: &OwnerMap) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let ssh = rootfs.join("root/.ssh");
+    std::fs::create_dir_all(&ssh)?;
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700))?;
+    let file = ssh.join("authorized_keys");
+    std::fs::write(&file, keys)?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+    for p in [&ssh, &file] {
+        std::os::unix::fs::lchown(p, Some(map.host_uid(0)), Some(map.host_gid(0)))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn set(conf: &mut CtConf, k: &str, v: &str) -> Result<()> {

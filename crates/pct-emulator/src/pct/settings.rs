@@ -212,12 +212,55 @@ fn set(node: &Node, rest: &[String]) -> Result<()> {
             .set("delete", &pending_deletes.join(","))
             .map_err(|e| Failure::Die(e.to_string()))?;
     }
+    if running && changes.iter().any(|(k, _)| k == "memory" || k == "swap") {
+        hotplug_memory(node, vmid, &conf)?;
+    }
     node.store(vmid, &conf)?;
     // Every set regenerates the LXC config of a CT that has one.
     if node.root.lxc_dir(vmid).join("config").is_file() {
         let _ = node.update_lxc_config(vmid, &conf);
     }
     Ok(())
+}
+
+/// Applies memory and swap to a running CT's cgroup, as Proxmox's hot-plug does. On a
+/// cgroup v1 host the memory+swap limit must stay at or above the memory limit, so the
+/// order depends on whether the limit grows.
+fn hotplug_memory(node: &Node, vmid: u32, conf: &CtConf) -> Result<()> {
+    let num = |k: &str, d: u64| conf.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let (mem, swap) = (num("memory", 512) << 20, num("swap", 0) << 20);
+    let die = |e: crate::lxc::LxcError| Failure::Die(e.to_string());
+    match crate::lxc::config::CgroupMode::detect() {
+        crate::lxc::config::CgroupMode::V2 => {
+            node.lxc
+                .cgroup_set(vmid, "memory.max", &mem.to_string())
+                .map_err(die)?;
+            node.lxc
+                .cgroup_set(vmid, "memory.swap.max", &swap.to_string())
+                .map_err(die)
+        }
+        crate::lxc::config::CgroupMode::V1 => {
+            let steps = [
+                ("memory.limit_in_bytes", mem.to_string()),
+                ("memory.memsw.limit_in_bytes", (mem + swap).to_string()),
+            ];
+            let current = node
+                .lxc
+                .cgroup_get(vmid, "memory.limit_in_bytes")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let ordered: Vec<_> = if mem > current {
+                steps.iter().rev().collect()
+            } else {
+                steps.iter().collect()
+            };
+            for (k, v) in ordered {
+                node.lxc.cgroup_set(vmid, k, v).map_err(die)?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The `key: value` lines `pct config` prints for a section.

@@ -115,6 +115,28 @@ impl Env {
         std::fs::read_to_string(self.path(&format!("/etc/pve/lxc/{id}.conf"))).unwrap()
     }
 
+    /// The CT's memory limit in bytes, read from its cgroup (v1 or v2).
+    pub fn memory_limit(&self, id: u32) -> u64 {
+        let v2 = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+            .is_ok_and(|c| c.split_whitespace().any(|x| x == "memory"));
+        let key = if v2 {
+            "memory.max"
+        } else {
+            "memory.limit_in_bytes"
+        };
+        let out = Command::new("lxc-cgroup")
+            .args([
+                "-P",
+                &self.path("/var/lib/lxc").display().to_string(),
+                "-n",
+                &id.to_string(),
+                key,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+
     /// The host uid of the CT's init process.
     pub fn init_uid(&self, id: u32) -> u32 {
         let out = Command::new("lxc-info")
