@@ -253,3 +253,41 @@ fn snapshot_writes_a_section_and_parent_and_refuses_incomplete_rollback() {
         (255, "snapshot feature is not available\n")
     );
 }
+
+#[test]
+fn the_typed_wrapper_reads_what_the_emulator_prints() {
+    use phoenix_pct::{CtStatus, Lock, Pct, ProcessRunner, Pvesm};
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    r.write_conf(200, "hostname: locked\nlock: backup\n");
+    let runner = || {
+        ProcessRunner::new()
+            .env("PHOENIX_ROOT", r.0.path())
+            .env_remove("PCT_EMU_FAIL")
+    };
+    let pct = Pct::with_binary(PCT, runner());
+    let id = phoenix_idmap::Vmid::new(150).unwrap();
+
+    assert_eq!(pct.status(id).unwrap(), CtStatus::Stopped);
+    let list = pct.list().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        (list[0].name.as_str(), list[1].lock.clone()),
+        ("web1", Some(Lock::Backup))
+    );
+    let conf = pct.config(id).unwrap();
+    assert_eq!(conf.get("hostname"), Some("web1"));
+    assert_eq!(conf.lxc_values("lxc.idmap"), ["u 0 100000 65536"]);
+    assert_eq!(conf.description().as_deref(), Some("Owner: me\n"));
+    assert_eq!(pct.listsnapshot(id).unwrap().len(), 1);
+    assert!(
+        pct.status_optional(phoenix_idmap::Vmid::new(151).unwrap())
+            .unwrap()
+            .is_none()
+    );
+
+    let storages = Pvesm::with_binary(PVESM, runner()).status().unwrap();
+    let names: Vec<&str> = storages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["local", "local-zfs"]);
+    assert!(storages.iter().all(|s| s.total_kib > 0));
+}
