@@ -14,6 +14,7 @@ mod hooks;
 mod power;
 pub mod props;
 pub mod schema;
+mod set;
 mod settings;
 mod snapshot;
 

@@ -7,7 +7,7 @@ use crate::error::{Failure, Result};
 use crate::lxc::State;
 use crate::pct::args::{self, OptKind};
 use crate::pct::ctx::Node;
-use crate::pct::settings::apply_pending;
+use crate::pct::set::apply_pending;
 
 fn kind(cmd: &str) -> impl Fn(&str) -> Option<OptKind> + '_ {
     move |name| match (cmd, name) {

@@ -1,266 +1,21 @@
-//! `set`, `config`, `pending`, `list` and `unlock`.
+//! `config`, `pending`, `list` and `unlock`.
 
-use phoenix_idmap::conf::{CtConf, Section, encode_text};
+use phoenix_idmap::conf::{Section, encode_text};
 
 use crate::error::{Failure, Result};
 use crate::lxc::State;
 use crate::pct::args::{self, OptKind};
 use crate::pct::ctx::Node;
-use crate::pct::props::{self, MountKind};
-use crate::pct::schema;
-
-/// Keys a running CT takes at once (§3); everything else but hot-plugged keys is pending.
-const IMMEDIATE: &[&str] = &[
-    "description",
-    "onboot",
-    "startup",
-    "protection",
-    "hostname",
-    "hookscript",
-    "cores",
-    "tags",
-    "lock",
-];
-const HOTPLUG: &[&str] = &["memory", "swap", "cpulimit", "cpuunits"];
-
-fn set_kind(name: &str) -> Option<OptKind> {
-    match name {
-        "delete" | "revert" | "digest" => Some(OptKind::Value),
-        _ => schema::config_key(name),
-    }
-}
 
 pub(crate) fn run(node: &Node, cmd: &str, rest: &[String]) -> Result<i32> {
     match cmd {
-        "set" => set(node, rest),
+        "set" => crate::pct::set::set(node, rest),
         "config" => config(node, rest),
         "pending" => pending(node, rest),
         "list" => list(node, rest),
         _ => unlock(node, rest),
     }
     .map(|()| 0)
-}
-
-/// Moves `[pve:pending]` into the current config (values, then deletes) and drops it.
-pub fn apply_pending(conf: &mut CtConf) {
-    let Some(p) = conf.pending() else { return };
-    let values: Vec<(String, String)> = p
-        .entries()
-        .filter(|(k, _)| *k != "delete")
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-    let deletes: Vec<String> = p
-        .deletes()
-        .iter()
-        .map(|d| d.trim_start_matches('!').to_owned())
-        .collect();
-    for (k, v) in values {
-        let _ = conf.set(&k, &v);
-    }
-    for k in deletes {
-        conf.remove(&k);
-    }
-    conf.remove_section(phoenix_idmap::conf::PENDING);
-}
-
-fn is_new_mp(conf: &CtConf, key: &str) -> bool {
-    key.starts_with("mp") && conf.get(key).is_none()
-}
-
-fn set(node: &Node, rest: &[String]) -> Result<()> {
-    let p = args::parse(rest, &set_kind, false)?;
-    args::positionals(&p, &["vmid"])?;
-    let vmid = args::vmid(&p.pos[0], "vmid")?;
-    if p.opts.is_empty() {
-        return Err(Failure::Die("no options specified".into()));
-    }
-    let mut changes: Vec<(String, String)> = vec![];
-    for (k, v) in &p.opts {
-        if k == "unprivileged" {
-            return Err(Failure::Die(
-                "unable to modify read-only option: 'unprivileged'".into(),
-            ));
-        }
-        if schema::config_key(k).is_some() {
-            changes.push((k.clone(), schema::normalize(k, v)?));
-        }
-    }
-    let deletes: Vec<String> = p
-        .get("delete")
-        .map(|d| {
-            d.split([',', ';', ' '])
-                .filter(|x| !x.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    for d in &deletes {
-        let key = d.trim_start_matches('!');
-        if key == "unprivileged" {
-            return Err(Failure::Die(
-                "unable to delete read-only option: 'unprivileged'".into(),
-            ));
-        }
-        if ["memory", "rootfs", "ostype"].contains(&key) {
-            return Err(Failure::Die(format!(
-                "unable to delete required option '{key}'"
-            )));
-        }
-        if schema::config_key(key).is_none() {
-            return Err(Failure::param(
-                "delete",
-                format!("invalid configuration ID '{key}'"),
-            ));
-        }
-    }
-    let _g = node.lock(vmid)?;
-    let mut conf = node.load(vmid)?;
-    if let Some(d) = p.get("digest") {
-        let current =
-            phoenix_idmap::conf::Digest::of(std::fs::read(node.root.conf_path(vmid))?.as_slice())
-                .to_string();
-        if d != current {
-            return Err(Failure::Die(
-                "detected modified configuration - file changed by other user? Try again.".into(),
-            ));
-        }
-    }
-    if !changes.iter().any(|(k, _)| k == "lock") {
-        Node::check_lock(&conf, false)?;
-    }
-    let running = conf.get("template") != Some("1")
-        && node.exists(vmid)
-        && node.lxc.state(vmid).is_ok_and(|s| s == State::Running);
-    let map = Node::owner_map(&conf);
-    for (k, v) in changes.iter_mut() {
-        if !(k.starts_with("mp") || k == "rootfs") {
-            continue;
-        }
-        // `STORAGE:GiB` allocates a new volume, owned by the CT's root.
-        let vol = props::get(v, Some("volume"), "volume").unwrap_or_default();
-        if let Some((store, size)) = vol
-            .split_once(':')
-            .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        {
-            let storages = node.storages()?;
-            let st = storages
-                .storage(store)
-                .map_err(|e| Failure::Die(e.to_string()))?;
-            if !st.has_content("rootdir") {
-                return Err(Failure::Die(format!(
-                    "storage '{store}' does not support container directories"
-                )));
-            }
-            let new = storages
-                .alloc(store, vmid)
-                .map_err(|e| Failure::Die(e.to_string()))?;
-            let dir = storages
-                .path(&new)
-                .map_err(|e| Failure::Die(e.to_string()))?;
-            std::os::unix::fs::chown(&dir, Some(map.host_uid(0)), Some(map.host_gid(0)))?;
-            let with_vol = props::with(v, Some("volume"), "volume", &new.to_string());
-            *v = schema::canonical_mount(
-                k,
-                &props::with(&with_vol, Some("volume"), "size", &format!("{size}G")),
-            )?;
-        } else if let Some(MountKind::Bind(_) | MountKind::Device(_)) = MountKind::of(&vol) {
-            // bind and device mounts are root-only in Proxmox; the emulator runs as root
-        }
-    }
-    for (k, v) in &changes {
-        let direct = !running
-            || IMMEDIATE.contains(&k.as_str())
-            || HOTPLUG.contains(&k.as_str())
-            || k.starts_with("net")
-            || is_new_mp(&conf, k);
-        if k == "description" {
-            conf.set_description(v);
-        } else if direct {
-            conf.set(k, v).map_err(|e| Failure::Die(e.to_string()))?;
-        } else {
-            conf.pending_mut()
-                .set(k, v)
-                .map_err(|e| Failure::Die(e.to_string()))?;
-        }
-    }
-    let mut pending_deletes: Vec<String> = conf
-        .pending()
-        .map(|p| p.deletes().iter().map(|s| s.to_string()).collect())
-        .unwrap_or_default();
-    for d in &deletes {
-        let key = d.trim_start_matches('!');
-        if conf.get(key).is_none() && !(key == "description" && conf.description().is_some()) {
-            eprintln!("cannot delete '{key}' - not set in current configuration!");
-            continue;
-        }
-        if !running || IMMEDIATE.contains(&key) || HOTPLUG.contains(&key) {
-            if key == "description" {
-                conf.set_description("");
-            } else {
-                conf.remove(key);
-            }
-        } else if !pending_deletes
-            .iter()
-            .any(|x| x.trim_start_matches('!') == key)
-        {
-            pending_deletes.push(d.clone());
-        }
-    }
-    if !pending_deletes.is_empty() {
-        pending_deletes.sort();
-        conf.pending_mut()
-            .set("delete", &pending_deletes.join(","))
-            .map_err(|e| Failure::Die(e.to_string()))?;
-    }
-    if running && changes.iter().any(|(k, _)| k == "memory" || k == "swap") {
-        hotplug_memory(node, vmid, &conf)?;
-    }
-    node.store(vmid, &conf)?;
-    // Every set regenerates the LXC config of a CT that has one.
-    if node.root.lxc_dir(vmid).join("config").is_file() {
-        let _ = node.update_lxc_config(vmid, &conf);
-    }
-    Ok(())
-}
-
-/// Applies memory and swap to a running CT's cgroup, as Proxmox's hot-plug does. On a
-/// cgroup v1 host the memory+swap limit must stay at or above the memory limit, so the
-/// order depends on whether the limit grows.
-fn hotplug_memory(node: &Node, vmid: u32, conf: &CtConf) -> Result<()> {
-    let num = |k: &str, d: u64| conf.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
-    let (mem, swap) = (num("memory", 512) << 20, num("swap", 0) << 20);
-    let die = |e: crate::lxc::LxcError| Failure::Die(e.to_string());
-    match crate::lxc::config::CgroupMode::detect() {
-        crate::lxc::config::CgroupMode::V2 => {
-            node.lxc
-                .cgroup_set(vmid, "memory.max", &mem.to_string())
-                .map_err(die)?;
-            node.lxc
-                .cgroup_set(vmid, "memory.swap.max", &swap.to_string())
-                .map_err(die)
-        }
-        crate::lxc::config::CgroupMode::V1 => {
-            let steps = [
-                ("memory.limit_in_bytes", mem.to_string()),
-                ("memory.memsw.limit_in_bytes", (mem + swap).to_string()),
-            ];
-            let current = node
-                .lxc
-                .cgroup_get(vmid, "memory.limit_in_bytes")
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-            let ordered: Vec<_> = if mem > current {
-                steps.iter().rev().collect()
-            } else {
-                steps.iter().collect()
-            };
-            for (k, v) in ordered {
-                node.lxc.cgroup_set(vmid, k, v).map_err(die)?;
-            }
-            Ok(())
-        }
-    }
 }
 
 /// The `key: value` lines `pct config` prints for a section.
@@ -421,6 +176,8 @@ fn unlock(node: &Node, rest: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pct::set::apply_pending;
+    use phoenix_idmap::conf::CtConf;
 
     #[test]
     fn pending_is_applied_and_removed() {
