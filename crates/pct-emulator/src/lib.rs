@@ -35,6 +35,7 @@
 //! ```
 
 pub mod error;
+pub mod guest;
 pub mod lxc;
 pub mod net;
 pub mod pct;

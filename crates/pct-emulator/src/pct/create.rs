@@ -192,13 +192,25 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
             .map(|(_, h)| h.clone());
         let hostname = hostname.unwrap_or_else(|| format!("CT{vmid}"));
         // Proxmox's setup writes the hostname into the guest at create.
-        let etc_hostname = dir.join("etc/hostname");
         if dir.join("etc").is_dir() {
-            std::fs::write(&etc_hostname, format!("{hostname}\n"))?;
-            std::os::unix::fs::lchown(&etc_hostname, Some(map.host_uid(0)), Some(map.host_gid(0)))?;
+            crate::guest::write_file(
+                &dir,
+                "/etc/hostname",
+                format!("{hostname}\n").as_bytes(),
+                (0o644, 0o755),
+                &map,
+            )
+            .map_err(|e| cleanup(Failure::Die(e.to_string())))?;
         }
         if let Some(keys) = &ssh_keys {
-            install_ssh_keys(&dir, keys, &map).map_err(|e| cleanup(e.into()))?;
+            crate::guest::write_file(
+                &dir,
+                "/root/.ssh/authorized_keys",
+                keys.as_bytes(),
+                (0o600, 0o700),
+                &map,
+            )
+            .map_err(|e| cleanup(Failure::Die(e.to_string())))?;
         }
         let rootfs_value = props::with(&rootfs, Some("volume"), "volume", &vol.to_string());
         let rootfs_value = props::with(&rootfs_value, Some("volume"), "size", &format!("{size}G"));
@@ -234,22 +246,6 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
         return crate::pct::power::start(node, vmid, false).map(|()| 0);
     }
     Ok(0)
-}
-
-/// Writes `/root/.ssh/authorized_keys` (0600, in a 0700 `.ssh`) owned by the CT's root,
-/// as Proxmox's setup does for `--ssh-public-keys`.
-fn install_ssh_keys(rootfs: &Path, keys: &str, map: &OwnerMap) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let ssh = rootfs.join("root/.ssh");
-    std::fs::create_dir_all(&ssh)?;
-    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700))?;
-    let file = ssh.join("authorized_keys");
-    std::fs::write(&file, keys)?;
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
-    for p in [&ssh, &file] {
-        std::os::unix::fs::lchown(p, Some(map.host_uid(0)), Some(map.host_gid(0)))?;
-    }
-    Ok(())
 }
 
 pub(crate) fn set(conf: &mut CtConf, k: &str, v: &str) -> Result<()> {
