@@ -1,0 +1,408 @@
+//! The desired state of one container, derived purely from the config.
+//!
+//! Everything the steps compare against observed state is computed here once: the pct
+//! options `create` or `set` would carry, the raw `lxc.*` lines phoenix owns, the bind
+//! mounts with their owners inside the container, and the AppArmor assignment.
+
+use std::collections::BTreeMap;
+
+use camino::Utf8PathBuf;
+use phoenix_apparmor::conf::{Assignment, ConfProfile};
+use phoenix_apparmor::{ExtraRule, Profile, ShippedProfile};
+use phoenix_config::{Container, Fleet};
+use phoenix_idmap::props::{Features, Ipv4Config, MountPoint, NetConfig, Startup};
+use phoenix_idmap::{IdKind, IdMapEntry, Vmid};
+use phoenix_pct::{CtOptions, SnapshotName};
+
+use crate::apparmor_rules::to_extra_rules;
+
+/// Raw keys phoenix owns when the config sets them: the conf holds exactly the
+/// desired lines of these keys, and stale ones are removed.
+pub const IDMAP_KEY: &str = "lxc.idmap";
+
+/// How a container comes into being.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `pct create` from an OS template (volume id or absolute path).
+    Template(String),
+    /// `pct clone` of another container's snapshot.
+    Clone {
+        /// The source container.
+        from: Vmid,
+        /// The source's `template_snapshot_name`.
+        snapshot: Option<SnapshotName>,
+    },
+}
+
+/// A bind mount with the owner its host directory must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredMount {
+    /// Where it comes from, for messages: `shared volume ssl_certs` or `mount point 0`.
+    pub origin: String,
+    /// The host directory, as written in the conf (not prefixed with the root).
+    pub host_path: Utf8PathBuf,
+    /// The path inside the container.
+    pub ct_path: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+    /// Owner uid inside the container.
+    pub owner_uid: u32,
+    /// Owner gid inside the container.
+    pub owner_gid: u32,
+    /// Permission bits of the host directory, when the config sets them.
+    pub mode: Option<u32>,
+}
+
+impl DesiredMount {
+    /// The mpN value (`/host,mp=/ct[,ro=1]`).
+    pub fn mount_point(&self) -> MountPoint {
+        MountPoint {
+            volume: self.host_path.as_str().to_owned(),
+            mp: self.ct_path.clone(),
+            size: None,
+            acl: None,
+            ro: self.read_only.then_some(true),
+            quota: None,
+            replicate: None,
+            shared: None,
+            backup: None,
+            keepattrs: None,
+            mountoptions: Vec::new(),
+            idmap: None,
+        }
+    }
+}
+
+/// The desired state of one container.
+#[derive(Debug, Clone)]
+pub struct DesiredCt {
+    /// The container id.
+    pub vmid: Vmid,
+    /// Create or clone.
+    pub source: Source,
+    /// Unprivileged (read-only after create).
+    pub unprivileged: bool,
+    /// The root disk's storage.
+    pub storage: String,
+    /// The root disk's size in GiB.
+    pub rootfs_gb: u32,
+    /// Every option phoenix manages, as `pct create`/`pct set` would pass it.
+    pub options: CtOptions,
+    /// Bind mounts (shared volumes and the container's own mount points), by container path.
+    pub mounts: Vec<DesiredMount>,
+    /// Explicit `lxc.idmap` entries (empty: Proxmox's default for an unprivileged CT).
+    pub id_maps: Vec<IdMapEntry>,
+    /// Raw `lxc.*` lines from `lxc_options`, by key, in config order.
+    pub lxc: BTreeMap<String, Vec<String>>,
+    /// The AppArmor profile to set, if the config (or a feature) asks for one.
+    pub apparmor: Option<Assignment>,
+    /// A per-container profile (base plus extra rules) to install on the host.
+    pub own_profile: Option<Profile>,
+    /// Snapshot taken after customization, for clones.
+    pub template_snapshot: Option<SnapshotName>,
+    /// Feature installers to run, in order.
+    pub features: Vec<String>,
+}
+
+/// Why a container's desired state cannot be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum DesiredError {
+    /// The container is not in the config.
+    #[error("CT {0} is not defined in phoenix_lxc_configs.json")]
+    Unknown(u32),
+    /// A value the config crate accepted does not fit a Proxmox type.
+    #[error("CT {vmid}: invalid {what} '{value}': {reason}")]
+    Invalid {
+        /// The container.
+        vmid: u32,
+        /// Which value.
+        what: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// The per-container AppArmor profile could not be built.
+    #[error("CT {vmid}: cannot build its AppArmor profile")]
+    AppArmor {
+        /// The container.
+        vmid: u32,
+        /// The model's reason.
+        #[source]
+        source: phoenix_apparmor::ModelError,
+    },
+}
+
+/// Computes the desired state of `ctid` from the fleet.
+pub fn desired(fleet: &Fleet, ctid: u32) -> Result<DesiredCt, DesiredError> {
+    let ct = fleet
+        .lxc
+        .lxc_configs
+        .iter()
+        .find(|(id, _)| id.get() == ctid)
+        .map(|(_, c)| c)
+        .ok_or(DesiredError::Unknown(ctid))?;
+    let invalid =
+        |what: &'static str, value: &dyn std::fmt::Display, reason: String| DesiredError::Invalid {
+            vmid: ctid,
+            what,
+            value: value.to_string(),
+            reason,
+        };
+    let vmid = Vmid::new(ctid).map_err(|e| invalid("CTID", &ctid, e.to_string()))?;
+
+    let source = match (&ct.clone_from_ctid, &ct.template) {
+        (Some(from), _) => {
+            let from_ct = fleet.lxc.lxc_configs.get(from);
+            let snapshot = from_ct
+                .and_then(|c| c.template_snapshot_name.as_ref())
+                .map(|s| {
+                    s.as_str()
+                        .parse::<SnapshotName>()
+                        .map_err(|e| invalid("snapshot name", &s.as_str(), e.to_string()))
+                })
+                .transpose()?;
+            Source::Clone {
+                from: Vmid::new(from.get())
+                    .map_err(|e| invalid("clone_from_ctid", from, e.to_string()))?,
+                snapshot,
+            }
+        }
+        (None, Some(t)) => Source::Template(t.as_str().to_owned()),
+        (None, None) => {
+            return Err(invalid(
+                "source",
+                &"(none)",
+                "a container needs `template` or `clone_from_ctid`".into(),
+            ));
+        }
+    };
+
+    let mut options = CtOptions {
+        hostname: Some(ct.name.as_str().to_owned()),
+        memory: Some(u64::from(ct.memory_mb)),
+        swap: Some(u64::from(ct.swap_mb.unwrap_or(512))),
+        cores: Some(ct.cores),
+        onboot: Some(ct.start_at_boot),
+        ..CtOptions::default()
+    };
+    options.nets.insert(
+        0,
+        net0(ct).map_err(|r| invalid("network_config", &ct.network_config.ip, r))?,
+    );
+    options.features = pct_features(ct).map_err(|r| invalid("pct_options", &"", r))?;
+    if ct.start_at_boot && (ct.boot_order.is_some() || ct.boot_delay.is_some()) {
+        options.startup = Some(Startup {
+            order: ct.boot_order.map(u64::from),
+            up: ct.boot_delay.map(u64::from),
+            down: None,
+        });
+    }
+
+    let mounts = mounts(fleet, ctid, ct);
+    let id_maps = ct
+        .id_maps
+        .iter()
+        .map(|m| IdMapEntry {
+            kind: match m.kind {
+                phoenix_config::IdMapKind::Uid => IdKind::Uid,
+                phoenix_config::IdMapKind::Gid => IdKind::Gid,
+            },
+            ns_start: m.container_start,
+            host_start: m.host_start,
+            count: m.count,
+        })
+        .collect();
+
+    let (apparmor, own_profile) = apparmor(ct, ctid)?;
+    let mut lxc: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for opt in &ct.lxc_options {
+        let key = opt.key().to_owned();
+        // The AppArmor keys belong to `apparmor_profile` when it is set (validate
+        // warns about the duplicate); lxc.idmap always belongs to `id_maps`.
+        let owned_by_apparmor = apparmor.is_some()
+            && (key == phoenix_apparmor::conf::PROFILE_KEY
+                || key == phoenix_apparmor::conf::NESTING_KEY);
+        if owned_by_apparmor || key == IDMAP_KEY {
+            continue;
+        }
+        lxc.entry(key).or_default().push(opt.value().to_owned());
+    }
+
+    let template_snapshot = ct
+        .template_snapshot_name
+        .as_ref()
+        .map(|s| {
+            s.as_str()
+                .parse::<SnapshotName>()
+                .map_err(|e| invalid("template_snapshot_name", &s.as_str(), e.to_string()))
+        })
+        .transpose()?;
+
+    Ok(DesiredCt {
+        vmid,
+        source,
+        unprivileged: ct.unprivileged,
+        storage: ct.storage_pool.as_str().to_owned(),
+        rootfs_gb: ct.storage_size_gb,
+        options,
+        mounts,
+        id_maps,
+        lxc,
+        apparmor,
+        own_profile,
+        template_snapshot,
+        features: ct.features.iter().map(|f| f.as_str().to_owned()).collect(),
+    })
+}
+
+fn net0(ct: &Container) -> Result<NetConfig, String> {
+    let n = &ct.network_config;
+    let mut net = NetConfig {
+        name: n.name.as_str().to_owned(),
+        ..NetConfig::default()
+    };
+    net.bridge = Some(n.bridge.as_str().to_owned());
+    net.ip = Some(
+        format!("{}/{}", n.ip.addr(), n.ip.prefix())
+            .parse::<Ipv4Config>()
+            .map_err(|e| e.to_string())?,
+    );
+    net.gw = n.gw.as_ref().map(|g| g.addr());
+    net.hwaddr = ct
+        .mac_address
+        .as_ref()
+        .map(|m| {
+            m.as_str()
+                .parse::<phoenix_idmap::props::MacAddr>()
+                .map_err(|e| e.to_string())
+        })
+        .transpose()?;
+    if ct.firewall.as_ref().is_some_and(|f| f.enabled) {
+        net.firewall = Some(true);
+    }
+    Ok(net)
+}
+
+/// Proxmox `features` from `pct_options` plus what phoenix's features need: Docker in
+/// an unprivileged CT needs nesting (nested namespaces and AppArmor stacking) and
+/// keyctl (containerd's session keyrings), and fuse for fuse-overlayfs.
+fn pct_features(ct: &Container) -> Result<Option<Features>, String> {
+    let mut f = Features::default();
+    let mut any = false;
+    for opt in &ct.pct_options {
+        let (k, raw) = opt.as_str().split_once('=').unwrap_or((opt.as_str(), "1"));
+        let v = raw == "1";
+        any = true;
+        match k {
+            "nesting" => f.nesting = Some(v),
+            "keyctl" => f.keyctl = Some(v),
+            "fuse" => f.fuse = Some(v),
+            "mknod" => f.mknod = Some(v),
+            "force_rw_sys" => f.force_rw_sys = Some(v),
+            "mount" => f.mount = raw.split(';').map(str::to_owned).collect(),
+            other => return Err(format!("unknown Proxmox feature '{other}'")),
+        }
+    }
+    if ct.features.iter().any(|x| x.as_str() == "docker") {
+        any = true;
+        f.nesting = Some(true);
+        f.keyctl = Some(true);
+        f.fuse = Some(true);
+    }
+    Ok(any.then_some(f))
+}
+
+fn mounts(fleet: &Fleet, ctid: u32, ct: &Container) -> Vec<DesiredMount> {
+    let mut out = Vec::new();
+    for (name, vol) in &fleet.hypervisor.shared_volumes {
+        for (id, path) in &vol.mounts {
+            if id.get() != ctid {
+                continue;
+            }
+            out.push(DesiredMount {
+                origin: format!("shared volume {name}"),
+                host_path: vol.host_path.as_str().into(),
+                ct_path: path.as_str().to_owned(),
+                read_only: vol.read_only,
+                owner_uid: vol.owner_uid.unwrap_or(0),
+                owner_gid: vol.owner_gid.unwrap_or(0),
+                mode: vol
+                    .mode
+                    .as_ref()
+                    .and_then(|m| u32::from_str_radix(m.as_str(), 8).ok()),
+            });
+        }
+    }
+    for (i, mp) in ct.mount_points.iter().enumerate() {
+        out.push(DesiredMount {
+            origin: format!("mount point {i}"),
+            host_path: mp.host_path.as_str().into(),
+            ct_path: mp.container_path.as_str().to_owned(),
+            read_only: mp.read_only,
+            owner_uid: mp.owner_uid,
+            owner_gid: mp.owner_gid,
+            mode: mp
+                .mode
+                .as_ref()
+                .and_then(|m| u32::from_str_radix(m.as_str(), 8).ok()),
+        });
+    }
+    out.sort_by(|a, b| a.ct_path.cmp(&b.ct_path));
+    out
+}
+
+/// The profile a container runs under: the one the config names; else, for Docker,
+/// `lxc-docker-secure`; for NVIDIA, `lxc-phoenix-gpu`; else Proxmox's own default (no
+/// line). Extra rules derive a per-container copy of the base.
+fn apparmor(
+    ct: &Container,
+    ctid: u32,
+) -> Result<(Option<Assignment>, Option<Profile>), DesiredError> {
+    let has = |name: &str| ct.features.iter().any(|f| f.as_str() == name);
+    let named = ct.apparmor_profile.as_ref().map(|p| p.as_str().to_owned());
+    let base = match named.as_deref() {
+        Some("unconfined") => {
+            let nesting = ct.apparmor_manages_nesting.unwrap_or(false);
+            return Ok((
+                Some(Assignment {
+                    profile: ConfProfile::Unconfined,
+                    allow_nesting: nesting,
+                }),
+                None,
+            ));
+        }
+        Some(name) => ShippedProfile::find(name).map_or_else(|| Err(name.to_owned()), Ok),
+        None if has("docker") => Ok(ShippedProfile::DockerSecure),
+        None if has("nvidia") => Ok(ShippedProfile::PhoenixGpu),
+        None => return Ok((None, None)),
+    };
+    let err = |source| DesiredError::AppArmor { vmid: ctid, source };
+    match base {
+        Ok(shipped) => {
+            let mut assignment = Assignment::shipped(shipped);
+            if let Some(n) = ct.apparmor_manages_nesting {
+                assignment.allow_nesting = n || shipped.manages_nesting();
+            }
+            if ct.apparmor_extra_rules.is_empty() {
+                return Ok((Some(assignment), None));
+            }
+            let extras: Vec<ExtraRule> = to_extra_rules(&ct.apparmor_extra_rules).map_err(err)?;
+            let own = phoenix_apparmor::extra::derive_profile(&shipped.profile(), ctid, &extras)
+                .map_err(err)?;
+            assignment.profile = ConfProfile::Named(own.name.clone());
+            Ok((Some(assignment), Some(own)))
+        }
+        // A host profile phoenix does not ship: set it by name, as asked.
+        Err(name) => {
+            let profile = name.parse().map_err(err)?;
+            Ok((
+                Some(Assignment {
+                    profile: ConfProfile::Named(profile),
+                    allow_nesting: ct.apparmor_manages_nesting.unwrap_or(false),
+                }),
+                None,
+            ))
+        }
+    }
+}
