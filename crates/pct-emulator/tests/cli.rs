@@ -291,3 +291,21 @@ fn the_typed_wrapper_reads_what_the_emulator_prints() {
     assert_eq!(names, ["local", "local-zfs"]);
     assert!(storages.iter().all(|s| s.total_kib > 0));
 }
+
+#[test]
+fn resize_grows_the_recorded_size_and_exits_0_on_failure() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    assert_eq!(r.pct(&["resize", "150", "rootfs", "+2G"]).0, 0);
+    assert!(
+        r.conf(150)
+            .contains("rootfs: local-zfs:subvol-150-disk-0,size=10G\n")
+    );
+    let (code, _, err) = r.pct(&["resize", "150", "rootfs", "4G"]);
+    assert_eq!((code, err.as_str()), (0, "unable to shrink disk size\n"));
+    let (code, _, err) = r.pct(&["resize", "150", "rootfs", "10G"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (0, "disk is already at specified size\n")
+    );
+}

@@ -305,6 +305,11 @@ fn snapshot_clone_template_and_linked_clone() {
     env.pct.start(vmid(9302)).unwrap();
     assert_eq!(exec_out(&env, 9302, &["id", "-u"]), (0, "0\n".into()));
     assert_eq!(env.init_uid(9302), 100_000);
+    // start writes the clone's new hostname into the guest
+    assert_eq!(
+        exec_out(&env, 9302, &["cat", "/etc/hostname"]),
+        (0, "linked\n".into())
+    );
     env.pct.stop(vmid(9302)).unwrap();
     let (code, _, err) = env.raw(&["destroy", "9300"]);
     assert_eq!(

@@ -13,6 +13,7 @@ mod exec;
 mod hooks;
 mod power;
 pub mod props;
+mod resize;
 pub mod schema;
 mod set;
 mod settings;
@@ -51,6 +52,7 @@ fn usage(cmd: &str) -> String {
         "push" => "<vmid> <file> <destination>",
         "pull" => "<vmid> <path> <destination>",
         "snapshot" | "delsnapshot" | "rollback" => "<vmid> <snapname>",
+        "resize" => "<vmid> <disk> <size>",
         "list" => "",
         _ => "<vmid>",
     };
@@ -109,6 +111,7 @@ fn dispatch(node: &Node, cmd: &str, rest: &[String]) -> Result<i32> {
         "set" | "config" | "list" | "unlock" | "pending" => settings::run(node, cmd, rest),
         "snapshot" | "rollback" | "listsnapshot" | "delsnapshot" => snapshot::run(node, cmd, rest),
         "clone" | "template" | "destroy" => clone::run(node, cmd, rest),
+        "resize" => resize::run(node, rest),
         _ => Err(Failure::Die(format!("unknown command 'pct {cmd}'"))),
     }
 }
