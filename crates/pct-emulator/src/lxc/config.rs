@@ -21,8 +21,12 @@ use std::path::PathBuf;
 /// Which cgroup hierarchy holds the memory controller on this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CgroupMode {
-    /// cgroup v1 (legacy or hybrid).
-    V1,
+    /// cgroup v1 (legacy or hybrid); `swap_accounting` when the memory controller has
+    /// `memory.memsw.limit_in_bytes` (without it that key makes `lxc-start` fail).
+    V1 {
+        /// The host accounts swap (`memsw` files exist).
+        swap_accounting: bool,
+    },
     /// The unified hierarchy.
     V2,
 }
@@ -32,7 +36,12 @@ impl CgroupMode {
     pub fn detect() -> Self {
         match std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers") {
             Ok(c) if c.split_whitespace().any(|x| x == "memory") => Self::V2,
-            _ => Self::V1,
+            _ => Self::V1 {
+                swap_accounting: std::path::Path::new(
+                    "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes",
+                )
+                .exists(),
+            },
         }
     }
 }
@@ -196,13 +205,15 @@ pub fn render(spec: &StartSpec) -> String {
     let _ = writeln!(r, "lxc.uts.name = {host}");
     let mem = spec.memory * 1024 * 1024;
     match spec.cgroup {
-        CgroupMode::V1 => {
+        CgroupMode::V1 { swap_accounting } => {
             let _ = writeln!(r, "lxc.cgroup.memory.limit_in_bytes = {mem}");
-            let _ = writeln!(
-                r,
-                "lxc.cgroup.memory.memsw.limit_in_bytes = {}",
-                (spec.memory + spec.swap) * 1024 * 1024
-            );
+            if swap_accounting {
+                let _ = writeln!(
+                    r,
+                    "lxc.cgroup.memory.memsw.limit_in_bytes = {}",
+                    (spec.memory + spec.swap) * 1024 * 1024
+                );
+            }
         }
         CgroupMode::V2 => {
             let _ = writeln!(r, "lxc.cgroup2.memory.max = {mem}");

@@ -30,7 +30,9 @@ fn spec(share: &std::path::Path) -> StartSpec {
             file: false,
         }],
         lxc_dir: "/r/var/lib/lxc/100".into(),
-        cgroup: CgroupMode::V1,
+        cgroup: CgroupMode::V1 {
+            swap_accounting: true,
+        },
         lxc_share: share.to_owned(),
     }
 }

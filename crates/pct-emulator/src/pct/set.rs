@@ -229,7 +229,7 @@ fn hotplug_memory(node: &Node, vmid: u32, conf: &CtConf) -> Result<()> {
                 .cgroup_set(vmid, "memory.swap.max", &swap.to_string())
                 .map_err(die)
         }
-        crate::lxc::config::CgroupMode::V1 => {
+        crate::lxc::config::CgroupMode::V1 { swap_accounting } => {
             let steps = [
                 ("memory.limit_in_bytes", mem.to_string()),
                 ("memory.memsw.limit_in_bytes", (mem + swap).to_string()),
@@ -246,6 +246,9 @@ fn hotplug_memory(node: &Node, vmid: u32, conf: &CtConf) -> Result<()> {
                 steps.iter().collect()
             };
             for (k, v) in ordered {
+                if !swap_accounting && k.contains("memsw") {
+                    continue;
+                }
                 node.lxc.cgroup_set(vmid, k, v).map_err(die)?;
             }
             Ok(())
