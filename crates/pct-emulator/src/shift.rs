@@ -75,23 +75,72 @@ impl OwnerMap {
     }
 }
 
+/// An owner the map does not cover: Proxmox's `lxc-usernsexec` extraction cannot create
+/// such a file either, and leaving it would hand a host id to a container file.
+#[derive(Debug, thiserror::Error)]
+pub enum ShiftError {
+    /// A file owned by a container id outside the map.
+    #[error("'{path}' is owned by {kind} {id}, which the container's id map does not cover")]
+    Unmapped {
+        /// The file.
+        path: std::path::PathBuf,
+        /// `uid` or `gid`.
+        kind: &'static str,
+        /// The container id.
+        id: u32,
+    },
+    /// A filesystem call failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 /// Re-owns every entry under `dir` (itself included, symlinks not followed) from
-/// container ids to host ids. Set-id bits, which `chown` clears, are put back.
-pub fn shift_tree(dir: &Path, map: &OwnerMap) -> std::io::Result<()> {
+/// container ids to host ids. Set-id bits, which `chown` clears, are put back. A file
+/// with several hard links is shifted once. An id the map does not cover is an error.
+pub fn shift_tree(dir: &Path, map: &OwnerMap) -> Result<(), ShiftError> {
     if map.is_identity() {
         return Ok(());
     }
+    let mut seen = std::collections::HashSet::new();
+    walk(dir, map, &mut seen)
+}
+
+fn walk(
+    dir: &Path,
+    map: &OwnerMap,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+) -> Result<(), ShiftError> {
     let meta = std::fs::symlink_metadata(dir)?;
-    shift_one(dir, &meta, map)?;
+    if meta.nlink() < 2 || meta.is_dir() || seen.insert((meta.dev(), meta.ino())) {
+        shift_one(dir, &meta, map)?;
+    }
     if meta.is_dir() {
         for entry in std::fs::read_dir(dir)? {
-            shift_tree(&entry?.path(), map)?;
+            walk(&entry?.path(), map, seen)?;
         }
     }
     Ok(())
 }
 
-fn shift_one(path: &Path, meta: &std::fs::Metadata, map: &OwnerMap) -> std::io::Result<()> {
+fn covered(map: &OwnerMap, kind: IdKind, id: u32) -> bool {
+    map.entries
+        .iter()
+        .any(|e| e.kind == kind && e.host_id_of_container_id(id).is_some())
+}
+
+fn shift_one(path: &Path, meta: &std::fs::Metadata, map: &OwnerMap) -> Result<(), ShiftError> {
+    for (kind, name, id) in [
+        (IdKind::Uid, "uid", meta.uid()),
+        (IdKind::Gid, "gid", meta.gid()),
+    ] {
+        if !covered(map, kind, id) {
+            return Err(ShiftError::Unmapped {
+                path: path.to_owned(),
+                kind: name,
+                id,
+            });
+        }
+    }
     lchown(
         path,
         Some(map.host_uid(meta.uid())),
@@ -132,5 +181,39 @@ mod tests {
             ],
         );
         assert_eq!(m.host_uid(5), 100_005);
+    }
+
+    #[test]
+    fn unmapped_owners_are_refused_and_hard_links_shift_once() {
+        // lchown to other owners needs root
+        if !phoenix_testkit::require(&[phoenix_testkit::Need::Root]) {
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("f");
+        std::fs::write(&f, "x").unwrap();
+        std::fs::hard_link(&f, t.path().join("g")).unwrap();
+        let m = OwnerMap::effective(
+            false,
+            vec![
+                "u 0 1000 200000".parse().unwrap(),
+                "g 0 1000 200000".parse().unwrap(),
+            ],
+        );
+        shift_tree(t.path(), &m).unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().uid(), 1000);
+        let small = OwnerMap::effective(
+            false,
+            vec![
+                "u 0 100000 10".parse().unwrap(),
+                "g 0 100000 10".parse().unwrap(),
+            ],
+        );
+        let e = shift_tree(t.path(), &small).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("is owned by uid 1000, which the container's id map does not cover"),
+            "{e}"
+        );
     }
 }

@@ -179,7 +179,7 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
             ))));
         }
         let map = OwnerMap::effective(unprivileged, vec![]);
-        shift_tree(&dir, &map).map_err(|e| cleanup(e.into()))?;
+        shift_tree(&dir, &map).map_err(|e| cleanup(Failure::Die(e.to_string())))?;
         let ostype = match conf_opts.iter().find(|(k, _)| k == "ostype") {
             Some((_, o)) => o.clone(),
             None => detect_ostype(&dir)
