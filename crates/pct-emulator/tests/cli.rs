@@ -309,3 +309,48 @@ fn resize_grows_the_recorded_size_and_exits_0_on_failure() {
         (0, "disk is already at specified size\n")
     );
 }
+
+#[test]
+fn clone_onto_itself_or_a_taken_id_is_already_exists() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    r.write_conf(151, CONF);
+    let (code, _, err) = r.pct(&["clone", "150", "150"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "CT 150 already exists on node 'pve'\n")
+    );
+    let (code, _, err) = r.pct(&["clone", "150", "151"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "CT 151 already exists on node 'pve'\n")
+    );
+    std::fs::create_dir_all(r.0.path().join("etc/pve/qemu-server")).unwrap();
+    std::fs::write(
+        r.0.path().join("etc/pve/qemu-server/152.conf"),
+        "memory: 512\n",
+    )
+    .unwrap();
+    let (code, _, err) = r.pct(&["clone", "150", "152"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (255, "VM 152 already exists on node 'pve'\n")
+    );
+    let out = Command::new(PCT)
+        .args(["status", "150"])
+        .env("PHOENIX_ROOT", r.0.path())
+        .env("PCT_EMU_NODE", "node7")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "status: stopped\n");
+    let out = Command::new(PCT)
+        .args(["status", "153"])
+        .env("PHOENIX_ROOT", r.0.path())
+        .env("PCT_EMU_NODE", "node7")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Configuration file 'nodes/node7/lxc/153.conf' does not exist\n"
+    );
+}

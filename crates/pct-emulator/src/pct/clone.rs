@@ -50,6 +50,7 @@ fn running(node: &Node, vmid: u32) -> bool {
 
 fn clone(node: &Node, vmid: u32, newid: u32, p: &args::Parsed) -> Result<()> {
     let guard = node.lock(vmid)?;
+    let target_guard = (newid != vmid).then(|| node.lock(newid)).transpose()?;
     let src = node.load(vmid)?;
     Node::check_lock(&src, false)?;
     node.check_free(newid)?;
@@ -123,6 +124,7 @@ fn clone(node: &Node, vmid: u32, newid: u32, p: &args::Parsed) -> Result<()> {
     let mut src_locked = src.clone();
     set(&mut src_locked, "lock", "disk")?;
     node.store(vmid, &src_locked)?;
+    drop(target_guard);
     drop(guard);
 
     let mut made: Vec<VolId> = vec![];
