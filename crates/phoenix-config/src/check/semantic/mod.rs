@@ -100,3 +100,68 @@ pub(crate) fn check(fleet: &Fleet) -> Vec<Finding> {
     host::nvidia(&mut ctx);
     ctx.out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{load_dir, validate_fleet};
+
+    fn example() -> crate::Fleet {
+        let dir =
+            camino::Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/example");
+        load_dir(&dir).unwrap().fleet
+    }
+
+    #[test]
+    fn fleets_built_in_code_get_the_range_checks_too() {
+        let mut fleet = example();
+        let c = fleet.lxc.lxc_configs.values_mut().next().unwrap();
+        c.memory_mb = 8;
+        c.cores = 0;
+        let messages: Vec<String> = validate_fleet(&fleet)
+            .into_iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(
+            messages,
+            vec![
+                "phoenix_lxc_configs.json: invalid value 8 at /lxc_configs/101/memory_mb: must be at least 16",
+                "phoenix_lxc_configs.json: invalid value 0 at /lxc_configs/101/cores: must be at least 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn risky_settings_are_warnings() {
+        let mut fleet = example();
+        let c = fleet.lxc.lxc_configs.values_mut().next().unwrap();
+        c.apparmor_profile = Some("unconfined".parse().unwrap());
+        c.lxc_options = vec![
+            "lxc.apparmor.profile=unconfined".parse().unwrap(),
+            "lxc.cgroup2.devices.allow=a".parse().unwrap(),
+        ];
+        let d = validate_fleet(&fleet);
+        assert!(d.iter().all(|d| !d.is_error()), "{d:?}");
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "apparmor_profile unconfined at /lxc_configs/101/apparmor_profile: the container runs without AppArmor confinement",
+                "redundant lxc.apparmor.profile at /lxc_configs/101/lxc_options/0: apparmor_profile already sets \"unconfined\"; remove this line",
+                "lxc.cgroup2.devices.allow=a at /lxc_configs/101/lxc_options/1: gives the container access to every host device",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dependency_that_does_not_start_at_boot_is_a_warning() {
+        let mut fleet = example();
+        let gw = fleet.lxc.lxc_configs.values_mut().next().unwrap();
+        gw.start_at_boot = false;
+        let d = validate_fleet(&fleet);
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert_eq!(
+            d[0].message,
+            "dependency 101 at /lxc_configs/102/dependencies/0: 102 starts at boot but 101 does not"
+        );
+    }
+}
