@@ -354,3 +354,27 @@ fn clone_onto_itself_or_a_taken_id_is_already_exists() {
         "Configuration file 'nodes/node7/lxc/153.conf' does not exist\n"
     );
 }
+
+#[test]
+fn revert_drops_pending_changes_and_config_current_hides_them() {
+    let r = Root::new();
+    r.write_conf(
+        150,
+        &format!("{CONF}\n[pve:pending]\nfeatures: nesting=1\nmemory: 1024\ndelete: swap\n"),
+    );
+    let (_, merged, _) = r.pct(&["config", "150"]);
+    assert!(
+        merged.contains("features: nesting=1\n") && merged.contains("memory: 1024\n"),
+        "{merged}"
+    );
+    let (_, current, _) = r.pct(&["config", "150", "--current"]);
+    assert!(
+        !current.contains("features:") && current.contains("memory: 512\n"),
+        "{current}"
+    );
+    assert_eq!(r.pct(&["set", "150", "--revert", "features,swap"]).0, 0);
+    let conf = r.conf(150);
+    assert!(conf.ends_with("\n[pve:pending]\nmemory: 1024\n"), "{conf}");
+    assert_eq!(r.pct(&["set", "150", "--revert", "memory"]).0, 0);
+    assert!(!r.conf(150).contains("pve:pending"));
+}

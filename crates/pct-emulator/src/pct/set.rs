@@ -196,11 +196,27 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
             pending_deletes.push(d.clone());
         }
     }
+    // --revert drops pending changes (values and deletes) of the named keys.
+    let reverts: Vec<&str> = p
+        .get("revert")
+        .map(|r| r.split([',', ';', ' ']).filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default();
+    pending_deletes.retain(|d| !reverts.contains(&d.trim_start_matches('!')));
+    if conf.pending().is_some() {
+        let pending = conf.pending_mut();
+        for k in &reverts {
+            pending.remove(k);
+        }
+        pending.remove("delete");
+    }
     if !pending_deletes.is_empty() {
         pending_deletes.sort();
         conf.pending_mut()
             .set("delete", &pending_deletes.join(","))
             .map_err(|e| Failure::Die(e.to_string()))?;
+    }
+    if conf.pending().is_some_and(|p| p.entries().next().is_none()) {
+        conf.remove_section(phoenix_idmap::conf::PENDING);
     }
     if running && changes.iter().any(|(k, _)| k == "memory" || k == "swap") {
         hotplug_memory(node, vmid, &conf)?;
