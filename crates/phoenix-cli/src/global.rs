@@ -36,6 +36,12 @@ pub struct Global {
     /// Only errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// The `pct` binary (default: `pct` on PATH).
+    #[arg(long, global = true, env = "PHOENIX_PCT")]
+    pub pct: Option<std::path::PathBuf>,
+    /// The `pvesm` binary (default: `pvesm` on PATH).
+    #[arg(long, global = true, env = "PHOENIX_PVESM")]
+    pub pvesm: Option<std::path::PathBuf>,
 }
 
 impl Global {

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::error::Error;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -55,6 +55,9 @@ pub struct Ctx<'a> {
     pub observed: &'a BTreeMap<u32, ObservedCt>,
     /// Confs predicted in a dry run for containers not created yet (for their clones).
     pub predicted: Mutex<BTreeMap<u32, CtConf>>,
+    /// One lock per clone source: Proxmox locks the source (`lock: disk`) for the whole
+    /// clone, so two clones of one source at once would fail with `CT is locked (disk)`.
+    pub clone_sources: Mutex<BTreeMap<u32, Arc<Mutex<()>>>>,
 }
 
 impl Ctx<'_> {
@@ -229,9 +232,19 @@ impl<'c, 'a> CtRun<'c, 'a> {
                     ..CloneOptions::default()
                 };
                 let inv = argv::clone(&binary, *from, vmid, &opts);
+                let source_lock = self
+                    .ctx
+                    .clone_sources
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(from.get())
+                    .or_default()
+                    .clone();
+                let held = source_lock.lock().unwrap_or_else(|p| p.into_inner());
                 self.pct_call(Step::Define, Change::Create, inv, |p| {
                     p.clone_ct(*from, vmid, &opts)
                 })?;
+                drop(held);
                 let source = self
                     .ctx
                     .predicted

@@ -289,6 +289,7 @@ impl<'a> Orchestrator<'a> {
             features: &self.features,
             observed: &observed,
             predicted: Mutex::new(BTreeMap::new()),
+            clone_sources: Mutex::new(BTreeMap::new()),
         };
         let hostname = |id: u32| {
             self.fleet
@@ -299,20 +300,32 @@ impl<'a> Orchestrator<'a> {
                 .map(|(_, c)| c.name.as_str().to_owned())
                 .unwrap_or_default()
         };
-        let results = dag.run(opts.jobs, |id| {
-            progress(Event::Started(id));
-            let report = if let Some(e) = &host_error {
-                CtReport {
-                    vmid: id,
-                    hostname: hostname(id),
+        if let Some(e) = &host_error {
+            // Nothing is attempted on a host that is not ready.
+            let containers = ids
+                .iter()
+                .map(|id| CtReport {
+                    vmid: *id,
+                    hostname: hostname(*id),
                     result: CtResult::Failed {
                         step: Step::Host,
-                        error: format!("host prerequisites failed: {e}"),
+                        error: format!("not attempted: the host is not ready ({e})"),
                     },
                     actions: vec![],
                     warnings: vec![],
-                }
-            } else if let Some(e) = refused.get(&id) {
+                })
+                .collect();
+            return Ok(RunReport {
+                dry_run: opts.dry_run,
+                host: host_outcome.actions,
+                host_warnings: host_outcome.warnings,
+                host_error,
+                containers,
+            });
+        }
+        let results = dag.run(opts.jobs, |id| {
+            progress(Event::Started(id));
+            let report = if let Some(e) = refused.get(&id) {
                 CtReport {
                     vmid: id,
                     hostname: hostname(id),

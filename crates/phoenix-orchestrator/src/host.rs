@@ -78,6 +78,10 @@ fn subid(
                 (true, false) => Ensured::Extended { added },
             }
         } else {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("{file}: cannot create {}: {e}", dir.display()))?;
+            }
             ensure_file(path, &wanted).map_err(|e| format!("{file}: {}", chain(&e)))?
         };
         let (change, added, verb) = match ensured {

@@ -110,7 +110,7 @@ impl RunReport {
                     let _ = writeln!(out, "  FAILED at {step}: {error}");
                 }
                 CtResult::Skipped { because } => {
-                    let _ = writeln!(out, "  SKIPPED: CT {because} failed");
+                    let _ = writeln!(out, "  SKIPPED: needs CT {because}, which did not complete");
                 }
             }
         }
@@ -195,6 +195,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  FAILED at define: boom\n"), "{text}");
-        assert!(text.contains("  SKIPPED: CT 901 failed\n"), "{text}");
+        assert!(
+            text.contains("  SKIPPED: needs CT 901, which did not complete\n"),
+            "{text}"
+        );
     }
 }

@@ -7,8 +7,18 @@ use crate::global::Global;
 mod apparmor;
 mod completions;
 mod conf;
+mod converge;
+mod create;
+mod delete;
+mod fleet;
 mod idmap;
+mod plan;
+mod restart;
 mod schema;
+mod start;
+mod status;
+mod stop;
+mod up;
 mod validate;
 
 /// Every phoenix subcommand.
@@ -21,10 +31,28 @@ pub enum Command {
     Completions(completions::Args),
     /// Read and re-render Proxmox CT conf files.
     Conf(conf::Args),
+    /// Create what is missing and re-apply the configuration of containers.
+    Converge(converge::Args),
+    /// Create the containers that do not exist yet (clone sources first).
+    Create(create::Args),
+    /// Stop and destroy containers (with --yes).
+    Delete(delete::Args),
     /// Check, show and plan user-namespace id maps (lxc.idmap).
     Idmap(idmap::Args),
+    /// Print what a converge would do (exact pct argv and file edits); change nothing.
+    Plan(plan::Args),
+    /// Stop, then start containers.
+    Restart(restart::Args),
     /// Print the JSON Schema of a config file.
     Schema(schema::Args),
+    /// Start containers.
+    Start(start::Args),
+    /// Desired against observed state, drift marked.
+    Status(status::Args),
+    /// Shut containers down.
+    Stop(stop::Args),
+    /// Converge every container (converge --all).
+    Up(up::Args),
     /// Validate the config directory and print every problem.
     Validate(validate::Args),
 }
@@ -35,8 +63,17 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::AppArmor(args) => apparmor::run(args, global),
         Command::Completions(args) => completions::run(args, global),
         Command::Conf(args) => conf::run(args, global),
+        Command::Converge(args) => converge::run(args, global),
+        Command::Create(args) => create::run(args, global),
+        Command::Delete(args) => delete::run(args, global),
         Command::Idmap(args) => idmap::run(args, global),
+        Command::Plan(args) => plan::run(args, global),
+        Command::Restart(args) => restart::run(args, global),
         Command::Schema(args) => schema::run(args, global),
+        Command::Start(args) => start::run(args, global),
+        Command::Status(args) => status::run(args, global),
+        Command::Stop(args) => stop::run(args, global),
+        Command::Up(args) => up::run(args, global),
         Command::Validate(args) => validate::run(args, global),
     }
 }

@@ -1,0 +1,188 @@
+//! What the container commands share: loading the config, building the orchestrator
+//! over real processes, the selection arguments, and printing a run report.
+
+use anyhow::Context as _;
+use phoenix_config::{ConfigError, Fleet};
+use phoenix_orchestrator::pct::ProcessRunner;
+use phoenix_orchestrator::{Event, Orchestrator, RunError, RunReport, Selection};
+
+use crate::exit::{Reported, invalid};
+use crate::global::Global;
+
+/// Which containers, and how to run.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Container ids (their clone sources and dependencies are included).
+    pub ids: Vec<u32>,
+    /// Every container in the config.
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+    /// Containers converged at once (independent branches only).
+    #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Show what would be done, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait for another phoenix run to finish instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+impl RunArgs {
+    /// The selection, requiring ids or `--all` unless `default_all`.
+    pub fn selection(&self, default_all: bool) -> anyhow::Result<Selection> {
+        if self.all || (self.ids.is_empty() && default_all) {
+            Ok(Selection::All)
+        } else if self.ids.is_empty() {
+            Err(invalid(anyhow::anyhow!("name container ids or use --all")))
+        } else {
+            Ok(Selection::Ids(self.ids.clone()))
+        }
+    }
+}
+
+/// Loads and validates the config directory; invalid config exits 2 with every
+/// diagnostic on stderr.
+pub fn load(global: &Global) -> anyhow::Result<Fleet> {
+    match phoenix_config::load_dir(&global.config_dir) {
+        Ok(v) => {
+            if !global.quiet {
+                for w in &v.warnings {
+                    eprintln!("{w}");
+                }
+            }
+            Ok(v.fleet)
+        }
+        Err(ConfigError::Invalid { diagnostics }) => {
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            eprintln!(
+                "{}: invalid config ({} errors); nothing was changed",
+                global.config_dir,
+                diagnostics
+                    .iter()
+                    .filter(|d| d.severity == phoenix_config::Severity::Error)
+                    .count()
+            );
+            Err(Reported::invalid())
+        }
+        Err(e) => Err(invalid(e)),
+    }
+}
+
+/// The process runner: pct and pvesm see `PHOENIX_ROOT` (the emulator resolves every
+/// host path under it; real pct ignores it).
+pub fn runner(global: &Global) -> ProcessRunner {
+    ProcessRunner::new().env("PHOENIX_ROOT", global.root.as_str())
+}
+
+/// An orchestrator over `runner`.
+pub fn orchestrator<'a>(
+    fleet: &'a Fleet,
+    global: &Global,
+    runner: &'a ProcessRunner,
+) -> Orchestrator<'a> {
+    Orchestrator::new(fleet, global.root.clone(), runner)
+        .with_pct(global.pct.clone())
+        .with_pvesm(global.pvesm.clone())
+}
+
+/// A run error: invalid input exits 2, the rest 1.
+pub fn run_error(e: RunError) -> anyhow::Error {
+    if e.is_invalid_input() {
+        invalid(e)
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// Prints per-container progress lines on stderr (text output, not quiet).
+pub fn progress(global: &Global) -> impl Fn(Event<'_>) + Sync + use<> {
+    let show = !global.quiet && !global.json();
+    move |e| {
+        if !show {
+            return;
+        }
+        match e {
+            Event::HostReady => {}
+            Event::Started(id) => eprintln!("CT {id}: converging"),
+            Event::Finished(r) => {
+                let changes = r.changes().count();
+                match &r.result {
+                    phoenix_orchestrator::CtResult::Completed => {
+                        eprintln!("CT {}: done ({changes} changes)", r.vmid)
+                    }
+                    phoenix_orchestrator::CtResult::Failed { step, .. } => {
+                        eprintln!("CT {}: failed at {step}", r.vmid)
+                    }
+                    phoenix_orchestrator::CtResult::Skipped { because } => {
+                        eprintln!("CT {}: skipped (needs CT {because})", r.vmid)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Prints the report (text or JSON); a failed run exits 1 after printing.
+pub fn finish(report: &RunReport, global: &Global, show_noop: bool) -> anyhow::Result<()> {
+    if global.json() {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).context("rendering the report")?
+        );
+    } else if !global.quiet || !report.ok() {
+        print!("{}", report.render_text(show_noop || global.verbose > 0));
+    }
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Reported::runtime())
+    }
+}
+
+/// Ids and options of start/stop/restart/delete.
+#[derive(Debug, clap::Args)]
+pub struct LifecycleArgs {
+    /// Container ids.
+    #[arg(required = true)]
+    pub ids: Vec<u32>,
+    /// Show what would be done, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait for another phoenix run to finish instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// Runs a lifecycle command and prints one line per container.
+pub fn lifecycle(
+    what: phoenix_orchestrator::lifecycle::Lifecycle,
+    args: &LifecycleArgs,
+    global: &Global,
+) -> anyhow::Result<()> {
+    let fleet = load(global)?;
+    let runner = runner(global);
+    let entries = orchestrator(&fleet, global, &runner)
+        .lifecycle(what, &args.ids, args.dry_run, args.wait)
+        .map_err(run_error)?;
+    let ok = entries.iter().all(|e| e.outcome.is_ok());
+    if global.json() {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+    } else {
+        for e in &entries {
+            if args.dry_run || global.verbose > 0 {
+                for c in &e.commands {
+                    println!("CT {}: {c}", e.vmid);
+                }
+            }
+            match &e.outcome {
+                Ok(what) if !global.quiet => println!("CT {}: {what}", e.vmid),
+                Ok(_) => {}
+                Err(why) => eprintln!("CT {}: failed: {why}", e.vmid),
+            }
+        }
+    }
+    if ok { Ok(()) } else { Err(Reported::runtime()) }
+}
