@@ -94,6 +94,18 @@ impl<'de> serde::Deserialize<'de> for Ctid {
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Ctid, E> {
                 Ctid::new(u64::try_from(v).unwrap_or(0)).map_err(E::custom)
             }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Ctid, E> {
+                // JSON Schema counts 900.0 as an integer; accept it the same way.
+                if v.fract() == 0.0 && v >= 0.0 && v <= f64::from(u32::MAX) {
+                    Ctid::new(v as u64).map_err(E::custom)
+                } else {
+                    Err(E::custom(InvalidValue::new(
+                        "guest id",
+                        v,
+                        "must be a whole number",
+                    )))
+                }
+            }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Ctid, E> {
                 v.parse().map_err(E::custom)
             }
@@ -151,5 +163,12 @@ mod tests {
             serde_json::from_str(r#"{"901": 1}"#).unwrap();
         assert_eq!(m.keys().next().unwrap().get(), 901);
         assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"901":1}"#);
+        assert_eq!(serde_json::from_str::<Ctid>("900.0").unwrap().get(), 900);
+        assert_eq!(
+            serde_json::from_str::<Ctid>("900.5")
+                .unwrap_err()
+                .to_string(),
+            "invalid guest id \"900.5\": must be a whole number at line 1 column 5"
+        );
     }
 }

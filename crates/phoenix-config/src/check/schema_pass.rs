@@ -346,6 +346,24 @@ mod tests {
     }
 
     #[test]
+    fn every_newtype_pattern_has_a_precise_reason() {
+        // A `$defs` entry with a pattern is a newtype; its pattern errors must be
+        // explained by the newtype, not reported as a bare regular expression.
+        for file in ConfigFile::ALL {
+            let defs = schema_value(file)["$defs"].as_object().unwrap();
+            for (name, def) in defs {
+                if let Some(pattern) = def.get("pattern").and_then(Value::as_str) {
+                    let explained = crate::value::explain(pattern, "\u{1}not valid\u{1}");
+                    assert!(
+                        explained.is_some(),
+                        "{name} has no explanation for {pattern}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn type_words_split_camel_case() {
         assert_eq!(
             type_words("/$defs/SharedVolume/required").as_deref(),
