@@ -131,14 +131,15 @@ fn object_problems(file: ConfigFile, pointer: &str, mut o: ObjectProblems) -> Ve
             file,
             pointer,
             format!(
-                "{shown} is not {what}: it lacks {} and has unknown {} {}",
+                "{shown} is not {what}: it lacks {} and has unknown {} {}{}",
                 quoted(&o.missing),
                 if unknown.len() == 1 {
                     "field"
                 } else {
                     "fields"
                 },
-                quoted(&unknown)
+                quoted(&unknown),
+                top_level_hint(file, pointer)
             ),
         )
         .at_key();
@@ -162,6 +163,19 @@ fn object_problems(file: ConfigFile, pointer: &str, mut o: ObjectProblems) -> Ve
         );
     }
     out
+}
+
+/// `; did you mean the top-level "firewall" section?` when a misplaced object is
+/// named like a section of the file's top level.
+fn top_level_hint(file: ConfigFile, pointer: &str) -> String {
+    let Some((parent, name)) = pointer.rsplit_once('/') else {
+        return String::new();
+    };
+    let top = schema_value(file)["properties"].get(name);
+    if parent.is_empty() || top.is_none() {
+        return String::new();
+    }
+    format!("; did you mean the top-level \"{name}\" section?")
 }
 
 /// "expected one of ..." with the options, or their count when there are many,
