@@ -160,6 +160,25 @@ fn parse_file<T: DeserializeOwned>(
             return none;
         }
     };
+    for (pointer, offset) in crate::locate::duplicate_keys(text) {
+        let pos = crate::locate::position_of(text, offset);
+        let key = pointer
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .replace("~1", "/")
+            .replace("~0", "~");
+        out.push(Diagnostic {
+            severity: Severity::Error,
+            file: file.file_name().to_owned(),
+            message: format!(
+                "duplicate key \"{key}\" at {pointer}: JSON keeps only the last one, so the earlier one is silently lost"
+            ),
+            pointer,
+            line: Some(pos.line),
+            column: Some(pos.column),
+        });
+    }
     let findings = schema_pass::check(file, &value);
     let schema_ok = findings.is_empty();
     let removable = findings.iter().all(|f| f.removable);

@@ -132,6 +132,83 @@ fn locate_offset(text: &str, pointer: &str, target: Target) -> Option<usize> {
     Some(fallback)
 }
 
+/// Keys that appear twice in one object, as (pointer, byte offset of the second
+/// key). A JSON parser keeps only the last value, so the first is silently lost;
+/// `text` must already have parsed as JSON (which bounds its nesting depth).
+///
+/// ```
+/// let dups = phoenix_config::locate::duplicate_keys(r#"{"a": {"x": 1, "x": 2}}"#);
+/// assert_eq!(dups, vec![("/a/x".to_string(), 15)]);
+/// ```
+pub fn duplicate_keys(text: &str) -> Vec<(String, usize)> {
+    let mut s = Scanner {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    let mut out = Vec::new();
+    let _ = duplicates_in(&mut s, &mut String::new(), &mut out);
+    out
+}
+
+fn duplicates_in(
+    s: &mut Scanner<'_>,
+    path: &mut String,
+    out: &mut Vec<(String, usize)>,
+) -> Option<()> {
+    s.ws();
+    match s.peek()? {
+        b'{' => {
+            s.i += 1;
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                s.ws();
+                if s.peek()? == b'}' {
+                    s.i += 1;
+                    return Some(());
+                }
+                let at = s.i;
+                let key = s.string()?;
+                s.ws();
+                s.expect(b':')?;
+                let len = path.len();
+                path.push('/');
+                path.push_str(&crate::diagnostic::escape_segment(&key));
+                if !seen.insert(key) {
+                    out.push((path.clone(), at));
+                }
+                duplicates_in(s, path, out)?;
+                path.truncate(len);
+                s.ws();
+                if s.peek()? == b',' {
+                    s.i += 1;
+                }
+            }
+        }
+        b'[' => {
+            s.i += 1;
+            let mut index = 0usize;
+            loop {
+                s.ws();
+                if s.peek()? == b']' {
+                    s.i += 1;
+                    return Some(());
+                }
+                let len = path.len();
+                path.push('/');
+                path.push_str(&index.to_string());
+                duplicates_in(s, path, out)?;
+                path.truncate(len);
+                index += 1;
+                s.ws();
+                if s.peek()? == b',' {
+                    s.i += 1;
+                }
+            }
+        }
+        _ => s.skip_value(),
+    }
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
@@ -234,6 +311,14 @@ mod tests {
         assert_eq!(at("/lxc_configs/101/unprivileged"), Some((3, 9)));
         assert_eq!(at("/lxc_configs/101/tags/9"), Some((6, 13)));
         assert_eq!(at("/lxc_configs/101/name/0"), Some((4, 13)));
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_at_any_depth() {
+        let text = r#"{"l": {"101": {"a": [1, {"k": 1, "k": 2}]}, "101": {}}, "l": 1}"#;
+        let dups: Vec<String> = duplicate_keys(text).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(dups, vec!["/l/101/a/1/k", "/l/101", "/l"]);
+        assert!(duplicate_keys(DOC).is_empty());
     }
 
     #[test]
