@@ -89,6 +89,10 @@ pub(crate) fn fail(step: Step) -> impl Fn(&dyn Error) -> StepFailure {
     move |e| (step, chain(e))
 }
 
+fn action_mutates(change: Change) -> bool {
+    matches!(change, Change::Create | Change::Change)
+}
+
 /// One container's run state.
 pub struct CtRun<'c, 'a> {
     /// Shared context.
@@ -132,8 +136,22 @@ impl<'c, 'a> CtRun<'c, 'a> {
         inv: phoenix_pct::Invocation,
         call: impl FnOnce(&Pct<&'a dyn CommandRunner>) -> Result<T, phoenix_pct::PctError>,
     ) -> Result<Option<T>, StepFailure> {
-        self.actions.push(Action::command(step, change, inv.argv()));
-        if change != Change::NoOp {
+        self.pct_call_why(step, change, inv, Vec::new(), call)
+    }
+
+    /// [`pct_call`](Self::pct_call) with the differences it removes.
+    pub fn pct_call_why<T>(
+        &mut self,
+        step: Step,
+        change: Change,
+        inv: phoenix_pct::Invocation,
+        why: Vec<String>,
+        call: impl FnOnce(&Pct<&'a dyn CommandRunner>) -> Result<T, phoenix_pct::PctError>,
+    ) -> Result<Option<T>, StepFailure> {
+        let mut action = Action::command(step, change, inv.argv());
+        action.why = why;
+        self.actions.push(action);
+        if action_mutates(change) {
             self.changed = true;
         }
         if self.ctx.dry_run {
@@ -311,11 +329,7 @@ impl<'c, 'a> CtRun<'c, 'a> {
             } else {
                 Change::Change
             };
-            self.actions.push(Action::note(
-                step,
-                format!("differences: {}", why.join("; ")),
-            ));
-            self.pct_call(step, change, inv, |p| p.set(vmid, &set))?;
+            self.pct_call_why(step, change, inv, why, |p| p.set(vmid, &set))?;
             if self.ctx.dry_run {
                 let conf = self.conf.get_or_insert_with(CtConf::new);
                 for (k, v) in set.changes.pairs() {
@@ -355,6 +369,7 @@ impl<'c, 'a> CtRun<'c, 'a> {
                 added,
                 removed,
             },
+            why: Vec::new(),
         });
     }
 

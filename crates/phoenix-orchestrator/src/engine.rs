@@ -358,10 +358,18 @@ impl<'a> Orchestrator<'a> {
             .map(|(id, r)| match r {
                 NodeRun::Ran(Ok(rep)) | NodeRun::Ran(Err(rep)) => rep,
                 NodeRun::Skipped { because } => {
+                    // Its own refusal says more than "a prerequisite failed".
+                    let result = match refused.get(&id) {
+                        Some(e) => CtResult::Failed {
+                            step: Step::Define,
+                            error: e.clone(),
+                        },
+                        None => CtResult::Skipped { because },
+                    };
                     let rep = CtReport {
                         vmid: id,
                         hostname: hostname(id),
-                        result: CtResult::Skipped { because },
+                        result,
                         actions: vec![],
                         warnings: vec![],
                     };

@@ -103,6 +103,7 @@ fn subid(
                     added: added.iter().map(ToString::to_string).collect(),
                     removed: vec![],
                 },
+                why: Vec::new(),
             }
         });
     }
@@ -178,6 +179,7 @@ fn apparmor(
             detail: Detail::Note {
                 text: format!("apparmor {rel}"),
             },
+            why: Vec::new(),
         });
     }
     if dry_run {

@@ -53,6 +53,9 @@ pub enum Change {
     Change,
     /// Already as desired: nothing to do.
     NoOp,
+    /// A command that only looks (the proof after start): changes nothing the
+    /// config describes.
+    Check,
 }
 
 impl fmt::Display for Change {
@@ -61,6 +64,7 @@ impl fmt::Display for Change {
             Change::Create => "create",
             Change::Change => "change",
             Change::NoOp => "no-op",
+            Change::Check => "check",
         })
     }
 }
@@ -148,6 +152,9 @@ pub struct Action {
     pub change: Change,
     /// What it does.
     pub detail: Detail,
+    /// Why: the differences it removes (`memory: 64 -> 96`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
 }
 
 impl Action {
@@ -157,6 +164,7 @@ impl Action {
             step,
             change,
             detail: Detail::Command { argv },
+            why: Vec::new(),
         }
     }
 
@@ -166,18 +174,23 @@ impl Action {
             step,
             change: Change::NoOp,
             detail: Detail::Note { text: text.into() },
+            why: Vec::new(),
         }
     }
 
     /// True when it changes something.
     pub fn mutates(&self) -> bool {
-        self.change != Change::NoOp
+        matches!(self.change, Change::Create | Change::Change)
     }
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<9} {:<6} {}", self.step, self.change, self.detail)
+        write!(f, "{:<9} {:<6} {}", self.step, self.change, self.detail)?;
+        for w in &self.why {
+            write!(f, "\n      # {w}")?;
+        }
+        Ok(())
     }
 }
 
@@ -201,6 +214,7 @@ mod tests {
                 added: vec!["lxc.apparmor.profile: lxc-phoenix-v2".into()],
                 removed: vec![],
             },
+            why: vec![],
         };
         assert_eq!(
             e.to_string(),

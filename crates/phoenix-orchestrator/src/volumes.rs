@@ -97,6 +97,7 @@ pub fn ensure(run: &mut CtRun<'_, '_>, map: &IdMap) -> Result<(), StepFailure> {
                 mode,
                 differs: differs.clone(),
             },
+            why: Vec::new(),
         });
         if change == Change::NoOp || run.ctx.dry_run {
             continue;

@@ -1,0 +1,604 @@
+//! End-to-end: the `phoenix` binary converges fleets of REAL unprivileged LXC
+//! containers through the pct emulator, under a temporary root.
+//!
+//! Needs root, LXC and the emulator binaries (`scripts/test.sh` builds them first).
+//! Container ids and bridge names are global on the host, so every test here uses its
+//! own id range (81xx, 82xx, ...) and its own bridge, and removes both when it ends.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use phoenix_testkit::{Need, require};
+use serde_json::{Value, json};
+
+/// A temporary root with its config dir, emulator log and the containers to remove.
+struct Env {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+    bins: PathBuf,
+    ids: Vec<u32>,
+    bridge: String,
+}
+
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_phoenix"))
+        .parent()
+        .expect("target dir")
+        .to_owned()
+}
+
+impl Env {
+    /// None (skipped, said why) outside CI when the machine cannot run containers.
+    fn new(bridge: &str, ids: &[u32]) -> Option<Env> {
+        if !require(&[
+            Need::Root,
+            Need::Command("lxc-start"),
+            Need::Command("newuidmap"),
+        ]) {
+            return None;
+        }
+        let bins = bin_dir();
+        for b in ["pct", "pvesm", "phoenix-mktemplate"] {
+            assert!(
+                bins.join(b).exists(),
+                "{} is missing: build the emulator first (cargo build -p pct-emulator, or scripts/test.sh)",
+                bins.join(b).display()
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let config = dir.path().join("config");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&config).unwrap();
+        let env = Env {
+            log: dir.path().join("pct.log"),
+            _dir: dir,
+            root,
+            config,
+            bins,
+            ids: ids.to_vec(),
+            bridge: bridge.to_owned(),
+        };
+        let out = Command::new(env.bins.join("phoenix-mktemplate"))
+            .arg("--root")
+            .arg(&env.root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(env)
+    }
+
+    /// A container from the busybox template or a clone, with a unique IP and MAC.
+    fn ct(&self, id: u32, source: Value, extra: Value) -> Value {
+        let n = id % 100;
+        let mut ct = json!({
+            "name": format!("ct{id}"),
+            "memory_mb": 64,
+            "cores": 1,
+            "storage_pool": "local-zfs",
+            "storage_size_gb": 1,
+            "network_config": {
+                "name": "eth0",
+                "bridge": self.bridge,
+                "ip": format!("10.{}.0.{}/24", 40 + id / 100 % 100, 10 + n),
+                "gw": format!("10.{}.0.1", 40 + id / 100 % 100),
+            },
+            "mac_address": format!("52:54:00:{:02x}:{:02x}:{:02x}", id / 10000 % 100, id / 100 % 100, n),
+        });
+        for (k, v) in source
+            .as_object()
+            .unwrap()
+            .iter()
+            .chain(extra.as_object().unwrap())
+        {
+            ct[k] = v.clone();
+        }
+        ct
+    }
+
+    fn write(&self, cts: &[(u32, Value)], shared: Value) {
+        let lxc: serde_json::Map<String, Value> = cts
+            .iter()
+            .map(|(id, v)| (id.to_string(), v.clone()))
+            .collect();
+        std::fs::write(
+            self.config.join("phoenix_lxc_configs.json"),
+            serde_json::to_string_pretty(&json!({ "lxc_configs": lxc })).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            self.config.join("phoenix_hypervisor_config.json"),
+            serde_json::to_string_pretty(&json!({ "shared_volumes": shared })).unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn command(&self, program: &Path, env: &[(&str, &str)]) -> Command {
+        let mut c = Command::new(program);
+        // pct and pvesm are found on PATH, as on a Proxmox host.
+        let path = format!(
+            "{}:{}",
+            self.bins.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        c.env("PHOENIX_ROOT", &self.root)
+            .env("PHOENIX_CONFIG_DIR", &self.config)
+            .env("PATH", path)
+            .env_remove("PHOENIX_PCT")
+            .env_remove("PHOENIX_PVESM")
+            .env("PCT_EMU_LOG", &self.log)
+            .env_remove("PCT_EMU_FAIL")
+            .env_remove("PCT_EMU_LATENCY_MS");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn phoenix(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(Path::new(env!("CARGO_BIN_EXE_phoenix")), env)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn pct(&self, args: &[&str]) -> Output {
+        self.command(&self.bins.join("pct"), &[])
+            .env_remove("PCT_EMU_LOG")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn pct_stdout(&self, args: &[&str]) -> String {
+        let out = self.pct(args);
+        assert!(
+            out.status.success(),
+            "pct {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The emulator's call log since the last call, one argv per line without the
+    /// leading `pct` (`pvesm status` stays as it is).
+    fn take_log(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.log);
+        text.lines()
+            .map(|l| l.strip_prefix("pct ").unwrap_or(l).to_owned())
+            .collect()
+    }
+
+    fn host(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+
+    /// What a user would compare: each container's conf (snapshot times left out),
+    /// its state, and the owner and mode of every host directory under /srv.
+    fn state(&self) -> BTreeMap<String, String> {
+        let mut state = BTreeMap::new();
+        for id in &self.ids {
+            let conf = std::fs::read_to_string(self.host(&format!("/etc/pve/lxc/{id}.conf")))
+                .unwrap_or_else(|_| "(missing)".into());
+            let conf: Vec<&str> = conf
+                .lines()
+                .filter(|l| !l.starts_with("snaptime:"))
+                .collect();
+            state.insert(format!("{id}.conf"), conf.join("\n"));
+            let status = self.pct(&["status", &id.to_string()]);
+            state.insert(
+                format!("{id}.status"),
+                String::from_utf8_lossy(&status.stdout).trim().to_owned(),
+            );
+        }
+        if let Ok(entries) = std::fs::read_dir(self.host("/srv")) {
+            for e in entries.flatten() {
+                let m = e.metadata().unwrap();
+                state.insert(
+                    format!("srv/{}", e.file_name().to_string_lossy()),
+                    format!("{}:{} {:o}", m.uid(), m.gid(), m.mode() & 0o7777),
+                );
+            }
+        }
+        state
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let ids: Vec<String> = self.ids.iter().map(u32::to_string).collect();
+        let mut args = vec!["delete", "--yes", "-q"];
+        args.extend(ids.iter().map(String::as_str));
+        let _ = self.phoenix(&args, &[]);
+        // Whatever delete could not remove (an invalid config in a test): stop it hard.
+        let lxcpath = self.root.join("var/lib/lxc");
+        for id in &ids {
+            let _ = Command::new("lxc-stop")
+                .arg("-P")
+                .arg(&lxcpath)
+                .args(["-n", id, "-k"])
+                .output();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .output();
+    }
+}
+
+/// The calls phoenix-pct classifies as reads: everything else mutates.
+const READS: [&str; 6] = [
+    "config",
+    "status",
+    "list",
+    "listsnapshot",
+    "pending",
+    "pvesm status",
+];
+
+fn mutations(log: &[String]) -> Vec<&String> {
+    log.iter()
+        .filter(|l| {
+            !READS
+                .iter()
+                .any(|r| l.as_str() == *r || l.starts_with(&format!("{r} ")))
+        })
+        .collect()
+}
+
+impl Env {
+    /// stdout and stderr of a run that must succeed; on failure the message carries
+    /// the LXC start logs, which say why a container did not start.
+    fn ok(&self, out: &Output) -> String {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() {
+            let mut logs = String::new();
+            for id in &self.ids {
+                let log = self.root.join(format!("var/lib/lxc/{id}/lxc-start.log"));
+                if let Ok(t) = std::fs::read_to_string(&log) {
+                    logs.push_str(&format!("--- {}\n{t}", log.display()));
+                }
+            }
+            panic!("phoenix failed ({:?}):\n{text}\n{logs}", out.status.code());
+        }
+        text
+    }
+}
+
+/// A template created from the busybox OS template and snapshotted, a clone of it,
+/// and an unprivileged clone with a shared volume.
+fn small_fleet(env: &Env, base: u32) {
+    let (t, c1, c2) = (base, base + 1, base + 2);
+    env.write(
+        &[
+            (
+                t,
+                env.ct(
+                    t,
+                    json!({"template": "local:vztmpl/phoenix-busybox_amd64.tar.gz"}),
+                    json!({"template_snapshot_name": "golden"}),
+                ),
+            ),
+            (
+                c1,
+                env.ct(c1, json!({"clone_from_ctid": t}), json!({"memory_mb": 96})),
+            ),
+            (
+                c2,
+                env.ct(
+                    c2,
+                    json!({"clone_from_ctid": t}),
+                    json!({"start_at_boot": true, "boot_order": 2}),
+                ),
+            ),
+        ],
+        json!({ "data": { "host_path": "/srv/data", "mounts": { c2.to_string(): "/data" } } }),
+    );
+}
+
+#[test]
+fn converges_a_fleet_from_nothing_and_a_second_up_changes_nothing() {
+    let Some(env) = Env::new("vmbre81", &[8100, 8101, 8102]) else {
+        return;
+    };
+    small_fleet(&env, 8100);
+
+    let first = env.ok(&env.phoenix(&["up"], &[]));
+    assert!(
+        first.contains("3 containers: 3 ok, 0 failed, 0 skipped"),
+        "{first}"
+    );
+    let log = env.take_log();
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("create 8100 local:vztmpl/phoenix-busybox_amd64.tar.gz")),
+        "{log:#?}"
+    );
+    assert!(log.contains(&"snapshot 8100 golden".to_owned()), "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("clone 8100 8101 ") && l.contains("--snapname golden")),
+        "{log:#?}"
+    );
+
+    // The template has its snapshot; every container runs.
+    assert!(env.pct_stdout(&["listsnapshot", "8100"]).contains("golden"));
+    for id in ["8100", "8101", "8102"] {
+        assert_eq!(
+            env.pct_stdout(&["status", id]).trim(),
+            "status: running",
+            "CT {id}"
+        );
+    }
+    // Unprivileged: root inside is 0, the host sees its init as 100000.
+    assert_eq!(
+        env.pct_stdout(&["exec", "8102", "--", "id", "-u"]).trim(),
+        "0"
+    );
+    // The shared volume is owned by container root's host ids, root-owned and
+    // writable inside, and what root writes inside is 100000 on the host.
+    let data = std::fs::metadata(env.host("/srv/data")).unwrap();
+    assert_eq!((data.uid(), data.gid()), (100000, 100000));
+    assert_eq!(
+        env.pct_stdout(&["exec", "8102", "--", "stat", "-c", "%u:%g", "/data"])
+            .trim(),
+        "0:0"
+    );
+    env.pct_stdout(&["exec", "8102", "--", "touch", "/data/written-inside"]);
+    let f = std::fs::metadata(env.host("/srv/data/written-inside")).unwrap();
+    assert_eq!((f.uid(), f.gid()), (100000, 100000));
+    // The conf never gains lxc.idmap for a default-mapped CT.
+    let conf = std::fs::read_to_string(env.host("/etc/pve/lxc/8102.conf")).unwrap();
+    assert!(!conf.contains("lxc.idmap"), "{conf}");
+    assert!(conf.contains("mp0: /srv/data,mp=/data"), "{conf}");
+
+    // A second up makes zero mutating pct calls.
+    let second = env.ok(&env.phoenix(&["up"], &[]));
+    assert!(second.contains("0 changes made"), "{second}");
+    let log = env.take_log();
+    assert!(!log.is_empty());
+    assert_eq!(
+        mutations(&log),
+        Vec::<&String>::new(),
+        "second up mutated: {log:#?}"
+    );
+
+    // Status shows no drift; plan shows only no-ops.
+    let status = env.ok(&env.phoenix(&["status"], &[]));
+    assert!(
+        status
+            .lines()
+            .filter(|l| l.starts_with("81"))
+            .all(|l| l.ends_with(" -")),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_failure_at_any_step_then_a_rerun_ends_like_a_clean_run() {
+    let Some(env) = Env::new("vmbre82", &[8200, 8201, 8202]) else {
+        return;
+    };
+    small_fleet(&env, 8200);
+    env.ok(&env.phoenix(&["up"], &[]));
+    let clean = env.state();
+    env.take_log();
+
+    // Each pct subcommand the workflow uses, failing on its first call: define
+    // (create, clone), configure (set), start, verify (exec) and customize (snapshot).
+    for fail in [
+        "create:1",
+        "clone:1",
+        "set:1",
+        "start:1",
+        "exec:1",
+        "snapshot:1",
+    ] {
+        env.ok(&env.phoenix(&["delete", "--yes", "8200", "8201", "8202"], &[]));
+        let _ = std::fs::remove_dir_all(env.host("/srv"));
+        let _ = std::fs::remove_dir_all(env.root.join("var/lib/pct-emulator"));
+        let failed = env.phoenix(&["up"], &[("PCT_EMU_FAIL", fail)]);
+        assert_eq!(
+            failed.status.code(),
+            Some(1),
+            "with {fail}: {}",
+            String::from_utf8_lossy(&failed.stdout)
+        );
+        let text = String::from_utf8_lossy(&failed.stdout).into_owned();
+        assert!(text.contains("FAILED at "), "with {fail}: {text}");
+        let again = env.ok(&env.phoenix(&["up"], &[]));
+        assert!(
+            again.contains("3 ok, 0 failed"),
+            "re-run after {fail}: {again}"
+        );
+        assert_eq!(
+            env.state(),
+            clean,
+            "state after {fail} and a re-run differs from a clean run"
+        );
+        // And the run after that has nothing left to do.
+        env.take_log();
+        env.ok(&env.phoenix(&["up"], &[]));
+        assert_eq!(
+            mutations(&env.take_log()),
+            Vec::<&String>::new(),
+            "after {fail}"
+        );
+    }
+}
+
+#[test]
+fn a_clone_whose_source_has_another_privilege_fails_before_any_mutating_call() {
+    let Some(env) = Env::new("vmbre83", &[8300, 8301]) else {
+        return;
+    };
+    // The source exists, unprivileged (Proxmox's create default).
+    env.write(
+        &[(
+            8300,
+            env.ct(
+                8300,
+                json!({"template": "local:vztmpl/phoenix-busybox_amd64.tar.gz"}),
+                json!({"template_snapshot_name": "golden"}),
+            ),
+        )],
+        json!({}),
+    );
+    env.ok(&env.phoenix(&["up"], &[]));
+    env.take_log();
+
+    // Now the config wants a privileged clone of it (and says the source is privileged).
+    env.write(
+        &[
+            (
+                8300,
+                env.ct(
+                    8300,
+                    json!({"template": "local:vztmpl/phoenix-busybox_amd64.tar.gz"}),
+                    json!({"template_snapshot_name": "golden", "unprivileged": false}),
+                ),
+            ),
+            (
+                8301,
+                env.ct(
+                    8301,
+                    json!({"clone_from_ctid": 8300}),
+                    json!({"unprivileged": false}),
+                ),
+            ),
+        ],
+        json!({}),
+    );
+    let out = env.phoenix(&["up"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("CT 8301 would be cloned from CT 8300, which is unprivileged, but the config says privileged"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CT 8300 exists as unprivileged but the config says privileged"),
+        "{text}"
+    );
+    assert_eq!(mutations(&env.take_log()), Vec::<&String>::new());
+    assert!(!env.host("/etc/pve/lxc/8301.conf").exists());
+
+    // A config that contradicts itself never reaches pct: validation stops it (exit 2).
+    env.write(
+        &[
+            (
+                8300,
+                env.ct(
+                    8300,
+                    json!({"template": "local:vztmpl/phoenix-busybox_amd64.tar.gz"}),
+                    json!({"template_snapshot_name": "golden"}),
+                ),
+            ),
+            (
+                8301,
+                env.ct(
+                    8301,
+                    json!({"clone_from_ctid": 8300}),
+                    json!({"unprivileged": false}),
+                ),
+            ),
+        ],
+        json!({}),
+    );
+    let out = env.phoenix(&["up"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(env.take_log().is_empty());
+}
+
+#[test]
+fn two_concurrent_ups_never_create_a_ct_twice() {
+    let Some(env) = Env::new("vmbre84", &[8400, 8401, 8402]) else {
+        return;
+    };
+    small_fleet(&env, 8400);
+    // Slow pct calls keep the first run holding the fleet lock while the others start.
+    let slow = [("PCT_EMU_LATENCY_MS", "150")];
+    let spawn = |args: &[&str]| {
+        env.command(Path::new(env!("CARGO_BIN_EXE_phoenix")), &slow)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn(&["up", "--wait"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = spawn(&["up", "--wait"]);
+    let impatient = env.phoenix(&["up"], &[]);
+    let first = first.wait_with_output().unwrap();
+    let second = second.wait_with_output().unwrap();
+    env.ok(&first);
+    let second_text = env.ok(&second);
+    assert!(second_text.contains("0 changes made"), "{second_text}");
+    let stderr = String::from_utf8_lossy(&impatient.stderr);
+    assert_eq!(impatient.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("holds the fleet lock") && stderr.contains("--wait"),
+        "{stderr}"
+    );
+
+    let log = env.take_log();
+    let count = |prefix: &str| log.iter().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(count("create 8400 "), 1, "{log:#?}");
+    assert_eq!(count("clone 8400 8401 "), 1, "{log:#?}");
+    assert_eq!(count("clone 8400 8402 "), 1, "{log:#?}");
+}
+
+#[test]
+fn plan_prints_exact_argv_and_changes_nothing() {
+    let Some(env) = Env::new("vmbre85", &[8500, 8501, 8502]) else {
+        return;
+    };
+    small_fleet(&env, 8500);
+    let plan = env.ok(&env.phoenix(&["plan"], &[]));
+    assert!(plan.contains(
+        "define    create pct create 8500 local:vztmpl/phoenix-busybox_amd64.tar.gz --cores 1 --hostname ct8500 --memory 64"
+    ), "{plan}");
+    assert!(
+        plan.contains("define    create pct clone 8500 8502 --hostname ct8502 --snapname golden"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(
+            "volumes   create directory /srv/data owner 100000:100000 mode 0755 (now: missing)"
+        ),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("customize create pct snapshot 8500 golden"),
+        "{plan}"
+    );
+    assert_eq!(mutations(&env.take_log()), Vec::<&String>::new());
+    assert!(!env.host("/srv/data").exists());
+    assert!(!env.host("/etc/pve/lxc/8500.conf").exists());
+    assert!(!env.host("/etc/subuid").exists());
+    // --dry-run on up is the same plan.
+    let dry = env.ok(&env.phoenix(&["up", "--dry-run"], &[]));
+    assert!(
+        dry.contains("pct clone 8500 8501 --hostname ct8501 --snapname golden"),
+        "{dry}"
+    );
+    assert_eq!(mutations(&env.take_log()), Vec::<&String>::new());
+}
