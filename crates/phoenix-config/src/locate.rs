@@ -83,7 +83,7 @@ fn locate_offset(text: &str, pointer: &str, target: Target) -> Option<usize> {
                     s.ws();
                     s.expect(b':')?;
                     s.ws();
-                    if key == *seg {
+                    if *key == **seg {
                         hit = Some(key_at);
                         break;
                     }
@@ -146,20 +146,41 @@ pub fn duplicate_keys(text: &str) -> Vec<(String, usize)> {
         i: 0,
     };
     let mut out = Vec::new();
-    let _ = duplicates_in(&mut s, &mut String::new(), &mut out);
+    let _ = duplicates_in(&mut s, &mut Vec::new(), &mut out);
     out
 }
 
-fn duplicates_in(
-    s: &mut Scanner<'_>,
-    path: &mut String,
+/// One step of a path: an object key or an array index.
+enum Step<'a> {
+    Key(std::borrow::Cow<'a, str>),
+    Index(usize),
+}
+
+fn pointer_of(path: &[Step<'_>]) -> String {
+    let mut p = String::new();
+    for step in path {
+        p.push('/');
+        match step {
+            Step::Key(k) => p.push_str(&crate::diagnostic::escape_segment(k)),
+            Step::Index(i) => p.push_str(&i.to_string()),
+        }
+    }
+    p
+}
+
+fn duplicates_in<'a>(
+    s: &mut Scanner<'a>,
+    path: &mut Vec<Step<'a>>,
     out: &mut Vec<(String, usize)>,
 ) -> Option<()> {
     s.ws();
     match s.peek()? {
         b'{' => {
             s.i += 1;
-            let mut seen = std::collections::HashSet::new();
+            // Most objects are small and a linear scan is fastest; a map of ten
+            // thousand containers needs a hash set.
+            let mut seen: Vec<std::borrow::Cow<'a, str>> = Vec::new();
+            let mut many: std::collections::HashSet<std::borrow::Cow<'a, str>> = Default::default();
             loop {
                 s.ws();
                 if s.peek()? == b'}' {
@@ -170,14 +191,22 @@ fn duplicates_in(
                 let key = s.string()?;
                 s.ws();
                 s.expect(b':')?;
-                let len = path.len();
-                path.push('/');
-                path.push_str(&crate::diagnostic::escape_segment(&key));
-                if !seen.insert(key) {
-                    out.push((path.clone(), at));
+                let duplicate = if seen.len() < 16 {
+                    let dup = seen.contains(&key);
+                    seen.push(key.clone());
+                    dup
+                } else {
+                    if many.is_empty() {
+                        many.extend(seen.iter().cloned());
+                    }
+                    !many.insert(key.clone())
+                };
+                path.push(Step::Key(key));
+                if duplicate {
+                    out.push((pointer_of(path), at));
                 }
                 duplicates_in(s, path, out)?;
-                path.truncate(len);
+                path.pop();
                 s.ws();
                 if s.peek()? == b',' {
                     s.i += 1;
@@ -193,11 +222,9 @@ fn duplicates_in(
                     s.i += 1;
                     return Some(());
                 }
-                let len = path.len();
-                path.push('/');
-                path.push_str(&index.to_string());
+                path.push(Step::Index(index));
                 duplicates_in(s, path, out)?;
-                path.truncate(len);
+                path.pop();
                 index += 1;
                 s.ws();
                 if s.peek()? == b',' {
@@ -214,7 +241,7 @@ struct Scanner<'a> {
     i: usize,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -229,16 +256,16 @@ impl Scanner<'_> {
         (self.peek()? == c).then(|| self.i += 1)
     }
 
-    /// Reads a string starting at `"` and returns its decoded text.
-    fn string(&mut self) -> Option<String> {
+    /// Reads a string starting at `"` and returns the text between the quotes,
+    /// undecoded.
+    fn raw_string(&mut self) -> Option<&'a str> {
         let start = self.i;
         self.expect(b'"')?;
         loop {
             match self.peek()? {
                 b'"' => {
                     self.i += 1;
-                    let raw = std::str::from_utf8(&self.b[start..self.i]).ok()?;
-                    return serde_json::from_str(raw).ok();
+                    return std::str::from_utf8(&self.b[start + 1..self.i - 1]).ok();
                 }
                 b'\\' => self.i += 2,
                 _ => self.i += 1,
@@ -246,9 +273,21 @@ impl Scanner<'_> {
         }
     }
 
+    /// Reads a string starting at `"` and returns its decoded text.
+    fn string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
+        let raw = self.raw_string()?;
+        if raw.contains('\\') {
+            serde_json::from_str::<String>(&format!("\"{raw}\""))
+                .ok()
+                .map(Into::into)
+        } else {
+            Some(raw.into())
+        }
+    }
+
     fn skip_value(&mut self) -> Option<()> {
         match self.peek()? {
-            b'"' => self.string().map(|_| ()),
+            b'"' => self.raw_string().map(|_| ()),
             open @ (b'{' | b'[') => {
                 let close = if open == b'{' { b'}' } else { b']' };
                 self.i += 1;
@@ -319,6 +358,10 @@ mod tests {
         let dups: Vec<String> = duplicate_keys(text).into_iter().map(|(p, _)| p).collect();
         assert_eq!(dups, vec!["/l/101/a/1/k", "/l/101", "/l"]);
         assert!(duplicate_keys(DOC).is_empty());
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{}\": 1", i % 30)).collect();
+        let dups = duplicate_keys(&format!("{{{}}}", many.join(", ")));
+        assert_eq!(dups.len(), 10);
+        assert_eq!(dups[0].0, "/k0");
     }
 
     #[test]
