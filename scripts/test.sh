@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The emulator's pct/pvesm and the phoenix binary must exist before the end-to-end tests run.
 cargo build --workspace --bins
-cargo test --workspace --all-targets
+cargo test --workspace --all-targets --no-fail-fast
 cargo test --workspace --doc

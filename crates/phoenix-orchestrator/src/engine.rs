@@ -213,23 +213,43 @@ impl<'a> Orchestrator<'a> {
         }))
     }
 
+    /// `pct list` once, then `pct config` of every selected container that exists,
+    /// `jobs` at a time (each call is a process; on a real host each takes a while).
     fn observe(
         &self,
         pct: &Pct<&dyn CommandRunner>,
         ids: &[u32],
+        jobs: usize,
     ) -> Result<BTreeMap<u32, ObservedCt>, RunError> {
-        let listed = pct.list().map_err(RunError::Observe)?;
-        let mut out = BTreeMap::new();
-        for entry in listed {
-            let id = entry.vmid.get();
-            if !ids.contains(&id) {
-                continue;
+        let listed: Vec<_> = pct
+            .list()
+            .map_err(RunError::Observe)?
+            .into_iter()
+            .filter(|e| ids.contains(&e.vmid.get()))
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let found = Mutex::new(Vec::with_capacity(listed.len()));
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.clamp(1, listed.len().max(1)) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(entry) = listed.get(i) else { break };
+                        let conf = pct.config(entry.vmid);
+                        found
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((entry, conf));
+                    }
+                });
             }
-            let conf = pct.config(entry.vmid).map_err(RunError::Observe)?;
+        });
+        let mut out = BTreeMap::new();
+        for (entry, conf) in found.into_inner().unwrap_or_else(|p| p.into_inner()) {
             out.insert(
-                id,
+                entry.vmid.get(),
                 ObservedCt {
-                    conf,
+                    conf: conf.map_err(RunError::Observe)?,
                     running: entry.status == CtStatus::Running,
                 },
             );
@@ -256,7 +276,7 @@ impl<'a> Orchestrator<'a> {
         let dry = DryRunRunner::new(self.runner);
         let runner: &dyn CommandRunner = if opts.dry_run { &dry } else { self.runner };
         let pct = self.pct(runner);
-        let observed = self.observe(&pct, &ids)?;
+        let observed = self.observe(&pct, &ids, opts.jobs)?;
 
         let mut wanted: BTreeMap<u32, DesiredCt> = BTreeMap::new();
         let mut refused: BTreeMap<u32, String> = BTreeMap::new();
