@@ -171,13 +171,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_schema_compiles() {
+    fn every_schema_compiles_and_accepts_its_smallest_file() {
+        let smallest = |file| match file {
+            ConfigFile::Lxc => serde_json::json!({"lxc_configs": {}}),
+            ConfigFile::Hypervisor | ConfigFile::Vm => serde_json::json!({}),
+        };
         for file in ConfigFile::ALL {
+            assert!(validator(file).is_valid(&smallest(file)), "{file:?}");
             assert!(
-                validator(file).is_valid(&serde_json::json!({"lxc_configs": {}}))
-                    || file != ConfigFile::Lxc
+                !validator(file).is_valid(&serde_json::json!([])),
+                "{file:?}"
             );
         }
+        assert!(!validator(ConfigFile::Lxc).is_valid(&serde_json::json!({})));
+    }
+
+    #[test]
+    fn optional_fields_do_not_take_null() {
+        let v = serde_json::json!({"lxc_configs": {}, "nvidia_driver_version": null});
+        assert!(!validator(ConfigFile::Lxc).is_valid(&v));
     }
 
     #[test]
