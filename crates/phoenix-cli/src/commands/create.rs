@@ -1,9 +1,7 @@
 //! `phoenix create ID...`: create the containers that do not exist yet (clone sources
 //! first); existing ones are left as they are.
 
-use phoenix_orchestrator::RunOptions;
-
-use super::fleet::{self, RunArgs, load, orchestrator, run_error};
+use super::fleet::{RunArgs, converge};
 use crate::global::Global;
 
 /// Arguments of `phoenix create`.
@@ -15,18 +13,5 @@ pub struct Args {
 
 /// Creates what is missing in the selection.
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
-    let selection = args.run.selection(false)?;
-    let fleet = load(global)?;
-    let runner = fleet::runner(global);
-    let opts = RunOptions {
-        selection,
-        jobs: usize::from(args.run.jobs),
-        dry_run: args.run.dry_run,
-        wait: args.run.wait,
-        only_missing: true,
-    };
-    let report = orchestrator(&fleet, global, &runner)
-        .converge(&opts, &fleet::progress(global))
-        .map_err(run_error)?;
-    fleet::finish(&report, global, args.run.dry_run)
+    converge(args.run.selection()?, &args.run.flags, true, global)
 }

@@ -9,14 +9,9 @@ use phoenix_orchestrator::{Event, Orchestrator, RunError, RunReport, Selection};
 use crate::exit::{Reported, invalid};
 use crate::global::Global;
 
-/// Which containers, and how to run.
+/// How a converging run goes.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    /// Container ids (their clone sources and dependencies are included).
-    pub ids: Vec<u32>,
-    /// Every container in the config.
-    #[arg(long, conflicts_with = "ids")]
-    pub all: bool,
+pub struct RunFlags {
     /// Containers converged at once (independent branches only).
     #[arg(long, short = 'j', default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
@@ -28,10 +23,22 @@ pub struct RunArgs {
     pub wait: bool,
 }
 
+/// Which containers, and how to run.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Container ids (their clone sources and dependencies are included).
+    pub ids: Vec<u32>,
+    /// Every container in the config.
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+    #[command(flatten)]
+    pub flags: RunFlags,
+}
+
 impl RunArgs {
-    /// The selection, requiring ids or `--all` unless `default_all`.
-    pub fn selection(&self, default_all: bool) -> anyhow::Result<Selection> {
-        if self.all || (self.ids.is_empty() && default_all) {
+    /// The selection: the ids, or every container with `--all`.
+    pub fn selection(&self) -> anyhow::Result<Selection> {
+        if self.all {
             Ok(Selection::All)
         } else if self.ids.is_empty() {
             Err(invalid(anyhow::anyhow!("name container ids or use --all")))
@@ -39,6 +46,28 @@ impl RunArgs {
             Ok(Selection::Ids(self.ids.clone()))
         }
     }
+}
+
+/// Loads the config, converges `selection` and prints the report (up, converge, create).
+pub fn converge(
+    selection: Selection,
+    flags: &RunFlags,
+    only_missing: bool,
+    global: &Global,
+) -> anyhow::Result<()> {
+    let fleet = load(global)?;
+    let runner = runner(global);
+    let opts = phoenix_orchestrator::RunOptions {
+        selection,
+        jobs: usize::from(flags.jobs),
+        dry_run: flags.dry_run,
+        wait: flags.wait,
+        only_missing,
+    };
+    let report = orchestrator(&fleet, global, &runner)
+        .converge(&opts, &progress(global))
+        .map_err(run_error)?;
+    finish(&report, global, flags.dry_run)
 }
 
 /// Loads and validates the config directory; invalid config exits 2 with every
