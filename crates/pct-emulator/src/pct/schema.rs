@@ -3,67 +3,23 @@
 
 use crate::error::{Failure, Result};
 use crate::pct::args::{OptKind, parse_bool};
+use phoenix_idmap::conf::{KeyType, is_dns_name, key_type};
 use phoenix_idmap::props::{Features, MountPoint, NetConfig, RootFs, Startup};
 
 use crate::pct::props;
 
-const BOOLS: &[&str] = &[
-    "console",
-    "debug",
-    "onboot",
-    "protection",
-    "template",
-    "unprivileged",
-];
-const VALUES: &[&str] = &[
-    "arch",
-    "cmode",
-    "cores",
-    "cpulimit",
-    "cpuunits",
-    "description",
-    "entrypoint",
-    "env",
-    "features",
-    "hookscript",
-    "hostname",
-    "lock",
-    "memory",
-    "nameserver",
-    "ostype",
-    "rootfs",
-    "searchdomain",
-    "startup",
-    "swap",
-    "tags",
-    "timezone",
-    "tty",
-];
+/// Keys of the conf that `create` and `set` do not take: Proxmox writes them itself.
+const NOT_SETTABLE: &[&str] = &["parent", "snaptime"];
 
-fn indexed(key: &str, prefix: &str, max: u32) -> bool {
-    key.strip_prefix(prefix)
-        .filter(|n| {
-            !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-                && (n.len() == 1 || !n.starts_with('0'))
-        })
-        .and_then(|n| n.parse::<u32>().ok())
-        .is_some_and(|n| n <= max)
-}
-
-/// The kind of a config key, or `None` when pct knows no such key.
+/// The kind of a config key, or `None` when pct knows no such key (phoenix-idmap holds
+/// Proxmox's key list; the emulator only splits booleans from the rest).
 pub fn config_key(key: &str) -> Option<OptKind> {
-    if BOOLS.contains(&key) {
-        Some(OptKind::Bool)
-    } else if VALUES.contains(&key)
-        || indexed(key, "net", 31)
-        || indexed(key, "mp", 255)
-        || indexed(key, "dev", 255)
-        || indexed(key, "unused", 255)
-    {
-        Some(OptKind::Value)
-    } else {
-        None
+    if NOT_SETTABLE.contains(&key) {
+        return None;
+    }
+    match key_type(key)? {
+        KeyType::Boolean => Some(OptKind::Bool),
+        _ => Some(OptKind::Value),
     }
 }
 
@@ -90,18 +46,6 @@ fn int(key: &str, v: &str, min: u64, max: Option<u64>) -> Result<String> {
         ));
     }
     Ok(n.to_string())
-}
-
-fn dns_name(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= 255
-        && v.split('.').all(|label| {
-            let b = label.as_bytes();
-            !b.is_empty()
-                && b[0].is_ascii_alphanumeric()
-                && b[b.len() - 1].is_ascii_alphanumeric()
-                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-        })
 }
 
 fn invalid(key: &str, e: impl std::fmt::Display) -> Failure {
@@ -153,7 +97,7 @@ pub fn normalize(key: &str, value: &str) -> Result<String> {
         "cores" => int(key, value, 1, Some(8192)),
         "tty" => int(key, value, 0, Some(6)),
         "cpuunits" => int(key, value, 0, Some(500_000)),
-        "hostname" if !dns_name(value) => Err(Failure::param(
+        "hostname" if !is_dns_name(value) => Err(Failure::param(
             key,
             "invalid format - value does not look like a valid DNS name",
         )),

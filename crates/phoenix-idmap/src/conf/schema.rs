@@ -4,7 +4,7 @@ use super::warning::WarningKind;
 
 /// How Proxmox's `check_type` treats a key's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyType {
+pub enum KeyType {
     /// `1 0 on off yes no true false`, any case; normalised to `1`/`0`.
     Boolean,
     /// `^\d+$`; normalised by Perl's `int()` (leading zeros go).
@@ -48,7 +48,7 @@ const STRINGS: &[&str] = &[
 const INDEXED: &[(&str, u32)] = &[("net", 32), ("mp", 256), ("unused", 256), ("dev", 256)];
 
 /// The type of `key`, or `None` for a key Proxmox does not know.
-pub(crate) fn key_type(key: &str) -> Option<KeyType> {
+pub fn key_type(key: &str) -> Option<KeyType> {
     if BOOLEANS.contains(&key) {
         return Some(KeyType::Boolean);
     }
@@ -71,7 +71,7 @@ pub(crate) fn key_type(key: &str) -> Option<KeyType> {
 }
 
 /// Proxmox's boolean reading: `Some(true|false)` for the accepted spellings.
-pub(crate) fn parse_bool(value: &str) -> Option<bool> {
+pub fn parse_bool(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
         "1" | "on" | "yes" | "true" => Some(true),
         "0" | "off" | "no" | "false" => Some(false),
@@ -124,14 +124,16 @@ pub(crate) fn check_value(key: &str, value: &str) -> Result<String, WarningKind>
 
 /// A DNS name as Proxmox's `dns-name` format reads it: labels of letters, digits and inner
 /// hyphens, joined by dots (no `_`, no trailing dot, no label length limit).
-fn is_dns_name(value: &str) -> bool {
-    value.split('.').all(|label| {
-        let b = label.as_bytes();
-        !b.is_empty()
-            && b[0].is_ascii_alphanumeric()
-            && b[b.len() - 1].is_ascii_alphanumeric()
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-    })
+pub fn is_dns_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 255
+        && value.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        })
 }
 
 /// The string formats Proxmox checks while parsing (`check_format`) for the keys phoenix
