@@ -8,16 +8,16 @@ use std::sync::Mutex;
 use camino::{Utf8Path, Utf8PathBuf};
 use phoenix_config::Fleet;
 use phoenix_features::Registry;
-use phoenix_idmap::{IdMap, Vmid};
+use phoenix_idmap::Vmid;
 use phoenix_pct::{CommandRunner, CtStatus, DryRunRunner, Pct, PctError, Pvesm};
 
 use crate::converge::{Ctx, ObservedCt, chain, converge_ct};
 use crate::dag::{Dag, NodeRun};
-use crate::desired::{DesiredCt, Source, desired};
+use crate::desired::{DesiredCt, desired};
 use crate::lock::{FleetLock, LockError};
 use crate::plan::Step;
+use crate::preflight::preflight;
 use crate::report::{CtReport, CtResult, RunReport};
-use crate::volumes::owner_on_host;
 
 /// Which containers a command works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -406,99 +406,6 @@ impl<'a> Orchestrator<'a> {
             containers,
         })
     }
-}
-
-/// Checks made before anything is changed, on desired and observed state only. Each
-/// failure is fatal for that container (and so skips its descendants).
-pub fn preflight(
-    wanted: &BTreeMap<u32, DesiredCt>,
-    observed: &BTreeMap<u32, ObservedCt>,
-) -> BTreeMap<u32, String> {
-    let mut refused = BTreeMap::new();
-    let privilege = |u: bool| if u { "unprivileged" } else { "privileged" };
-    let observed_unpriv = |id: u32| {
-        observed
-            .get(&id)
-            .map(|o| o.conf.unprivileged().unwrap_or(false))
-    };
-    for (id, d) in wanted {
-        if let Some(seen) = observed_unpriv(*id)
-            && seen != d.unprivileged
-        {
-            {
-                refused.insert(*id, format!(
-                    "CT {id} exists as {} but the config says {}: Proxmox cannot change `unprivileged` after create (it is read-only); back it up and `pct restore {id} <archive> --unprivileged {}`, or delete it (phoenix delete {id} --yes) and run phoenix again",
-                    privilege(seen), privilege(d.unprivileged), u8::from(d.unprivileged)
-                ));
-                continue;
-            }
-        }
-        if let Source::Clone { from, .. } = &d.source {
-            let from = from.get();
-            if observed.contains_key(id) {
-                continue;
-            }
-            let source =
-                observed_unpriv(from).or_else(|| wanted.get(&from).map(|s| s.unprivileged));
-            if let Some(src) = source
-                && src != d.unprivileged
-            {
-                {
-                    refused.insert(*id, format!(
-                        "CT {id} would be cloned from CT {from}, which is {}, but the config says {}: a clone inherits `unprivileged` and Proxmox cannot change it afterwards; make CT {id} {} in the config or clone it from a {} source",
-                        privilege(src), privilege(d.unprivileged), privilege(src), privilege(d.unprivileged)
-                    ));
-                }
-            }
-        }
-    }
-    // A clone source is snapshotted (and cloned); Proxmox refuses both with a bind mount.
-    for (id, d) in wanted {
-        let is_source = wanted
-            .values()
-            .any(|c| matches!(&c.source, Source::Clone { from, .. } if from.get() == *id));
-        if (is_source || d.template_snapshot.is_some()) && !d.mounts.is_empty() {
-            let what: Vec<String> = d.mounts.iter().map(|m| m.origin.clone()).collect();
-            refused.entry(*id).or_insert_with(|| format!(
-                "CT {id} is a clone source but has bind mounts ({}): Proxmox refuses to snapshot or clone a container with bind mounts; mount them in the clones instead",
-                what.join(", ")
-            ));
-        }
-    }
-    // One host directory can have one owner: containers whose maps send the owner to
-    // different host ids cannot share it by chown.
-    type Owners = Vec<(u32, Result<(u32, u32), String>)>;
-    let mut by_path: BTreeMap<String, Owners> = BTreeMap::new();
-    for (id, d) in wanted {
-        let map = IdMap::new(d.unprivileged, d.id_maps.clone());
-        for m in &d.mounts {
-            by_path
-                .entry(m.host_path.to_string())
-                .or_default()
-                .push((*id, owner_on_host(&map, m.owner_uid, m.owner_gid)));
-        }
-    }
-    for (path, users) in by_path {
-        let owners: BTreeSet<(u32, u32)> =
-            users.iter().filter_map(|(_, o)| o.clone().ok()).collect();
-        if owners.len() > 1 {
-            let who: Vec<String> = users
-                .iter()
-                .filter_map(|(id, o)| {
-                    o.as_ref()
-                        .ok()
-                        .map(|(u, g)| format!("CT {id} needs {u}:{g}"))
-                })
-                .collect();
-            for (id, _) in &users {
-                refused.entry(*id).or_insert_with(|| format!(
-                    "host directory {path} is shared by containers whose maps disagree ({}); one directory has one owner, so phoenix will not chown it back and forth. Ways out: give the containers id_maps that send the owner to the same host id, or share a group (owner_gid mapped to one host gid, mode 2770), or grant access with POSIX ACLs on the host directory",
-                    who.join(", ")
-                ));
-            }
-        }
-    }
-    refused
 }
 
 /// The vmid type for callers that hold a u32.

@@ -45,6 +45,7 @@ pub mod host_apparmor;
 pub mod lifecycle;
 pub mod lock;
 pub mod plan;
+pub mod preflight;
 pub mod report;
 pub mod verify;
 pub mod volumes;

@@ -1,0 +1,223 @@
+//! Checks made before any mutating call, on desired and observed state only: what
+//! Proxmox would refuse half-way (a clone that cannot have the privilege the config
+//! asks for, a snapshot of a container with bind mounts) or what cannot be right
+//! whatever phoenix does (one host directory two maps disagree on).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use phoenix_idmap::IdMap;
+
+use crate::converge::ObservedCt;
+use crate::desired::{DesiredCt, Source};
+use crate::volumes::owner_on_host;
+
+/// Checks made before anything is changed, on desired and observed state only. Each
+/// failure is fatal for that container (and so skips its descendants).
+pub fn preflight(
+    wanted: &BTreeMap<u32, DesiredCt>,
+    observed: &BTreeMap<u32, ObservedCt>,
+) -> BTreeMap<u32, String> {
+    let mut refused = BTreeMap::new();
+    let privilege = |u: bool| if u { "unprivileged" } else { "privileged" };
+    let observed_unpriv = |id: u32| {
+        observed
+            .get(&id)
+            .map(|o| o.conf.unprivileged().unwrap_or(false))
+    };
+    for (id, d) in wanted {
+        if let Some(seen) = observed_unpriv(*id)
+            && seen != d.unprivileged
+        {
+            {
+                refused.insert(*id, format!(
+                    "CT {id} exists as {} but the config says {}: Proxmox cannot change `unprivileged` after create (it is read-only); back it up and `pct restore {id} <archive> --unprivileged {}`, or delete it (phoenix delete {id} --yes) and run phoenix again",
+                    privilege(seen), privilege(d.unprivileged), u8::from(d.unprivileged)
+                ));
+                continue;
+            }
+        }
+        if let Source::Clone { from, .. } = &d.source {
+            let from = from.get();
+            if observed.contains_key(id) {
+                continue;
+            }
+            let source =
+                observed_unpriv(from).or_else(|| wanted.get(&from).map(|s| s.unprivileged));
+            if let Some(src) = source
+                && src != d.unprivileged
+            {
+                {
+                    refused.insert(*id, format!(
+                        "CT {id} would be cloned from CT {from}, which is {}, but the config says {}: a clone inherits `unprivileged` and Proxmox cannot change it afterwards; make CT {id} {} in the config or clone it from a {} source",
+                        privilege(src), privilege(d.unprivileged), privilege(src), privilege(d.unprivileged)
+                    ));
+                }
+            }
+        }
+    }
+    // A clone source is snapshotted (and cloned); Proxmox refuses both with a bind mount.
+    for (id, d) in wanted {
+        let is_source = wanted
+            .values()
+            .any(|c| matches!(&c.source, Source::Clone { from, .. } if from.get() == *id));
+        if (is_source || d.template_snapshot.is_some()) && !d.mounts.is_empty() {
+            let what: Vec<String> = d.mounts.iter().map(|m| m.origin.clone()).collect();
+            refused.entry(*id).or_insert_with(|| format!(
+                "CT {id} is a clone source but has bind mounts ({}): Proxmox refuses to snapshot or clone a container with bind mounts; mount them in the clones instead",
+                what.join(", ")
+            ));
+        }
+    }
+    // One host directory can have one owner: containers whose maps send the owner to
+    // different host ids cannot share it by chown.
+    type Owners = Vec<(u32, Result<(u32, u32), String>)>;
+    let mut by_path: BTreeMap<String, Owners> = BTreeMap::new();
+    for (id, d) in wanted {
+        let map = IdMap::new(d.unprivileged, d.id_maps.clone());
+        for m in &d.mounts {
+            by_path
+                .entry(m.host_path.to_string())
+                .or_default()
+                .push((*id, owner_on_host(&map, m.owner_uid, m.owner_gid)));
+        }
+    }
+    for (path, users) in by_path {
+        let owners: BTreeSet<(u32, u32)> =
+            users.iter().filter_map(|(_, o)| o.clone().ok()).collect();
+        if owners.len() > 1 {
+            let who: Vec<String> = users
+                .iter()
+                .filter_map(|(id, o)| {
+                    o.as_ref()
+                        .ok()
+                        .map(|(u, g)| format!("CT {id} needs {u}:{g}"))
+                })
+                .collect();
+            for (id, _) in &users {
+                refused.entry(*id).or_insert_with(|| format!(
+                    "host directory {path} is shared by containers whose maps disagree ({}); one directory has one owner, so phoenix will not chown it back and forth. Ways out: give the containers id_maps that send the owner to the same host id, or share a group (owner_gid mapped to one host gid, mode 2770), or grant access with POSIX ACLs on the host directory",
+                    who.join(", ")
+                ));
+            }
+        }
+    }
+    refused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::desired;
+    use phoenix_config::Fleet;
+    use phoenix_idmap::conf::CtConf;
+
+    fn fleet(lxc: &str, hypervisor: &str) -> Fleet {
+        Fleet {
+            lxc: serde_json::from_str(lxc).unwrap(),
+            hypervisor: serde_json::from_str(hypervisor).unwrap(),
+            vm: None,
+        }
+    }
+
+    fn ct(extra: &str) -> String {
+        format!(
+            r#"{{"name": "a", "memory_mb": 64, "cores": 1, "storage_pool": "local-zfs",
+               "storage_size_gb": 1, "network_config": {{"name": "eth0", "bridge": "vmbr0",
+               "ip": "10.0.0.5/24"}}, {extra}}}"#
+        )
+    }
+
+    fn wanted(f: &Fleet) -> BTreeMap<u32, DesiredCt> {
+        f.lxc
+            .lxc_configs
+            .keys()
+            .map(|id| (id.get(), desired(f, id.get()).unwrap()))
+            .collect()
+    }
+
+    fn observed(id: u32, conf: &str) -> BTreeMap<u32, ObservedCt> {
+        BTreeMap::from([(
+            id,
+            ObservedCt {
+                conf: CtConf::parse(conf).conf,
+                running: false,
+            },
+        )])
+    }
+
+    #[test]
+    fn a_clone_of_an_existing_source_with_another_privilege_is_refused() {
+        let f = fleet(
+            &format!(
+                r#"{{"lxc_configs": {{"900": {}, "901": {}}}}}"#,
+                ct(
+                    r#""template": "local:vztmpl/x.tar.gz", "unprivileged": false, "template_snapshot_name": "s1""#
+                ),
+                ct(r#""clone_from_ctid": 900, "unprivileged": false"#)
+            ),
+            "{}",
+        );
+        let refused = preflight(&wanted(&f), &observed(900, "unprivileged: 1\n"));
+        assert!(
+            refused[&900]
+                .starts_with("CT 900 exists as unprivileged but the config says privileged")
+        );
+        assert!(refused[&901].starts_with(
+            "CT 901 would be cloned from CT 900, which is unprivileged, but the config says privileged"
+        ));
+    }
+
+    #[test]
+    fn a_clone_source_with_a_bind_mount_is_refused() {
+        let f = fleet(
+            &format!(
+                r#"{{"lxc_configs": {{"900": {}}}}}"#,
+                ct(
+                    r#""template": "local:vztmpl/x.tar.gz", "template_snapshot_name": "s1",
+                      "mount_points": [{"host_path": "/srv/x", "container_path": "/x"}]"#
+                )
+            ),
+            "{}",
+        );
+        let refused = preflight(&wanted(&f), &BTreeMap::new());
+        assert!(
+            refused[&900].contains("has bind mounts (mount point 0)"),
+            "{}",
+            refused[&900]
+        );
+    }
+
+    #[test]
+    fn a_directory_two_maps_disagree_on_is_refused_with_the_ways_out() {
+        let f = fleet(
+            &format!(
+                r#"{{"lxc_configs": {{"101": {}, "102": {}}}}}"#,
+                ct(r#""template": "local:vztmpl/x.tar.gz""#),
+                ct(r#""template": "local:vztmpl/x.tar.gz", "unprivileged": false"#)
+            ),
+            r#"{"shared_volumes": {"v": {"host_path": "/srv/v", "mounts": {"101": "/v", "102": "/v"}}}}"#,
+        );
+        let refused = preflight(&wanted(&f), &BTreeMap::new());
+        for id in [101, 102] {
+            let msg = &refused[&id];
+            assert!(
+                msg.contains("CT 101 needs 100000:100000, CT 102 needs 0:0"),
+                "{msg}"
+            );
+            assert!(msg.contains("POSIX ACLs"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn a_consistent_fleet_passes() {
+        let f = fleet(
+            &format!(
+                r#"{{"lxc_configs": {{"900": {}, "901": {}}}}}"#,
+                ct(r#""template": "local:vztmpl/x.tar.gz", "template_snapshot_name": "s1""#),
+                ct(r#""clone_from_ctid": 900"#)
+            ),
+            "{}",
+        );
+        assert!(preflight(&wanted(&f), &observed(900, "unprivileged: 1\n")).is_empty());
+    }
+}
