@@ -300,3 +300,131 @@ pub fn predicted_conf(options: &CtOptions, unprivileged: bool) -> CtConf {
     }
     conf
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desired::desired;
+    use crate::testutil::{ct, fleet};
+
+    fn one(extra: &str, hypervisor: &str) -> DesiredCt {
+        let f = fleet(
+            &format!(r#"{{"lxc_configs": {{"900": {}}}}}"#, ct(extra)),
+            hypervisor,
+        );
+        desired(&f, 900).unwrap()
+    }
+
+    #[test]
+    fn a_conf_created_from_the_desired_options_needs_no_set() {
+        let d = one(
+            r#""template": "local:vztmpl/x.tar.gz", "mac_address": "52:54:00:00:00:01""#,
+            "{}",
+        );
+        let conf = predicted_conf(&d.options, true);
+        let (set, why) = set_options(&d, &conf).unwrap();
+        assert!(set.is_empty(), "{why:?}");
+    }
+
+    #[test]
+    fn only_the_differences_are_set_and_each_says_why() {
+        let d = one(
+            r#""template": "local:vztmpl/x.tar.gz", "memory_mb": 96, "start_at_boot": true, "boot_order": 2"#,
+            "{}",
+        );
+        let conf = CtConf::parse(
+            "hostname: a\nmemory: 64\nswap: 512\ncores: 1\nonboot: 0\n\
+             net0: name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=10.0.0.5/24,type=veth\n\
+             features: nesting=0\n",
+        )
+        .conf;
+        let (set, why) = set_options(&d, &conf).unwrap();
+        assert_eq!(set.changes.memory, Some(96));
+        assert_eq!(set.changes.onboot, Some(true));
+        assert_eq!(
+            set.changes.startup.map(|s| s.to_string()).as_deref(),
+            Some("order=2")
+        );
+        // No MAC in the config: Proxmox's generated one is kept, so net0 is unchanged.
+        assert!(set.changes.nets.is_empty(), "{why:?}");
+        // `nesting=0` means the same as no features: nothing to delete.
+        assert!(set.delete.is_empty(), "{:?}", set.delete);
+        assert_eq!(
+            why,
+            [
+                "memory: 64 -> 96",
+                "onboot: 0 -> 1",
+                "startup: (unset) -> order=2"
+            ]
+        );
+    }
+
+    #[test]
+    fn bind_mounts_keep_their_slot_and_stale_ones_are_deleted() {
+        let d = one(
+            r#""template": "local:vztmpl/x.tar.gz",
+               "mount_points": [{"host_path": "/srv/a", "container_path": "/a"},
+                                {"host_path": "/srv/b", "container_path": "/b", "read_only": true}]"#,
+            "{}",
+        );
+        let observed: Vec<(u16, MountPoint)> = vec![
+            (0, "local-zfs:subvol-900-disk-1,mp=/vol".parse().unwrap()),
+            (1, "/srv/b,mp=/b".parse().unwrap()),
+            (2, "/srv/old,mp=/old".parse().unwrap()),
+        ];
+        let (slots, delete) = mount_slots(&d, &observed);
+        assert_eq!(slots[&1].to_string(), "/srv/b,mp=/b,ro=1");
+        assert_eq!(slots[&2].to_string(), "/srv/a,mp=/a");
+        assert_eq!(delete, vec![2]);
+    }
+
+    #[test]
+    fn raw_lines_are_written_once_and_stale_managed_ones_removed() {
+        let d = one(
+            r#""template": "local:vztmpl/x.tar.gz", "apparmor_profile": "lxc-phoenix-v2",
+               "lxc_options": ["lxc.mount.auto=proc:mixed sys:mixed"],
+               "id_maps": [{"kind": "u", "container_start": 0, "host_start": 200000, "count": 65536},
+                           {"kind": "g", "container_start": 0, "host_start": 200000, "count": 65536}]"#,
+            "{}",
+        );
+        let mut conf = CtConf::parse(
+            "arch: amd64\nlxc.apparmor.profile = unconfined\nlxc.apparmor.profile: unconfined\nlxc.idmap: u 0 100000 65536\n",
+        )
+        .conf;
+        let (removed, added) = apply_raw_lines(&d, &mut conf).unwrap();
+        // Lines are changed in place (keeping their `=` form), surplus ones removed.
+        assert_eq!(
+            removed,
+            [
+                "lxc.apparmor.profile = unconfined",
+                "lxc.apparmor.profile: unconfined",
+                "lxc.idmap: u 0 100000 65536"
+            ]
+        );
+        assert_eq!(
+            added,
+            [
+                "lxc.apparmor.profile = lxc-phoenix-v2",
+                "lxc.idmap: u 0 200000 65536",
+                "lxc.idmap: g 0 200000 65536",
+                "lxc.mount.auto: proc:mixed sys:mixed"
+            ]
+        );
+        let text = conf.render();
+        assert_eq!(text.matches("lxc.apparmor.profile").count(), 1, "{text}");
+        assert!(
+            text.contains("lxc.apparmor.profile = lxc-phoenix-v2"),
+            "{text}"
+        );
+        assert!(text.contains("lxc.idmap: u 0 200000 65536"), "{text}");
+        // A second application changes nothing.
+        assert_eq!(apply_raw_lines(&d, &mut conf).unwrap(), (vec![], vec![]));
+    }
+
+    #[test]
+    fn line_diff_counts_repeated_lines() {
+        let (removed, added) = line_diff("a\nb\nb\n", "b\nc\n");
+        assert_eq!(removed, ["a", "b"]);
+        assert_eq!(added, ["c"]);
+    }
+}

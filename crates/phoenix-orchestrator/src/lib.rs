@@ -47,6 +47,8 @@ pub mod lock;
 pub mod plan;
 pub mod preflight;
 pub mod report;
+#[cfg(test)]
+mod testutil;
 pub mod verify;
 pub mod volumes;
 

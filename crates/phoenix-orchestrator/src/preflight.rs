@@ -108,24 +108,9 @@ pub fn preflight(
 mod tests {
     use super::*;
     use crate::desired::desired;
+    use crate::testutil::{ct, fleet};
     use phoenix_config::Fleet;
     use phoenix_idmap::conf::CtConf;
-
-    fn fleet(lxc: &str, hypervisor: &str) -> Fleet {
-        Fleet {
-            lxc: serde_json::from_str(lxc).unwrap(),
-            hypervisor: serde_json::from_str(hypervisor).unwrap(),
-            vm: None,
-        }
-    }
-
-    fn ct(extra: &str) -> String {
-        format!(
-            r#"{{"name": "a", "memory_mb": 64, "cores": 1, "storage_pool": "local-zfs",
-               "storage_size_gb": 1, "network_config": {{"name": "eth0", "bridge": "vmbr0",
-               "ip": "10.0.0.5/24"}}, {extra}}}"#
-        )
-    }
 
     fn wanted(f: &Fleet) -> BTreeMap<u32, DesiredCt> {
         f.lxc
