@@ -167,7 +167,9 @@ pub fn write_conf_atomic(
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(".{vmid}.conf.tmp.{}.{nanos}", std::process::id()));
+    // Proxmox writes `<file>.tmp.<pid>` next to the file and renames it (file_set_contents);
+    // the same shape is what pmxcfs is known to accept under /etc/pve.
+    let tmp = dir.join(format!("{vmid}.conf.tmp.{}.{nanos}", std::process::id()));
     let result = write_new_file(&tmp, text.as_bytes(), fs::metadata(&path).ok())
         .and_then(|()| fs::rename(&tmp, &path));
     if let Err(source) = result {
