@@ -411,6 +411,16 @@ impl<'c, 'a> CtRun<'c, 'a> {
             self.actions.push(Action::note(Step::Start, "running"));
             return Ok(());
         }
+        // A Proxmox template (`pct template`) can never start: it is only cloned from.
+        if self
+            .conf
+            .as_ref()
+            .is_some_and(|c| c.template().unwrap_or(false))
+        {
+            self.actions
+                .push(Action::note(Step::Start, "a Proxmox template: not started"));
+            return Ok(());
+        }
         let inv = argv::start(self.ctx.pct.binary(), vmid);
         self.pct_call(Step::Start, Change::Change, inv, |p| p.start(vmid))?;
         self.running = true;

@@ -62,6 +62,13 @@ pub fn prove(run: &mut CtRun<'_, '_>, map: &IdMap) -> Result<(), StepFailure> {
             .push(Action::note(step, "unchanged since its last proof"));
         return Ok(());
     }
+    if !run.running {
+        run.actions.push(Action::note(
+            step,
+            "not running (a Proxmox template): nothing to prove",
+        ));
+        return Ok(());
+    }
     match check(run, map) {
         Ok(()) => Ok(()),
         Err(msg) if run.ctx.dry_run => Err((step, msg)),
