@@ -23,7 +23,7 @@ pub struct Args {
 /// `phoenix conf` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum ConfCommand {
-    /// Print a CT conf file (/etc/pve/lxc/<vmid>.conf) parsed and rendered again.
+    /// Print a CT conf file (`/etc/pve/lxc/<vmid>.conf`) parsed and rendered again.
     Fmt(FmtArgs),
 }
 
