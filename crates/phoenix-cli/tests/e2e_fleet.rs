@@ -292,6 +292,10 @@ fn plan_prints_exact_argv_and_changes_nothing() {
         "{plan}"
     );
     assert!(
+        plan.contains("verify    check  pct exec 8502 -- cat /proc/self/uid_map"),
+        "{plan}"
+    );
+    assert!(
         plan.contains("customize create pct snapshot 8500 golden"),
         "{plan}"
     );

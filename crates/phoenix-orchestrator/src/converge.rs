@@ -49,6 +49,8 @@ pub struct Ctx<'a> {
     pub pct: Pct<&'a dyn CommandRunner>,
     /// Plan only: no pct mutation and no file is changed.
     pub dry_run: bool,
+    /// Prove every running container again, changed or not (`--verify`).
+    pub reprove: bool,
     /// Feature installers.
     pub features: &'a Registry,
     /// What existed when the run started.

@@ -16,7 +16,7 @@ use crate::dag::{Dag, NodeRun};
 use crate::desired::{DesiredCt, desired};
 use crate::lock::{FleetLock, LockError};
 use crate::plan::Step;
-use crate::preflight::preflight;
+use crate::preflight::{idmap_changes, preflight};
 use crate::report::{CtReport, CtResult, RunReport};
 
 /// Which containers a command works on.
@@ -41,6 +41,9 @@ pub struct RunOptions {
     pub wait: bool,
     /// Only create what is missing; leave existing containers as they are.
     pub only_missing: bool,
+    /// Prove the idmap and volumes of every container again, even unchanged ones
+    /// (this runs `pct exec`, so the run is no longer read-only for them).
+    pub reprove: bool,
 }
 
 impl Default for RunOptions {
@@ -51,6 +54,7 @@ impl Default for RunOptions {
             dry_run: false,
             wait: false,
             only_missing: false,
+            reprove: false,
         }
     }
 }
@@ -290,7 +294,10 @@ impl<'a> Orchestrator<'a> {
                 }
             }
         }
-        refused.extend(preflight(&wanted, &observed));
+        let (map_refused, map_warnings) = idmap_changes(&wanted, &observed);
+        for (id, e) in preflight(&wanted, &observed).into_iter().chain(map_refused) {
+            refused.entry(id).or_insert(e);
+        }
 
         let cts: Vec<&DesiredCt> = wanted.values().collect();
         let host =
@@ -306,6 +313,7 @@ impl<'a> Orchestrator<'a> {
             root: &self.root,
             pct,
             dry_run: opts.dry_run,
+            reprove: opts.reprove,
             features: &self.features,
             observed: &observed,
             predicted: Mutex::new(BTreeMap::new()),
@@ -368,7 +376,11 @@ impl<'a> Orchestrator<'a> {
                     warnings: vec![],
                 }
             } else {
-                converge_ct(&ctx, &wanted[&id], &hostname(id))
+                let mut report = converge_ct(&ctx, &wanted[&id], &hostname(id));
+                report
+                    .warnings
+                    .extend(map_warnings.get(&id).into_iter().flatten().cloned());
+                report
             };
             progress(Event::Finished(&report));
             if report.ok() { Ok(report) } else { Err(report) }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use phoenix_idmap::IdMap;
+use phoenix_idmap::{IdKind, IdMap};
 
 use crate::converge::ObservedCt;
 use crate::desired::{DesiredCt, Source};
@@ -28,13 +28,11 @@ pub fn preflight(
         if let Some(seen) = observed_unpriv(*id)
             && seen != d.unprivileged
         {
-            {
-                refused.insert(*id, format!(
-                    "CT {id} exists as {} but the config says {}: Proxmox cannot change `unprivileged` after create (it is read-only); back it up and `pct restore {id} <archive> --unprivileged {}`, or delete it (phoenix delete {id} --yes) and run phoenix again",
-                    privilege(seen), privilege(d.unprivileged), u8::from(d.unprivileged)
-                ));
-                continue;
-            }
+            refused.insert(*id, format!(
+                "CT {id} exists as {} but the config says {}: Proxmox cannot change `unprivileged` after create (it is read-only); back it up and `pct restore {id} <archive> --unprivileged {}`, or delete it (phoenix delete {id} --yes) and run phoenix again",
+                privilege(seen), privilege(d.unprivileged), u8::from(d.unprivileged)
+            ));
+            continue;
         }
         if let Source::Clone { from, .. } = &d.source {
             let from = from.get();
@@ -102,6 +100,103 @@ pub fn preflight(
         }
     }
     refused
+}
+
+/// Container ids (0..65536, per kind) that `a` and `b` send to different host ids, as
+/// ranges like `u 1000`, `g 1000-1999`.
+pub fn differing_ids(a: &IdMap, b: &IdMap) -> Vec<String> {
+    let mut out = Vec::new();
+    for kind in [IdKind::Uid, IdKind::Gid] {
+        let host = |m: &IdMap, id: u32| {
+            if m.is_user_namespaced() {
+                m.host_id_of(kind, id)
+            } else {
+                Some(id)
+            }
+        };
+        let mut start: Option<u32> = None;
+        for id in 0..=65536u32 {
+            let differs = id < 65536 && host(a, id) != host(b, id);
+            match (differs, start) {
+                (true, None) => start = Some(id),
+                (false, Some(s)) => {
+                    let t = if kind == IdKind::Uid { "u" } else { "g" };
+                    out.push(if s + 1 == id {
+                        format!("{t} {s}")
+                    } else {
+                        format!("{t} {s}-{}", id - 1)
+                    });
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// What the map of a container can and cannot become.
+///
+/// Proxmox shifts file owners by a map only when it creates or restores a container:
+/// `pct create` extracts with the default map (identity when privileged), and a clone
+/// keeps the source's on-disk owners. So the map a container's files were made with is
+/// its *creation map*. Giving a container a map other than its creation map leaves the
+/// files of the ids that differ owned by the old host ids (they show as `nobody`): phoenix
+/// warns when it does so for a container it creates or clones. A container whose conf
+/// already holds a third map has run with it and has files under it: that is refused.
+pub fn idmap_changes(
+    wanted: &BTreeMap<u32, DesiredCt>,
+    observed: &BTreeMap<u32, ObservedCt>,
+) -> (BTreeMap<u32, String>, BTreeMap<u32, Vec<String>>) {
+    let mut refused = BTreeMap::new();
+    let mut warnings: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+    let desired_map = |d: &DesiredCt| IdMap::new(d.unprivileged, d.id_maps.clone());
+    for (id, d) in wanted {
+        let want = desired_map(d);
+        let (creation, made_by) = match &d.source {
+            Source::Template(_) => (
+                Some(IdMap::new(d.unprivileged, vec![])),
+                "pct create extracts the template with Proxmox's default map".to_owned(),
+            ),
+            Source::Clone { from, .. } => (
+                match observed.get(&from.get()) {
+                    Some(o) => IdMap::from_conf(&o.conf).ok(),
+                    None => wanted.get(&from.get()).map(desired_map),
+                },
+                format!("a clone keeps the on-disk owners of its source CT {from}"),
+            ),
+        };
+        let seen = observed
+            .get(id)
+            .and_then(|o| IdMap::from_conf(&o.conf).ok());
+        if let Some(seen) = &seen
+            && !differing_ids(seen, &want).is_empty()
+            && creation
+                .as_ref()
+                .is_none_or(|c| !differing_ids(seen, c).is_empty())
+        {
+            refused.insert(*id, format!(
+                "CT {id} exists with another idmap than the config's (container ids {} map elsewhere): Proxmox re-owns files only at create or restore, so changing lxc.idmap now would leave them owned by the old host ids; back it up and restore it with the new map, or delete it (phoenix delete {id} --yes) and run phoenix again",
+                differing_ids(seen, &want).join(", ")
+            ));
+            continue;
+        }
+        let applied = seen
+            .as_ref()
+            .is_some_and(|s| differing_ids(s, &want).is_empty());
+        if let Some(c) = creation
+            && !applied
+        {
+            let diff = differing_ids(&c, &want);
+            if !diff.is_empty() {
+                warnings.entry(*id).or_default().push(format!(
+                    "its idmap differs from the map its files are made with for container ids {} ({made_by}): files owned by those ids will show as nobody",
+                    diff.join(", ")
+                ));
+            }
+        }
+    }
+    (refused, warnings)
 }
 
 #[cfg(test)]
@@ -191,6 +286,68 @@ mod tests {
             );
             assert!(msg.contains("POSIX ACLs"), "{msg}");
         }
+    }
+
+    #[test]
+    fn a_new_map_on_an_existing_container_is_refused_and_a_clone_with_another_map_warned() {
+        let maps = r#""id_maps": [
+            {"kind": "u", "container_start": 0, "host_start": 100000, "count": 1000},
+            {"kind": "u", "container_start": 1000, "host_start": 1000, "count": 1},
+            {"kind": "u", "container_start": 1001, "host_start": 101001, "count": 64535},
+            {"kind": "g", "container_start": 0, "host_start": 100000, "count": 65536}]"#;
+        let f = fleet(
+            &format!(
+                r#"{{"lxc_configs": {{"900": {}, "901": {}}}}}"#,
+                ct(&format!(
+                    r#""template": "local:vztmpl/x.tar.gz", "template_snapshot_name": "s1", {maps}"#
+                )),
+                ct(r#""clone_from_ctid": 900"#)
+            ),
+            "{}",
+        );
+        // 900 exists with a third map: it has run with it, refused.
+        let third = "unprivileged: 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap: g 0 200000 65536\n";
+        let (refused, _) = idmap_changes(&wanted(&f), &observed(900, third));
+        assert!(refused[&900].starts_with(
+            "CT 900 exists with another idmap than the config's (container ids u 0-65535, g 0-65535 map elsewhere)"
+        ), "{}", refused[&900]);
+        // 900 exists as created (default map: phoenix stopped before writing lxc.idmap):
+        // the map is applied, with the warning a fresh create gets.
+        let (refused, warnings) = idmap_changes(&wanted(&f), &observed(900, "unprivileged: 1\n"));
+        assert!(refused.is_empty(), "{refused:?}");
+        assert!(warnings[&900][0].starts_with(
+            "its idmap differs from the map its files are made with for container ids u 1000 (pct create extracts"
+        ), "{:?}", warnings[&900]);
+        // The clone of 900 (default map) inherits files owned under 900's map.
+        let (_, warnings) = idmap_changes(&wanted(&f), &BTreeMap::new());
+        assert!(
+            warnings[&901][0].contains(
+                "container ids u 1000 (a clone keeps the on-disk owners of its source CT 900)"
+            ),
+            "{:?}",
+            warnings[&901]
+        );
+        // The same map on both sides: nothing to say.
+        let conf = "unprivileged: 1\nlxc.idmap: u 0 100000 1000\nlxc.idmap: u 1000 1000 1\nlxc.idmap: u 1001 101001 64535\nlxc.idmap: g 0 100000 65536\n";
+        let f2 = fleet(
+            &format!(
+                r#"{{"lxc_configs": {{"900": {}}}}}"#,
+                ct(&format!(r#""template": "local:vztmpl/x.tar.gz", {maps}"#))
+            ),
+            "{}",
+        );
+        assert_eq!(
+            idmap_changes(&wanted(&f2), &observed(900, conf)),
+            (BTreeMap::new(), BTreeMap::new())
+        );
+    }
+
+    #[test]
+    fn differing_ids_are_ranges_per_kind() {
+        let a = IdMap::new(true, vec![]);
+        let b = IdMap::new(false, vec![]);
+        assert_eq!(differing_ids(&a, &b), ["u 0-65535", "g 0-65535"]);
+        assert!(differing_ids(&a, &a).is_empty());
     }
 
     #[test]

@@ -57,9 +57,11 @@ fn show(v: &[(u32, u32, u32)]) -> String {
 /// Runs the proof (or plans it in a dry run).
 pub fn prove(run: &mut CtRun<'_, '_>, map: &IdMap) -> Result<(), StepFailure> {
     let step = Step::Verify;
-    if !run.changed {
-        run.actions
-            .push(Action::note(step, "unchanged since its last proof"));
+    if !run.changed && !run.ctx.reprove {
+        run.actions.push(Action::note(
+            step,
+            "unchanged since its last proof (--verify proves it again)",
+        ));
         return Ok(());
     }
     if !run.running {
@@ -90,7 +92,7 @@ fn exec(
     let vmid = run.d.vmid;
     let inv = argv::exec(run.ctx.pct.binary(), vmid, argv_in);
     run.actions
-        .push(Action::command(Step::Verify, Change::NoOp, inv.argv()));
+        .push(Action::command(Step::Verify, Change::Check, inv.argv()));
     if run.ctx.dry_run {
         return Ok(None);
     }
@@ -169,7 +171,8 @@ fn check(run: &mut CtRun<'_, '_>, map: &IdMap) -> Result<(), String> {
                 .ctx
                 .host_path(&m.host_path)
                 .join(format!(".phoenix-probe-{}", run.d.vmid));
-            let meta = std::fs::metadata(&host_probe).map_err(|e| {
+            // Never follow a link the container could have put there.
+            let meta = std::fs::symlink_metadata(&host_probe).map_err(|e| {
                 format!("{where_}: the probe file is not visible on the host at {host_probe}: {e}")
             })?;
             if (meta.uid(), meta.gid()) != (uid, gid) {

@@ -21,6 +21,10 @@ pub struct RunFlags {
     /// Wait for another phoenix run to finish instead of failing.
     #[arg(long)]
     pub wait: bool,
+    /// Prove the idmap and shared volumes of every running container again, even
+    /// unchanged ones (runs pct exec in each).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Which containers, and how to run.
@@ -63,6 +67,7 @@ pub fn converge(
         dry_run: flags.dry_run,
         wait: flags.wait,
         only_missing,
+        reprove: flags.verify,
     };
     let report = orchestrator(&fleet, global, &runner)
         .converge(&opts, &progress(global))
