@@ -80,6 +80,21 @@ fn converges_a_fleet_from_nothing_and_a_second_up_changes_nothing() {
         "second up mutated: {log:#?}"
     );
 
+    // --verify proves unchanged containers again (it runs pct exec, so it mutates).
+    let verify = env.ok(&env.phoenix(&["up", "--verify"], &[]));
+    assert!(verify.contains("3 ok, 0 failed"), "{verify}");
+    let log = env.take_log();
+    for id in ["8100", "8101", "8102"] {
+        assert!(
+            log.contains(&format!("exec {id} -- cat /proc/self/uid_map")),
+            "{log:#?}"
+        );
+    }
+    assert!(
+        log.contains(&"exec 8102 -- stat -c %u %g /data".to_owned()),
+        "{log:#?}"
+    );
+
     // Status shows no drift; plan shows only no-ops.
     let status = env.ok(&env.phoenix(&["status"], &[]));
     assert!(
