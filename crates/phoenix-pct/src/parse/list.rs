@@ -32,19 +32,12 @@ const ROW: &str = "a row 'VMID Status [Lock] Name'";
 
 /// Reads `pct list` output.
 pub(crate) fn parse_list(stdout: &str) -> Result<Vec<ListEntry>, OutputError> {
-    let mut lines = stdout
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((n, header)) = lines.next() else {
-        return Ok(Vec::new());
-    };
-    let words: Vec<&str> = header.split_whitespace().collect();
-    if words != ["VMID", "Status", "Lock", "Name"] {
-        return Err(OutputError::new(n, header, HEADER));
-    }
-    lines.map(|(n, line)| parse_row(n, line)).collect()
+    super::parse_table(
+        stdout,
+        &["VMID", "Status", "Lock", "Name"],
+        HEADER,
+        parse_row,
+    )
 }
 
 fn parse_row(n: usize, line: &str) -> Result<ListEntry, OutputError> {

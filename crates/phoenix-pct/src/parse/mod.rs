@@ -27,6 +27,29 @@ impl OutputError {
     }
 }
 
+/// Reads a table pct or pvesm prints: a header of exactly `columns`, then one row per
+/// non-blank line, each read by `row` with its 1-based line number. No output at all is
+/// an empty table (pct prints nothing when there is nothing to list).
+pub(crate) fn parse_table<T>(
+    stdout: &str,
+    columns: &[&str],
+    header_expected: &'static str,
+    row: impl Fn(usize, &str) -> Result<T, OutputError>,
+) -> Result<Vec<T>, OutputError> {
+    let mut lines = stdout
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((n, header)) = lines.next() else {
+        return Ok(Vec::new());
+    };
+    if header.split_whitespace().ne(columns.iter().copied()) {
+        return Err(OutputError::new(n, header, header_expected));
+    }
+    lines.map(|(n, line)| row(n, line)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,19 +72,12 @@ const ROW: &str = "a row 'Name Type Status Total Used Available N.NN%|N/A'";
 
 /// Reads `pvesm status` output.
 pub(crate) fn parse_storage_status(stdout: &str) -> Result<Vec<StorageStatus>, OutputError> {
-    let mut lines = stdout
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((n, header)) = lines.next() else {
-        return Ok(Vec::new());
-    };
-    let words: Vec<&str> = header.split_whitespace().collect();
-    if words != ["Name", "Type", "Status", "Total", "Used", "Available", "%"] {
-        return Err(OutputError::new(n, header, HEADER));
-    }
-    lines.map(|(n, line)| parse_row(n, line)).collect()
+    super::parse_table(
+        stdout,
+        &["Name", "Type", "Status", "Total", "Used", "Available", "%"],
+        HEADER,
+        parse_row,
+    )
 }
 
 fn parse_row(n: usize, line: &str) -> Result<StorageStatus, OutputError> {
