@@ -60,6 +60,8 @@ pub struct Ctx<'a> {
     /// One lock per clone source: Proxmox locks the source (`lock: disk`) for the whole
     /// clone, so two clones of one source at once would fail with `CT is locked (disk)`.
     pub clone_sources: Mutex<BTreeMap<u32, Arc<Mutex<()>>>>,
+    /// Host directories a dry run has already planned to create.
+    pub planned_dirs: Mutex<std::collections::BTreeSet<Utf8PathBuf>>,
 }
 
 impl Ctx<'_> {

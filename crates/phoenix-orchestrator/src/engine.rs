@@ -318,6 +318,7 @@ impl<'a> Orchestrator<'a> {
             observed: &observed,
             predicted: Mutex::new(BTreeMap::new()),
             clone_sources: Mutex::new(BTreeMap::new()),
+            planned_dirs: Mutex::new(Default::default()),
         };
         let hostname = |id: u32| {
             self.fleet

@@ -56,7 +56,17 @@ pub fn ensure(run: &mut CtRun<'_, '_>, map: &IdMap) -> Result<(), StepFailure> {
             .map_err(|e| (step, format!("{} ({}): {e}", m.origin, m.host_path)))?;
         let path = run.ctx.host_path(&m.host_path);
         let mut differs = Vec::new();
+        // In a dry run an earlier container of this run may already have planned this
+        // directory: the plan shows it once, as a real run would do it once.
+        let planned = run.ctx.dry_run
+            && !run
+                .ctx
+                .planned_dirs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(path.clone());
         let change = match std::fs::symlink_metadata(&path) {
+            Err(_) if planned => Change::NoOp,
             Err(_) => {
                 differs.push("missing".to_owned());
                 Change::Create
