@@ -20,7 +20,19 @@ fn converges_a_fleet_from_nothing_and_a_second_up_changes_nothing() {
     };
     small_fleet(&env, 8100);
 
+    // The plan announces exactly as many changes as the run then makes.
+    let plan = env.ok(&env.phoenix(&["plan"], &[]));
+    let planned = plan
+        .lines()
+        .find_map(|l| l.strip_prefix("3 containers: 3 ok, 0 failed, 0 skipped; "))
+        .and_then(|l| l.strip_suffix(" changes planned"))
+        .unwrap_or_else(|| panic!("{plan}"))
+        .to_owned();
     let first = env.ok(&env.phoenix(&["up"], &[]));
+    assert!(
+        first.contains(&format!("; {planned} changes made")),
+        "planned {planned}:\n{first}"
+    );
     assert!(
         first.contains("3 containers: 3 ok, 0 failed, 0 skipped"),
         "{first}"
