@@ -133,15 +133,15 @@ pub enum DesiredError {
     },
 }
 
+/// The container `ctid` of the config, if it defines one.
+pub fn container(fleet: &Fleet, ctid: u32) -> Option<&Container> {
+    let id = phoenix_config::Ctid::new(u64::from(ctid)).ok()?;
+    fleet.lxc.lxc_configs.get(&id)
+}
+
 /// Computes the desired state of `ctid` from the fleet.
 pub fn desired(fleet: &Fleet, ctid: u32) -> Result<DesiredCt, DesiredError> {
-    let ct = fleet
-        .lxc
-        .lxc_configs
-        .iter()
-        .find(|(id, _)| id.get() == ctid)
-        .map(|(_, c)| c)
-        .ok_or(DesiredError::Unknown(ctid))?;
+    let ct = container(fleet, ctid).ok_or(DesiredError::Unknown(ctid))?;
     let invalid =
         |what: &'static str, value: &dyn std::fmt::Display, reason: String| DesiredError::Invalid {
             vmid: ctid,

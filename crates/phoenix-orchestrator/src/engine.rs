@@ -13,7 +13,7 @@ use phoenix_pct::{CommandRunner, CtStatus, DryRunRunner, Pct, PctError, Pvesm};
 
 use crate::converge::{Ctx, ObservedCt, chain, converge_ct};
 use crate::dag::{Dag, NodeRun};
-use crate::desired::{DesiredCt, desired};
+use crate::desired::{DesiredCt, container, desired};
 use crate::lock::{FleetLock, LockError};
 use crate::plan::Step;
 use crate::preflight::{idmap_changes, preflight};
@@ -197,14 +197,7 @@ impl<'a> Orchestrator<'a> {
 
     fn dag(&self, ids: &[u32]) -> Dag<u32> {
         Dag::new(ids.iter().map(|id| {
-            let ct = &self
-                .fleet
-                .lxc
-                .lxc_configs
-                .iter()
-                .find(|(c, _)| c.get() == *id)
-                .map(|(_, c)| c);
-            let needs = ct
+            let needs = container(self.fleet, *id)
                 .map(|c| {
                     c.clone_from_ctid
                         .iter()
@@ -321,12 +314,8 @@ impl<'a> Orchestrator<'a> {
             planned_dirs: Mutex::new(Default::default()),
         };
         let hostname = |id: u32| {
-            self.fleet
-                .lxc
-                .lxc_configs
-                .iter()
-                .find(|(c, _)| c.get() == id)
-                .map(|(_, c)| c.name.as_str().to_owned())
+            container(self.fleet, id)
+                .map(|c| c.name.as_str().to_owned())
                 .unwrap_or_default()
         };
         if let Some(e) = &host_error {
