@@ -266,7 +266,7 @@ fn the_typed_wrapper_reads_what_the_emulator_prints() {
             .env_remove("PCT_EMU_FAIL")
     };
     let pct = Pct::with_binary(PCT, runner());
-    let id = phoenix_idmap::Vmid::new(150).unwrap();
+    let id = phoenix_pveconf::Vmid::new(150).unwrap();
 
     assert_eq!(pct.status(id).unwrap(), CtStatus::Stopped);
     let list = pct.list().unwrap();
@@ -281,7 +281,7 @@ fn the_typed_wrapper_reads_what_the_emulator_prints() {
     assert_eq!(conf.description().as_deref(), Some("Owner: me\n"));
     assert_eq!(pct.listsnapshot(id).unwrap().len(), 1);
     assert!(
-        pct.status_optional(phoenix_idmap::Vmid::new(151).unwrap())
+        pct.status_optional(phoenix_pveconf::Vmid::new(151).unwrap())
             .unwrap()
             .is_none()
     );

@@ -12,7 +12,7 @@
 //! ```
 //! use phoenix_apparmor::conf::{apply_to_conf, Assignment};
 //! use phoenix_apparmor::ShippedProfile;
-//! use phoenix_idmap::conf::CtConf;
+//! use phoenix_pveconf::conf::CtConf;
 //!
 //! let mut conf = CtConf::parse("memory: 512\nlxc.apparmor.profile=unconfined\nlxc.apparmor.profile=unconfined\n").conf;
 //! let a = Assignment::shipped(ShippedProfile::DockerSecure);
@@ -21,7 +21,7 @@
 //! assert_eq!(conf.render(), "memory: 512\nlxc.apparmor.profile=lxc-docker-secure\nlxc.apparmor.allow_nesting: 1\n");
 //! ```
 
-use phoenix_idmap::conf::{CtConf, EditError};
+use phoenix_pveconf::conf::{CtConf, EditError};
 
 use crate::names::ProfileName;
 use crate::shipped::ShippedProfile;

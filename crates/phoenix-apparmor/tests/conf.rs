@@ -3,7 +3,7 @@
 
 use phoenix_apparmor::ShippedProfile;
 use phoenix_apparmor::conf::{Assignment, apply_to_conf};
-use phoenix_idmap::conf::CtConf;
+use phoenix_pveconf::conf::CtConf;
 
 fn fixture(name: &str) -> String {
     let path = format!(

@@ -1,55 +1,30 @@
-//! Proxmox CT conf files (`/etc/pve/lxc/<CTID>.conf`), `lxc.idmap` user-namespace
-//! maps and `/etc/subuid` / `/etc/subgid` delegations.
-//!
-//! # The CT conf format
+//! User-namespace id maps: `lxc.idmap` entries (`u 0 100000 65536`), Proxmox's
+//! validation of them, the effective map of a container, phoenix's stricter warnings,
+//! the planner, the kernel's `/proc/<pid>/uid_map` and `gid_map`, and the
+//! `/etc/subuid` / `/etc/subgid` delegations.
 //!
 //! ```text
-//! #Owner%3A me 100%25 %C3%A4          <- description, URI-encoded, one `#` line per line
-//! arch: amd64                         <- `key: value`, key matching [a-z][a-z_]*\d*
-//! net0: name=eth0,bridge=vmbr0,ip=dhcp,type=veth   <- property strings (see `props`)
-//! unprivileged: 1
-//! lxc.idmap: u 0 100000 65536         <- raw lxc keys, `:` form ...
-//! lxc.idmap = g 0 100000 65536        <- ... or `=` form
-//!
-//! [pve:pending]                       <- changes not applied yet
-//! delete: onboot
-//!
-//! [before-upgrade]                    <- a snapshot: the config at snapshot time
-//! snaptime: 1735689600
+//! lxc.idmap: u 0 100000 65536       <- container uids 0..65535 are host 100000..165535
+//! /proc/1/uid_map:          0     100000      65536
+//! /etc/subuid:  root:100000:65536   <- root may map host ids 100000..165535
 //! ```
 //!
-//! [`conf::CtConf`] reads any file losslessly (lines Proxmox would drop are kept and
-//! reported as warnings), edits only the lines it must, and can render Proxmox's own rewrite:
-//!
 //! ```
-//! use phoenix_idmap::conf::CtConf;
-//!
-//! let src = "memory: 512\nlxc.idmap = u 0 100000 65536\nonboot: yes\n";
-//! let parsed = CtConf::parse(src);
-//! assert!(parsed.warnings.is_empty());
-//! let mut conf = parsed.conf;
-//! assert_eq!(conf.memory().unwrap(), Some(512));
-//! conf.set("memory", "1024").unwrap();
-//! conf.add_lxc("lxc.idmap", "g 0 100000 65536").unwrap();
-//! assert_eq!(
-//!     conf.render(),
-//!     "memory: 1024\nlxc.idmap = u 0 100000 65536\nlxc.idmap: g 0 100000 65536\nonboot: yes\n"
-//! );
-//! assert_eq!(
-//!     conf.render_canonical(),
-//!     "memory: 1024\nonboot: 1\nlxc.idmap: u 0 100000 65536\nlxc.idmap: g 0 100000 65536\n"
-//! );
+//! use phoenix_idmap::{IdMap, IdKind, proc_map};
+//! let map = IdMap::new(true, vec![]);
+//! assert_eq!(map.host_uid_of(1000), Some(101000));
+//! let kernel = proc_map::parse("         0     100000      65536\n").unwrap();
+//! assert_eq!(kernel, proc_map::expected(&map, IdKind::Uid));
 //! ```
 //!
-//! Files are read and written under a root directory with [`conf::io`].
+//! How a Proxmox conf's lines become an [`IdMap`] is `phoenix-pveconf`'s
+//! (`phoenix_pveconf::idmap::from_conf`).
 
-pub mod conf;
 pub mod idmap;
-pub mod props;
+pub mod proc_map;
 pub mod subid;
-mod vmid;
 
 pub use idmap::{
-    IdKind, IdMap, IdMapEntry, IdMapError, IdMapWarning, ParseIdMapEntryError, validate_entries,
+    Delegations, IDMAP_KEY, IdKind, IdMap, IdMapEntry, IdMapError, IdMapWarning, LEGACY_IDMAP_KEY,
+    ParseIdMapEntryError, validate_entries,
 };
-pub use vmid::{Vmid, VmidError};

@@ -16,10 +16,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 use phoenix_config::Fleet;
 use phoenix_features::Registry;
 use phoenix_idmap::IdMap;
-use phoenix_idmap::conf::CtConf;
-use phoenix_idmap::conf::io::{lock_conf, read_optional_conf, write_conf_atomic};
-use phoenix_idmap::props::RootFs;
 use phoenix_pct::{CloneOptions, CommandRunner, CreateOptions, CtStatus, Pct, argv};
+use phoenix_pveconf::conf::CtConf;
+use phoenix_pveconf::conf::io::{lock_conf, read_optional_conf, write_conf_atomic};
+use phoenix_pveconf::props::RootFs;
 
 use crate::desired::{DesiredCt, Source};
 use crate::diff::{apply_raw_lines, mount_slots, predicted_conf, set_options};
@@ -381,7 +381,7 @@ impl<'c, 'a> CtRun<'c, 'a> {
     /// the volumes were chowned for.
     fn confirm_idmap(&mut self, planned: &IdMap, file_conf: &CtConf) -> Result<(), StepFailure> {
         let step = Step::Idmap;
-        let actual = IdMap::from_conf(file_conf).map_err(|e| fail(step)(&e))?;
+        let actual = phoenix_pveconf::idmap::from_conf(file_conf).map_err(|e| fail(step)(&e))?;
         if actual.entries() != planned.entries()
             || actual.is_user_namespaced() != planned.is_user_namespaced()
         {

@@ -2,8 +2,8 @@
 //! snapshot that clones are made from.
 
 use phoenix_features::{Container, ExecResult, FeatureError, Request};
-use phoenix_idmap::Vmid;
 use phoenix_pct::{CommandRunner, FileOptions, Pct, argv};
+use phoenix_pveconf::Vmid;
 
 use crate::converge::{CtRun, StepFailure, chain, fail};
 use crate::plan::{Action, Change, Step};

@@ -10,9 +10,10 @@ use camino::Utf8PathBuf;
 use phoenix_apparmor::conf::{Assignment, ConfProfile};
 use phoenix_apparmor::{ExtraRule, Profile, ShippedProfile};
 use phoenix_config::{Container, Fleet};
-use phoenix_idmap::props::{Features, Ipv4Config, MountPoint, NetConfig, Startup};
-use phoenix_idmap::{IdKind, IdMapEntry, Vmid};
+use phoenix_idmap::{IdKind, IdMapEntry};
 use phoenix_pct::{CtOptions, SnapshotName};
+use phoenix_pveconf::Vmid;
+use phoenix_pveconf::props::{Features, Ipv4Config, MountPoint, NetConfig, Startup};
 
 use crate::apparmor_rules::to_extra_rules;
 
@@ -274,7 +275,7 @@ fn net0(ct: &Container) -> Result<NetConfig, String> {
         .as_ref()
         .map(|m| {
             m.as_str()
-                .parse::<phoenix_idmap::props::MacAddr>()
+                .parse::<phoenix_pveconf::props::MacAddr>()
                 .map_err(|e| e.to_string())
         })
         .transpose()?;

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use phoenix_idmap::conf::{CtConf, EditError};
-use phoenix_idmap::props::{Features, MountKind, MountPoint, NetConfig};
 use phoenix_pct::{CtOptions, SetOptions};
+use phoenix_pveconf::conf::{CtConf, EditError};
+use phoenix_pveconf::props::{Features, MountKind, MountPoint, NetConfig};
 
 use crate::desired::{DesiredCt, IDMAP_KEY};
 
@@ -20,7 +20,7 @@ pub struct ObservedError {
     pub key: String,
     /// The parser's reason.
     #[source]
-    pub source: phoenix_idmap::conf::ValueError,
+    pub source: phoenix_pveconf::conf::ValueError,
 }
 
 /// The `pct set` that brings `conf` (pct config output) to `desired`, with one

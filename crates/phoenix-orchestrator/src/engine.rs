@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use camino::{Utf8Path, Utf8PathBuf};
 use phoenix_config::Fleet;
 use phoenix_features::Registry;
-use phoenix_idmap::Vmid;
 use phoenix_pct::{CommandRunner, CtStatus, DryRunRunner, Pct, PctError, Pvesm};
+use phoenix_pveconf::Vmid;
 
 use crate::converge::{Ctx, ObservedCt, chain, converge_ct};
 use crate::dag::{Dag, NodeRun};

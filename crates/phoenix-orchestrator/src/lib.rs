@@ -60,3 +60,4 @@ pub use phoenix_config as config;
 pub use phoenix_features as features;
 pub use phoenix_idmap as idmap;
 pub use phoenix_pct as pct;
+pub use phoenix_pveconf as pveconf;

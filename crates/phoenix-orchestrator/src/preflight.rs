@@ -160,7 +160,7 @@ pub fn idmap_changes(
             ),
             Source::Clone { from, .. } => (
                 match observed.get(&from.get()) {
-                    Some(o) => IdMap::from_conf(&o.conf).ok(),
+                    Some(o) => phoenix_pveconf::idmap::from_conf(&o.conf).ok(),
                     None => wanted.get(&from.get()).map(desired_map),
                 },
                 format!("a clone keeps the on-disk owners of its source CT {from}"),
@@ -168,7 +168,7 @@ pub fn idmap_changes(
         };
         let seen = observed
             .get(id)
-            .and_then(|o| IdMap::from_conf(&o.conf).ok());
+            .and_then(|o| phoenix_pveconf::idmap::from_conf(&o.conf).ok());
         if let Some(seen) = &seen
             && !differing_ids(seen, &want).is_empty()
             && creation
@@ -205,7 +205,7 @@ mod tests {
     use crate::desired::desired;
     use crate::testutil::{ct, fleet};
     use phoenix_config::Fleet;
-    use phoenix_idmap::conf::CtConf;
+    use phoenix_pveconf::conf::CtConf;
 
     fn wanted(f: &Fleet) -> BTreeMap<u32, DesiredCt> {
         f.lxc

@@ -7,52 +7,13 @@
 
 use std::os::unix::fs::MetadataExt;
 
+use phoenix_idmap::proc_map::{self, show};
 use phoenix_idmap::{IdKind, IdMap};
 use phoenix_pct::argv;
 
 use crate::converge::{CtRun, StepFailure, chain};
 use crate::plan::{Action, Change, Step};
 use crate::volumes::owner_on_host;
-
-/// `ns host count` triples from a `/proc/<pid>/uid_map` or `gid_map`, sorted.
-pub fn parse_proc_map(text: &str) -> Result<Vec<(u32, u32, u32)>, String> {
-    let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let n: Vec<u32> = line
-            .split_whitespace()
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("unexpected line in the kernel's map: {line:?}"))?;
-        match n[..] {
-            [a, b, c] => out.push((a, b, c)),
-            _ => return Err(format!("unexpected line in the kernel's map: {line:?}")),
-        }
-    }
-    out.sort_unstable();
-    Ok(out)
-}
-
-/// The triples the kernel should show for `kind` under `map`.
-pub fn expected_proc_map(map: &IdMap, kind: IdKind) -> Vec<(u32, u32, u32)> {
-    if !map.is_user_namespaced() {
-        return vec![(0, 0, u32::MAX)];
-    }
-    let mut v: Vec<_> = map
-        .entries()
-        .iter()
-        .filter(|e| e.kind == kind && e.count > 0)
-        .map(|e| (e.ns_start, e.host_start, e.count))
-        .collect();
-    v.sort_unstable();
-    v
-}
-
-fn show(v: &[(u32, u32, u32)]) -> String {
-    v.iter()
-        .map(|(a, b, c)| format!("{a} {b} {c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Runs the proof (or plans it in a dry run).
 pub fn prove(run: &mut CtRun<'_, '_>, map: &IdMap) -> Result<(), StepFailure> {
@@ -129,8 +90,8 @@ fn check(run: &mut CtRun<'_, '_>, map: &IdMap) -> Result<(), String> {
         let Some(out) = exec_ok(run, &["cat", file], "reading the kernel's map")? else {
             continue;
         };
-        let seen = parse_proc_map(&out)?;
-        let want = expected_proc_map(map, kind);
+        let seen = proc_map::parse(&out).map_err(|e| e.to_string())?;
+        let want = proc_map::expected(map, kind);
         if seen != want {
             return Err(format!(
                 "the kernel maps {}s as [{}] but phoenix computed [{}]",
@@ -186,25 +147,4 @@ fn check(run: &mut CtRun<'_, '_>, map: &IdMap) -> Result<(), String> {
         exec_ok(run, &["rm", "-f", &probe], &where_)?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kernel_maps_parse_and_match_the_default_map() {
-        let text = "         0     100000      65536\n";
-        let map = IdMap::new(true, vec![]);
-        assert_eq!(
-            parse_proc_map(text).unwrap(),
-            expected_proc_map(&map, IdKind::Uid)
-        );
-        let privileged = IdMap::new(false, vec![]);
-        assert_eq!(
-            parse_proc_map("0 0 4294967295\n").unwrap(),
-            expected_proc_map(&privileged, IdKind::Gid)
-        );
-        assert!(parse_proc_map("0 x 1").is_err());
-    }
 }

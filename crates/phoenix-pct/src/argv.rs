@@ -3,7 +3,7 @@
 //! a plan can show exactly what it would execute.
 //!
 //! ```
-//! use phoenix_idmap::Vmid;
+//! use phoenix_pveconf::Vmid;
 //! use phoenix_pct::{argv, ShutdownOptions};
 //! let inv = argv::shutdown(
 //!     "pct".as_ref(),
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
-use phoenix_idmap::Vmid;
+use phoenix_pveconf::Vmid;
 
 use crate::names::SnapshotName;
 use crate::options::{

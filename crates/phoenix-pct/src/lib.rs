@@ -19,7 +19,7 @@
 //! $ pct listsnapshot 100            -> Vec<SnapshotEntry>
 //! `-> before                     2024-05-01 10:00:00     no-description
 //!  `-> current                                           You are here!
-//! $ pct config 100                  -> phoenix_idmap::conf::CtConf
+//! $ pct config 100                  -> phoenix_pveconf::conf::CtConf
 //! arch: amd64
 //! hostname: web1
 //! ```
@@ -28,7 +28,7 @@
 //! [`Pvesm`]), else `pct` on `PATH`.
 //!
 //! ```
-//! use phoenix_idmap::Vmid;
+//! use phoenix_pveconf::Vmid;
 //! use phoenix_pct::{
 //!     CreateOptions, CtOptions, CtStatus, Output, Pattern, Pct, PctError, RecordingRunner,
 //! };

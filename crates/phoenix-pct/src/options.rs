@@ -8,13 +8,13 @@
 //! - config keys are passed in byte order of their names, the order
 //!   `pct config` prints them, so argv snapshots are stable;
 //! - property strings (netN, rootfs, mpN, features, startup) are rendered by
-//!   `phoenix_idmap::props`, in Proxmox's canonical form.
+//!   `phoenix_pveconf::props`, in Proxmox's canonical form.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use phoenix_idmap::props::{Features, MountPoint, NetConfig, RootFs, Startup};
+use phoenix_pveconf::props::{Features, MountPoint, NetConfig, RootFs, Startup};
 
 use crate::names::{Arch, OsType, Password, SnapshotName};
 

@@ -3,8 +3,8 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use phoenix_idmap::Vmid;
-use phoenix_idmap::conf::{CtConf, ParsedConf};
+use phoenix_pveconf::Vmid;
+use phoenix_pveconf::conf::{CtConf, ParsedConf};
 
 use crate::argv;
 use crate::binary::{PCT_ENV, resolve_binary};

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use phoenix_idmap::Vmid;
 use phoenix_pct::{
     CloneOptions, CreateOptions, CtOptions, DestroyOptions, Effect, FileOptions, Invocation,
     OsType, SetOptions, ShutdownOptions, SnapshotName, argv,
 };
+use phoenix_pveconf::Vmid;
 
 fn pct() -> &'static Path {
     Path::new("pct")

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use phoenix_idmap::Vmid;
 use phoenix_pct::{
     CloneOptions, CreateOptions, CtStatus, DestroyOptions, DryRunRunner, Effect, ExitStatus,
     FileOptions, Lock, Output, Pattern, Pct, PctError, Pvesm, RecordingRunner, SetOptions,
     ShutdownOptions,
 };
+use phoenix_pveconf::Vmid;
 
 fn id(n: u32) -> Vmid {
     Vmid::new(n).unwrap()

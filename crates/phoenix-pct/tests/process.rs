@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use phoenix_idmap::Vmid;
 use phoenix_pct::{CreateOptions, CtOptions, CtStatus, ExitStatus, Pct, PctError, ProcessRunner};
+use phoenix_pveconf::Vmid;
 
 fn id(n: u32) -> Vmid {
     Vmid::new(n).unwrap()

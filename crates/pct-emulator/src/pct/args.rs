@@ -136,7 +136,7 @@ pub fn positionals(p: &Parsed, names: &[&str]) -> Result<()> {
 
 /// Parses a VMID positional as Proxmox's `pve-vmid` format does.
 pub fn vmid(s: &str, param: &str) -> Result<u32> {
-    s.parse::<phoenix_idmap::Vmid>()
+    s.parse::<phoenix_pveconf::Vmid>()
         .map(|v| v.get())
         .map_err(|_| {
             Failure::param(

@@ -1,6 +1,6 @@
 //! `clone`, `template` and `destroy` (§5 of the reference).
 
-use phoenix_idmap::conf::{CtConf, Section};
+use phoenix_pveconf::conf::{CtConf, Section};
 
 use crate::error::{Failure, Result};
 use crate::lxc::State;

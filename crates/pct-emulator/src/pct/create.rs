@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use phoenix_idmap::conf::CtConf;
+use phoenix_pveconf::conf::CtConf;
 
 use crate::error::{Failure, Result};
 use crate::pct::args::{self, OptKind};

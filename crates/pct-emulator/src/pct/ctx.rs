@@ -4,8 +4,9 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use phoenix_idmap::conf::CtConf;
-use phoenix_idmap::{IdMapEntry, Vmid};
+use phoenix_idmap::IdMapEntry;
+use phoenix_pveconf::Vmid;
+use phoenix_pveconf::conf::CtConf;
 
 use crate::error::{Failure, Result};
 use crate::lxc::config::{CgroupMode, MountSpec, NetSpec, StartSpec};
@@ -180,7 +181,7 @@ impl Node {
 
     /// The rootfs and mpN of a conf section, as `(key, volume, kind, value)`.
     pub fn mounts(
-        conf: &phoenix_idmap::conf::Section,
+        conf: &phoenix_pveconf::conf::Section,
     ) -> Vec<(String, String, Option<MountKind>, String)> {
         conf.entries()
             .filter(|(k, _)| {
@@ -197,7 +198,7 @@ impl Node {
 
     /// The first bind or device mount point: it blocks snapshot, clone and template.
     pub fn first_bind(
-        conf: &phoenix_idmap::conf::Section,
+        conf: &phoenix_pveconf::conf::Section,
     ) -> Option<(String, String, &'static str)> {
         Self::mounts(conf)
             .into_iter()

@@ -3,8 +3,8 @@
 
 use crate::error::{Failure, Result};
 use crate::pct::args::{OptKind, parse_bool};
-use phoenix_idmap::conf::{KeyType, is_dns_name, key_type};
-use phoenix_idmap::props::{Features, MountPoint, NetConfig, RootFs, Startup};
+use phoenix_pveconf::conf::{KeyType, is_dns_name, key_type};
+use phoenix_pveconf::props::{Features, MountPoint, NetConfig, RootFs, Startup};
 
 use crate::pct::props;
 
@@ -52,7 +52,7 @@ fn invalid(key: &str, e: impl std::fmt::Display) -> Failure {
     Failure::param(key, format!("invalid format - {e}"))
 }
 
-/// A netN value in Proxmox's canonical form (printed by `phoenix_idmap::props`), with a
+/// A netN value in Proxmox's canonical form (printed by `phoenix_pveconf::props`), with a
 /// generated `hwaddr` when none is given.
 pub fn canonical_net(key: &str, value: &str) -> Result<String> {
     let mut net: NetConfig = value.parse().map_err(|e| invalid(key, e))?;

@@ -1,7 +1,7 @@
 //! `pct set`: one call with every change and `--delete`; on a running CT some keys apply
 //! at once, memory is hot-plugged and the rest waits in `[pve:pending]` (§3).
 
-use phoenix_idmap::conf::CtConf;
+use phoenix_pveconf::conf::CtConf;
 
 use crate::error::{Failure, Result};
 use crate::lxc::State;
@@ -50,7 +50,7 @@ pub fn apply_pending(conf: &mut CtConf) {
     for k in deletes {
         conf.remove(&k);
     }
-    conf.remove_section(phoenix_idmap::conf::PENDING);
+    conf.remove_section(phoenix_pveconf::conf::PENDING);
 }
 
 fn is_new_mp(conf: &CtConf, key: &str) -> bool {
@@ -107,7 +107,7 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
     let mut conf = node.load(vmid)?;
     if let Some(d) = p.get("digest") {
         let current =
-            phoenix_idmap::conf::Digest::of(std::fs::read(node.root.conf_path(vmid))?.as_slice())
+            phoenix_pveconf::conf::Digest::of(std::fs::read(node.root.conf_path(vmid))?.as_slice())
                 .to_string();
         if d != current {
             return Err(Failure::Die(
@@ -216,7 +216,7 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
             .map_err(|e| Failure::Die(e.to_string()))?;
     }
     if conf.pending().is_some_and(|p| p.entries().next().is_none()) {
-        conf.remove_section(phoenix_idmap::conf::PENDING);
+        conf.remove_section(phoenix_pveconf::conf::PENDING);
     }
     if running && changes.iter().any(|(k, _)| k == "memory" || k == "swap") {
         hotplug_memory(node, vmid, &conf)?;

@@ -1,6 +1,6 @@
 //! `config`, `pending`, `list` and `unlock`.
 
-use phoenix_idmap::conf::{Section, encode_text};
+use phoenix_pveconf::conf::{Section, encode_text};
 
 use crate::error::{Failure, Result};
 use crate::lxc::State;
@@ -177,7 +177,7 @@ fn unlock(node: &Node, rest: &[String]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::pct::set::apply_pending;
-    use phoenix_idmap::conf::CtConf;
+    use phoenix_pveconf::conf::CtConf;
 
     #[test]
     fn pending_is_applied_and_removed() {

@@ -1,6 +1,6 @@
 //! `snapshot`, `rollback`, `listsnapshot` and `delsnapshot`.
 
-use phoenix_idmap::conf::CtConf;
+use phoenix_pveconf::conf::CtConf;
 
 use crate::error::{Failure, Result};
 use crate::lxc::State;
@@ -55,7 +55,7 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 /// The storage volumes (rootfs, mpN) of a section.
-fn volumes(section: &phoenix_idmap::conf::Section) -> Vec<VolId> {
+fn volumes(section: &phoenix_pveconf::conf::Section) -> Vec<VolId> {
     Node::mounts(section)
         .into_iter()
         .filter_map(|(_, _, kind, _)| match kind {
@@ -112,7 +112,7 @@ fn create(node: &Node, vmid: u32, name: &str, description: Option<&str>) -> Resu
         .collect();
     let lxc: Vec<(String, String)> = conf.lxc().map(|(k, v)| (k.into(), v.into())).collect();
     crate::pct::create::set(&mut conf, "lock", "snapshot")?;
-    let tf = |e: phoenix_idmap::conf::EditError| Failure::Task(e.to_string());
+    let tf = |e: phoenix_pveconf::conf::EditError| Failure::Task(e.to_string());
     let section = conf.snapshot_mut(name).map_err(tf)?;
     if let Some(d) = description {
         section.set_description(d);

@@ -8,8 +8,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use phoenix_idmap::Vmid;
 use phoenix_pct::{CreateOptions, CtOptions, Pct, ProcessRunner};
+use phoenix_pveconf::Vmid;
 use phoenix_testkit::{Need, require};
 
 pub const PCT: &str = env!("CARGO_BIN_EXE_pct");

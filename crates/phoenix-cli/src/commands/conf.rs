@@ -8,7 +8,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use camino::Utf8PathBuf;
-use phoenix_orchestrator::idmap::conf::CtConf;
+use phoenix_orchestrator::pveconf::conf::CtConf;
 
 use crate::global::Global;
 

@@ -2,12 +2,12 @@
 
 use anyhow::Context;
 use camino::Utf8PathBuf;
-use phoenix_orchestrator::idmap::conf::{CtConf, io::conf_path, io::read_optional_conf};
-use phoenix_orchestrator::idmap::idmap::{
-    ConfIdMapCheck, Delegations, MapIntent, check_conf, plan,
-};
+use phoenix_orchestrator::idmap::IdMap;
+use phoenix_orchestrator::idmap::idmap::{Delegations, MapIntent, plan};
 use phoenix_orchestrator::idmap::subid::{SubIdFile, SubIdPaths, read_optional};
-use phoenix_orchestrator::idmap::{IdMap, Vmid};
+use phoenix_orchestrator::pveconf::Vmid;
+use phoenix_orchestrator::pveconf::conf::{CtConf, io::conf_path, io::read_optional_conf};
+use phoenix_orchestrator::pveconf::idmap::{ConfIdMapCheck, check_conf};
 use serde_json::{Value, json};
 
 use crate::exit::{Reported, invalid};

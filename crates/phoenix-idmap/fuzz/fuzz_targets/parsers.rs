@@ -7,8 +7,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use phoenix_idmap::conf::CtConf;
-use phoenix_idmap::idmap::{IdMap, MapIntent, check_conf, plan};
+use phoenix_pveconf::conf::CtConf;
+use phoenix_idmap::idmap::{IdMap, MapIntent, plan};
+use phoenix_pveconf::idmap::check_conf;
 use phoenix_idmap::subid::SubIdFile;
 use phoenix_idmap::{IdMapEntry, validate_entries};
 

@@ -7,15 +7,20 @@
 //! or another container's) to the container.
 
 mod entry;
-mod from_conf;
 mod map;
 mod plan;
 mod validate;
 mod warnings;
 
 pub use entry::{IdKind, IdMapEntry, ParseIdMapEntryError};
-pub use from_conf::{ConfIdMapCheck, IDMAP_KEY, LEGACY_IDMAP_KEY, check_conf, legacy_idmap_lines};
 pub use map::{DEFAULT_COUNT, DEFAULT_HOST_START, IdMap, IdMapSource};
 pub use plan::{IdMapPlan, IntentKind, MapIntent, MapIntentError, PlanError, plan};
 pub use validate::{IdMapError, Side, validate_entries};
 pub use warnings::{Delegations, IdMapWarning, IdRanges};
+
+/// The only key Proxmox reads maps from; the old `lxc.id_map` is accepted in the conf
+/// but ignored by its idmap logic.
+pub const IDMAP_KEY: &str = "lxc.idmap";
+
+/// The old spelling of [`IDMAP_KEY`], which Proxmox keeps but does not map from.
+pub const LEGACY_IDMAP_KEY: &str = "lxc.id_map";

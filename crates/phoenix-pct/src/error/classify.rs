@@ -1,6 +1,6 @@
 //! Deciding that a call failed, and which [`PctError`] its messages mean.
 
-use phoenix_idmap::Vmid;
+use phoenix_pveconf::Vmid;
 
 use super::PctError;
 use crate::runner::Output;

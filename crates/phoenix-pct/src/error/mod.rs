@@ -7,7 +7,7 @@
 //! when it exited non-zero, or, for those four, when it printed a task error on
 //! stderr; the kind of failure is read from the message.
 
-use phoenix_idmap::Vmid;
+use phoenix_pveconf::Vmid;
 
 use crate::parse::OutputError;
 use crate::runner::quote::quote_line;

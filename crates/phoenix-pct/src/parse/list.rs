@@ -9,7 +9,7 @@
 //! 101        stopped    snapshot     db                  
 //! ```
 
-use phoenix_idmap::Vmid;
+use phoenix_pveconf::Vmid;
 
 use super::OutputError;
 use crate::state::{CtStatus, Lock};

@@ -128,7 +128,7 @@ fn shared_items(volume: &str, s: &Shared) -> Vec<(&'static str, String)> {
 /// One `mpN` value.
 ///
 /// ```
-/// use phoenix_idmap::props::{MountKind, MountPoint};
+/// use phoenix_pveconf::props::{MountKind, MountPoint};
 ///
 /// let mp: MountPoint = "mp=/data,/srv/share,ro=1".parse().unwrap();
 /// assert_eq!(mp.kind(), MountKind::Bind);
@@ -236,7 +236,7 @@ impl fmt::Display for MountPoint {
 /// The `rootfs` value: like a mount point, without `mp`, `backup` or `keepattrs`.
 ///
 /// ```
-/// use phoenix_idmap::props::RootFs;
+/// use phoenix_pveconf::props::RootFs;
 ///
 /// let root: RootFs = "local-lvm:vm-100-disk-0,size=8G".parse().unwrap();
 /// assert_eq!(root.size.unwrap().bytes(), 8 << 30);
@@ -319,7 +319,7 @@ impl fmt::Display for RootFs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idmap::IdKind;
+    use phoenix_idmap::IdKind;
 
     #[test]
     fn kinds() {

@@ -7,7 +7,7 @@ use std::str::FromStr;
 /// the way Proxmox does (`8G`, `512M`, or bytes when not a whole KiB).
 ///
 /// ```
-/// use phoenix_idmap::props::DiskSize;
+/// use phoenix_pveconf::props::DiskSize;
 ///
 /// let size: DiskSize = "1.5G".parse().unwrap();
 /// assert_eq!(size.bytes(), 1536 * 1024 * 1024);

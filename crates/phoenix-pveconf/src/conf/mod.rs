@@ -110,7 +110,7 @@ impl CtConf {
     /// Proxmox would drop are kept (so [`render`](Self::render) still returns them).
     ///
     /// ```
-    /// use phoenix_idmap::conf::CtConf;
+    /// use phoenix_pveconf::conf::CtConf;
     ///
     /// let src = "memory: 512\nlxc.idmap = u 0 100000 65536\nBAD LINE\n";
     /// let parsed = CtConf::parse(src);

@@ -251,8 +251,8 @@ pub fn lock_conf(root: &Path, vmid: Vmid, timeout: Duration) -> Result<ConfLock,
 ///
 /// ```
 /// use std::time::Duration;
-/// use phoenix_idmap::Vmid;
-/// use phoenix_idmap::conf::{CtConf, io};
+/// use phoenix_pveconf::Vmid;
+/// use phoenix_pveconf::conf::{CtConf, io};
 ///
 /// let root = tempfile::tempdir().unwrap();
 /// let id = Vmid::new(100).unwrap();

@@ -8,7 +8,7 @@ use super::PropError;
 /// The `startup` value.
 ///
 /// ```
-/// use phoenix_idmap::props::Startup;
+/// use phoenix_pveconf::props::Startup;
 ///
 /// let s: Startup = "2,up=30".parse().unwrap();
 /// assert_eq!((s.order, s.up, s.down), (Some(2), Some(30), None));

@@ -8,7 +8,7 @@ use std::str::FromStr;
 /// The SHA-1 of a conf file's bytes.
 ///
 /// ```
-/// use phoenix_idmap::conf::Digest;
+/// use phoenix_pveconf::conf::Digest;
 ///
 /// let d = Digest::of(b"abc");
 /// assert_eq!(d.to_string(), "a9993e364706816aba3e25717850c26c9cd0d89d");

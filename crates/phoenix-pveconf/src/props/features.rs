@@ -8,7 +8,7 @@ use super::{Format, PropError, flag, print};
 /// The `features` value. Every flag defaults to off.
 ///
 /// ```
-/// use phoenix_idmap::props::Features;
+/// use phoenix_pveconf::props::Features;
 ///
 /// let f: Features = "nesting=1,keyctl=1,mount=nfs;cifs".parse().unwrap();
 /// assert_eq!(f.nesting, Some(true));

@@ -5,7 +5,7 @@
 //! the required keys sorted, then the rest sorted. So a parsed value prints canonically:
 //!
 //! ```
-//! use phoenix_idmap::props::NetConfig;
+//! use phoenix_pveconf::props::NetConfig;
 //!
 //! let net: NetConfig = "ip=10.0.0.5/24,bridge=vmbr0,name=eth0,firewall=yes".parse().unwrap();
 //! assert_eq!(net.to_string(), "name=eth0,bridge=vmbr0,firewall=1,ip=10.0.0.5/24,type=veth");

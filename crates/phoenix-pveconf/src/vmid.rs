@@ -6,7 +6,7 @@ use std::str::FromStr;
 /// A Proxmox guest id: an integer from 100 to 999999999, unique across CTs and VMs.
 ///
 /// ```
-/// use phoenix_idmap::Vmid;
+/// use phoenix_pveconf::Vmid;
 ///
 /// let id: Vmid = "105".parse().unwrap();
 /// assert_eq!(id.get(), 105);

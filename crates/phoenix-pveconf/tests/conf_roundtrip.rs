@@ -1,6 +1,6 @@
 //! `render(parse(x)) == x` for any input, and parsing never panics.
 
-use phoenix_idmap::conf::CtConf;
+use phoenix_pveconf::conf::CtConf;
 use proptest::prelude::*;
 
 /// Lines built from the pieces that matter to the parser, so the interesting rules are hit.

@@ -9,7 +9,7 @@ use super::{Format, PropError, flag, int_in, print, word};
 /// A unicast MAC address (`^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$`, any case), kept as written.
 ///
 /// ```
-/// use phoenix_idmap::props::MacAddr;
+/// use phoenix_pveconf::props::MacAddr;
 ///
 /// let mac: MacAddr = "BC:24:11:AA:BB:CC".parse().unwrap();
 /// assert_eq!(mac.to_string(), "BC:24:11:AA:BB:CC");

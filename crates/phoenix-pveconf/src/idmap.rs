@@ -1,17 +1,10 @@
-//! The effective map of a parsed CT conf.
+//! The effective id map of a parsed CT conf.
 
-use super::entry::ParseIdMapEntryError;
-use super::map::IdMap;
-use super::validate::IdMapError;
-use super::warnings::{Delegations, IdMapWarning};
+use phoenix_idmap::{
+    Delegations, IDMAP_KEY, IdMap, IdMapError, IdMapWarning, LEGACY_IDMAP_KEY, ParseIdMapEntryError,
+};
+
 use crate::conf::CtConf;
-
-/// The only key Proxmox reads maps from; the old `lxc.id_map` is accepted in the conf
-/// but ignored by its idmap logic.
-pub const IDMAP_KEY: &str = "lxc.idmap";
-
-/// The old spelling of [`IDMAP_KEY`], which Proxmox keeps but does not map from.
-pub const LEGACY_IDMAP_KEY: &str = "lxc.id_map";
 
 /// How Proxmox reads the `unprivileged` flag of the current section: the accepted
 /// boolean spellings (`1 0 on off yes no true false`, any case). Any other value is kept
@@ -20,21 +13,19 @@ fn unprivileged_flag(conf: &CtConf) -> bool {
     conf.unprivileged().unwrap_or(true)
 }
 
-impl IdMap {
-    /// The effective map of a conf's current section: its `lxc.idmap` entries, else the
-    /// default when `unprivileged` is set, else identity. A bad entry fails with
-    /// Proxmox's `failed to parse idmap: <value>`.
-    ///
-    /// ```
-    /// use phoenix_idmap::{conf::CtConf, IdMap};
-    /// let conf = CtConf::parse("unprivileged: 1\nlxc.idmap = u 0 200000 65536\n").conf;
-    /// let map = IdMap::from_conf(&conf).unwrap();
-    /// assert_eq!(map.root_host_uid(), 200000);
-    /// assert_eq!(map.root_host_gid(), 0);
-    /// ```
-    pub fn from_conf(conf: &CtConf) -> Result<Self, ParseIdMapEntryError> {
-        Self::from_lxc_values(unprivileged_flag(conf), conf.lxc_values(IDMAP_KEY))
-    }
+/// The effective map of a conf's current section: its `lxc.idmap` entries, else the
+/// default when `unprivileged` is set, else identity. A bad entry fails with
+/// Proxmox's `failed to parse idmap: <value>`.
+///
+/// ```
+/// use phoenix_pveconf::{conf::CtConf, idmap};
+/// let conf = CtConf::parse("unprivileged: 1\nlxc.idmap = u 0 200000 65536\n").conf;
+/// let map = idmap::from_conf(&conf).unwrap();
+/// assert_eq!(map.root_host_uid(), 200000);
+/// assert_eq!(map.root_host_gid(), 0);
+/// ```
+pub fn from_conf(conf: &CtConf) -> Result<IdMap, ParseIdMapEntryError> {
+    IdMap::from_lxc_values(unprivileged_flag(conf), conf.lxc_values(IDMAP_KEY))
 }
 
 /// Number of `lxc.id_map` lines in the current section: Proxmox ignores them when it
@@ -61,7 +52,7 @@ pub fn check_conf(
     conf: &CtConf,
     delegations: Option<Delegations<'_>>,
 ) -> Result<ConfIdMapCheck, ParseIdMapEntryError> {
-    let map = IdMap::from_conf(conf)?;
+    let map = from_conf(conf)?;
     let mut warnings = Vec::new();
     let lines = legacy_idmap_lines(conf);
     if lines > 0 {
@@ -78,10 +69,10 @@ pub fn check_conf(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idmap::IdMapSource;
+    use phoenix_idmap::idmap::IdMapSource;
 
     fn map(src: &str) -> IdMap {
-        IdMap::from_conf(&CtConf::parse(src).conf).unwrap()
+        from_conf(&CtConf::parse(src).conf).unwrap()
     }
 
     #[test]
@@ -107,7 +98,7 @@ mod tests {
     fn only_lxc_idmap_counts_in_either_form() {
         let src = "unprivileged: 1\nlxc.id_map: u 0 5 1\nlxc.idmap: u 0 200000 65536\nlxc.idmap=g 0 200000 65536\n";
         let conf = CtConf::parse(src).conf;
-        let m = IdMap::from_conf(&conf).unwrap();
+        let m = from_conf(&conf).unwrap();
         assert_eq!(m.entries().len(), 2);
         assert_eq!((m.root_host_uid(), m.root_host_gid()), (200000, 200000));
         assert_eq!(legacy_idmap_lines(&conf), 1);
@@ -149,7 +140,7 @@ mod tests {
     fn a_bad_entry_fails_with_proxmox_message() {
         let conf = CtConf::parse("lxc.idmap: u 0 100000\n").conf;
         assert_eq!(
-            IdMap::from_conf(&conf).unwrap_err().to_string(),
+            from_conf(&conf).unwrap_err().to_string(),
             "failed to parse idmap: u 0 100000"
         );
     }

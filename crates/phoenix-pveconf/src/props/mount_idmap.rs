@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::idmap::{IdKind, IdMapEntry};
+use phoenix_idmap::{IdKind, IdMapEntry};
 
 /// `idmap=` on a mount: passthrough, or `[ug]:ct:disk:len;...` entries (the host side of each
 /// entry is the id on disk).
