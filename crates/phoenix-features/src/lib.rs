@@ -1,178 +1,68 @@
-//! Feature installers: what the orchestrator's customize step runs in a container once
-//! it is created, started and proven (idmap and volumes).
+//! Features: what phoenix installs inside a container once it is created, started and
+//! proven, and what each one needs from Proxmox and the host first.
 //!
-//! A feature is a named plug-in (`docker`, `nvidia`, `vllm`, ...) with two halves, as
-//! youki's `Executor` splits checking from doing:
-//! - [`Feature::validate`] is side-effect free: it looks at the request (the container's
-//!   id and privilege) and says whether the feature can be installed there;
-//! - [`Feature::install`] does the work through a [`Container`], which the orchestrator
-//!   implements over `pct exec` and `pct push`, so every call goes through phoenix-pct's
-//!   `CommandRunner` (recorded in tests, only recorded in a dry run).
+//! A feature is a named plug-in (`docker`, `nvidia`, `vllm`, ...). It is asked about one
+//! container through a [`Request`] (the container's whole config and the hypervisor
+//! globals) and answers in two kinds of ways, as youki's `Executor` splits checking
+//! from doing:
+//! - purely: [`Feature::requirements`] (Proxmox feature flags, `devN` entries, raw
+//!   `lxc.*` lines, the AppArmor profile, host steps, other features it needs) and
+//!   [`Feature::inputs`] (what, when it changes, means the feature must be installed
+//!   again);
+//! - through a [`Container`] (implemented by the orchestrator over `pct exec` and
+//!   `pct push`): [`Feature::probe`] (read-only), [`Feature::install`] and
+//!   [`Feature::verify`].
 //!
-//! The [`Registry`] maps names to installers. It starts empty: installers arrive one
-//! issue at a time, and the orchestrator reports a configured feature with no installer
-//! as not installed rather than pretending.
+//! The orchestrator reads the requirements when it computes a container's desired
+//! state, so nothing feature-specific is hard-coded there; it installs a feature when
+//! the container's ledger (`/var/lib/phoenix/ledger.json`) says the feature is not
+//! converged with the same inputs.
+//!
+//! A feature may be known (its requirements declared) before phoenix has an installer
+//! for it: [`Registry::installer`] is then `None` and the orchestrator says so.
 //!
 //! ```
-//! use phoenix_features::{Container, ExecResult, Feature, FeatureError, Registry, Request};
+//! use phoenix_features::{Container, Feature, FeatureError, Probe, Registry, Request, Requirements};
 //!
 //! struct Motd;
 //! impl Feature for Motd {
 //!     fn name(&self) -> &'static str { "motd" }
-//!     fn validate(&self, _req: &Request) -> Result<(), FeatureError> { Ok(()) }
-//!     fn install(&self, _req: &Request, ct: &dyn Container) -> Result<(), FeatureError> {
-//!         ct.push(b"hello\n", "/etc/motd", 0o644)?;
-//!         Ok(())
+//!     fn requirements(&self, _req: &Request<'_>) -> Result<Requirements, FeatureError> {
+//!         Ok(Requirements::default())
+//!     }
+//!     fn inputs(&self, _req: &Request<'_>) -> serde_json::Value { serde_json::json!({"text": "hello"}) }
+//!     fn probe(&self, _req: &Request<'_>, ct: &dyn Container) -> Result<Probe, FeatureError> {
+//!         let out = ct.exec(&["cat", "/etc/motd"])?;
+//!         Ok(if out.code == 0 && out.stdout == b"hello\n" { Probe::Converged } else { Probe::Missing("no motd".into()) })
+//!     }
+//!     fn install(&self, _req: &Request<'_>, ct: &dyn Container) -> Result<(), FeatureError> {
+//!         ct.push(b"hello\n", "/etc/motd", 0o644)
+//!     }
+//!     fn verify(&self, req: &Request<'_>, ct: &dyn Container) -> Result<(), FeatureError> {
+//!         match self.probe(req, ct)? {
+//!             Probe::Converged => Ok(()),
+//!             Probe::Missing(why) => Err(FeatureError::Verify { feature: "motd".into(), vmid: ct.vmid(), reason: why }),
+//!         }
 //!     }
 //! }
 //!
-//! let mut registry = Registry::new();
+//! let mut registry = Registry::builtin();
 //! registry.register(Box::new(Motd));
-//! assert!(registry.get("motd").is_some());
-//! assert!(registry.get("docker").is_none());
+//! assert!(registry.installer("motd").is_some());
+//! // docker is known (its requirements are declared) but has no installer yet.
+//! assert!(registry.is_known("docker"));
+//! assert!(registry.installer("docker").is_none());
 //! ```
 
-use std::collections::BTreeMap;
+mod builtin;
+mod error;
+mod feature;
+mod registry;
 
-/// The outcome of a command run inside a container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExecResult {
-    /// The command's exit code.
-    pub code: i32,
-    /// What it printed on stdout.
-    pub stdout: Vec<u8>,
-    /// What it printed on stderr.
-    pub stderr: Vec<u8>,
-}
-
-/// Access to one running container, implemented by the orchestrator over pct.
-pub trait Container {
-    /// The container's id.
-    fn vmid(&self) -> u32;
-    /// Runs `argv` inside the container (no shell unless argv names one).
-    fn exec(&self, argv: &[&str]) -> Result<ExecResult, FeatureError>;
-    /// Writes `data` to `dest` inside the container, owned by container root, with `mode`.
-    fn push(&self, data: &[u8], dest: &str, mode: u32) -> Result<(), FeatureError>;
-}
-
-/// What a feature is asked to install on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// The container id.
-    pub vmid: u32,
-    /// Whether the container is unprivileged.
-    pub unprivileged: bool,
-}
-
-/// Why a feature could not be validated or installed.
-#[derive(Debug, thiserror::Error)]
-pub enum FeatureError {
-    /// The feature cannot be installed on this container.
-    #[error("feature {feature} cannot be installed on CT {vmid}: {reason}")]
-    Unsupported {
-        /// The feature.
-        feature: String,
-        /// The container.
-        vmid: u32,
-        /// Why.
-        reason: String,
-    },
-    /// A command inside the container failed.
-    #[error("`{command}` failed in CT {vmid} with exit code {code}: {stderr}")]
-    CommandFailed {
-        /// The container.
-        vmid: u32,
-        /// The command, for reading.
-        command: String,
-        /// Its exit code.
-        code: i32,
-        /// What it printed on stderr.
-        stderr: String,
-    },
-    /// Reaching the container failed (the pct call itself).
-    #[error("cannot reach CT {vmid}")]
-    Access {
-        /// The container.
-        vmid: u32,
-        /// The underlying error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-}
-
-/// A feature installer.
-pub trait Feature: Send + Sync {
-    /// The name used in the config's `features` list.
-    fn name(&self) -> &'static str;
-    /// Checks, without side effects, that the feature fits this container.
-    fn validate(&self, request: &Request) -> Result<(), FeatureError>;
-    /// Installs the feature; must be idempotent (a second run changes nothing).
-    fn install(&self, request: &Request, container: &dyn Container) -> Result<(), FeatureError>;
-}
-
-/// The installers phoenix knows, by name.
-#[derive(Default)]
-pub struct Registry {
-    features: BTreeMap<&'static str, Box<dyn Feature>>,
-}
-
-impl Registry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds an installer, replacing one of the same name.
-    pub fn register(&mut self, feature: Box<dyn Feature>) {
-        self.features.insert(feature.name(), feature);
-    }
-
-    /// The installer for `name`, if phoenix has one.
-    pub fn get(&self, name: &str) -> Option<&dyn Feature> {
-        self.features.get(name).map(|f| f.as_ref())
-    }
-
-    /// The names of the installers present.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.features.keys().copied()
-    }
-}
-
-impl std::fmt::Debug for Registry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.features.keys()).finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_messages_name_the_container_and_the_command() {
-        let e = FeatureError::CommandFailed {
-            vmid: 102,
-            command: "docker info".into(),
-            code: 1,
-            stderr: "no daemon".into(),
-        };
-        assert_eq!(
-            e.to_string(),
-            "`docker info` failed in CT 102 with exit code 1: no daemon"
-        );
-        let u = FeatureError::Unsupported {
-            feature: "nvidia".into(),
-            vmid: 950,
-            reason: "no GPU on this host".into(),
-        };
-        assert_eq!(
-            u.to_string(),
-            "feature nvidia cannot be installed on CT 950: no GPU on this host"
-        );
-        let a = FeatureError::Access {
-            vmid: 7,
-            source: "x".into(),
-        };
-        assert_eq!(a.to_string(), "cannot reach CT 7");
-    }
-}
+pub use builtin::{DOCKER, KNOWN_WITHOUT_INSTALLER, NVIDIA};
+pub use error::FeatureError;
+pub use feature::{
+    AppArmorRequirement, Container, ExecResult, Feature, HostRequirement, Probe, Request,
+    Requirements,
+};
+pub use registry::Registry;

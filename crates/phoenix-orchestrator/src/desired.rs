@@ -10,6 +10,7 @@ use camino::Utf8PathBuf;
 use phoenix_apparmor::conf::{Assignment, ConfProfile};
 use phoenix_apparmor::{ExtraRule, Profile, ShippedProfile};
 use phoenix_config::{Container, Fleet};
+use phoenix_features::{Registry, Request, Requirements};
 use phoenix_idmap::{IdKind, IdMapEntry};
 use phoenix_pct::{CtOptions, SnapshotName};
 use phoenix_pveconf::Vmid;
@@ -101,8 +102,13 @@ pub struct DesiredCt {
     pub own_profile: Option<Profile>,
     /// Snapshot taken after customization, for clones.
     pub template_snapshot: Option<SnapshotName>,
-    /// Feature installers to run, in order.
+    /// Features in install order (each after the ones it requires).
     pub features: Vec<String>,
+    /// Why the features change the container (`nesting=1: docker runs nested
+    /// namespaces`), for the plan.
+    pub requirement_reasons: Vec<String>,
+    /// Host steps the features need.
+    pub host_needs: Vec<String>,
 }
 
 /// Why a container's desired state cannot be computed.
@@ -123,6 +129,14 @@ pub enum DesiredError {
         /// Why.
         reason: String,
     },
+    /// The features' requirements cannot be met or ordered.
+    #[error("CT {vmid}: {reason}")]
+    Features {
+        /// The container.
+        vmid: u32,
+        /// Why.
+        reason: String,
+    },
     /// The per-container AppArmor profile could not be built.
     #[error("CT {vmid}: cannot build its AppArmor profile")]
     AppArmor {
@@ -140,9 +154,31 @@ pub fn container(fleet: &Fleet, ctid: u32) -> Option<&Container> {
     fleet.lxc.lxc_configs.get(&id)
 }
 
-/// Computes the desired state of `ctid` from the fleet.
-pub fn desired(fleet: &Fleet, ctid: u32) -> Result<DesiredCt, DesiredError> {
+/// Computes the desired state of `ctid` from the fleet, with what its features need
+/// (from `registry`).
+pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredCt, DesiredError> {
     let ct = container(fleet, ctid).ok_or(DesiredError::Unknown(ctid))?;
+    let request = Request {
+        vmid: ctid,
+        container: ct,
+        hypervisor: &fleet.hypervisor,
+    };
+    let names: Vec<String> = ct.features.iter().map(|f| f.as_str().to_owned()).collect();
+    let feature_err = |reason: String| DesiredError::Features { vmid: ctid, reason };
+    let order = registry.install_order(&names, &request).map_err(|cycle| {
+        feature_err(format!(
+            "features require each other in a cycle: {}",
+            cycle.join(" -> ")
+        ))
+    })?;
+    let mut needs: Vec<(String, Requirements)> = Vec::new();
+    for name in &order {
+        match registry.requirements(name, &request) {
+            Ok(Some(r)) => needs.push((name.clone(), r)),
+            Ok(None) => return Err(feature_err(format!("unknown feature '{name}'"))),
+            Err(e) => return Err(feature_err(e.to_string())),
+        }
+    }
     let invalid =
         |what: &'static str, value: &dyn std::fmt::Display, reason: String| DesiredError::Invalid {
             vmid: ctid,
@@ -191,7 +227,7 @@ pub fn desired(fleet: &Fleet, ctid: u32) -> Result<DesiredCt, DesiredError> {
         0,
         net0(ct).map_err(|r| invalid("network_config", &ct.network_config.ip, r))?,
     );
-    options.features = pct_features(ct).map_err(|r| invalid("pct_options", &"", r))?;
+    options.features = pct_features(ct, &needs).map_err(|r| invalid("pct_options", &"", r))?;
     if ct.start_at_boot && (ct.boot_order.is_some() || ct.boot_delay.is_some()) {
         options.startup = Some(Startup {
             order: ct.boot_order.map(u64::from),
@@ -215,7 +251,7 @@ pub fn desired(fleet: &Fleet, ctid: u32) -> Result<DesiredCt, DesiredError> {
         })
         .collect();
 
-    let (apparmor, own_profile) = apparmor(ct, ctid)?;
+    let (apparmor, own_profile) = apparmor(ct, ctid, &needs)?;
     let mut lxc: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for opt in &ct.lxc_options {
         let key = opt.key().to_owned();
@@ -228,6 +264,14 @@ pub fn desired(fleet: &Fleet, ctid: u32) -> Result<DesiredCt, DesiredError> {
             continue;
         }
         lxc.entry(key).or_default().push(opt.value().to_owned());
+    }
+    for (_, r) in &needs {
+        for (k, v) in &r.lxc_lines {
+            let values = lxc.entry(k.clone()).or_default();
+            if !values.contains(v) {
+                values.push(v.clone());
+            }
+        }
     }
 
     let template_snapshot = ct
@@ -253,7 +297,15 @@ pub fn desired(fleet: &Fleet, ctid: u32) -> Result<DesiredCt, DesiredError> {
         apparmor,
         own_profile,
         template_snapshot,
-        features: ct.features.iter().map(|f| f.as_str().to_owned()).collect(),
+        features: order,
+        requirement_reasons: needs
+            .iter()
+            .flat_map(|(n, r)| r.reasons.iter().map(move |w| format!("{n}: {w}")))
+            .collect(),
+        host_needs: needs
+            .iter()
+            .flat_map(|(_, r)| r.host.iter().map(|h| h.name.clone()))
+            .collect(),
     })
 }
 
@@ -285,10 +337,12 @@ fn net0(ct: &Container) -> Result<NetConfig, String> {
     Ok(net)
 }
 
-/// Proxmox `features` from `pct_options` plus what phoenix's features need: Docker in
-/// an unprivileged CT needs nesting (nested namespaces and AppArmor stacking) and
-/// keyctl (containerd's session keyrings), and fuse for fuse-overlayfs.
-fn pct_features(ct: &Container) -> Result<Option<Features>, String> {
+/// Proxmox `features` from `pct_options` plus what the container's features declare
+/// they need (their reasons are in the plan).
+fn pct_features(
+    ct: &Container,
+    needs: &[(String, Requirements)],
+) -> Result<Option<Features>, String> {
     let mut f = Features::default();
     let mut any = false;
     for opt in &ct.pct_options {
@@ -305,11 +359,26 @@ fn pct_features(ct: &Container) -> Result<Option<Features>, String> {
             other => return Err(format!("unknown Proxmox feature '{other}'")),
         }
     }
-    if ct.features.iter().any(|x| x.as_str() == "docker") {
-        any = true;
-        f.nesting = Some(true);
-        f.keyctl = Some(true);
-        f.fuse = Some(true);
+    for (_, r) in needs {
+        let n = &r.pct_features;
+        for (want, have) in [
+            (n.nesting, &mut f.nesting),
+            (n.keyctl, &mut f.keyctl),
+            (n.fuse, &mut f.fuse),
+            (n.mknod, &mut f.mknod),
+            (n.force_rw_sys, &mut f.force_rw_sys),
+        ] {
+            if want == Some(true) {
+                any = true;
+                *have = Some(true);
+            }
+        }
+        for m in &n.mount {
+            if !f.mount.contains(m) {
+                any = true;
+                f.mount.push(m.clone());
+            }
+        }
     }
     Ok(any.then_some(f))
 }
@@ -353,15 +422,25 @@ fn mounts(fleet: &Fleet, ctid: u32, ct: &Container) -> Vec<DesiredMount> {
     out
 }
 
-/// The profile a container runs under: the one the config names; else, for Docker,
-/// `lxc-docker-secure`; for NVIDIA, `lxc-phoenix-gpu`; else Proxmox's own default (no
-/// line). Extra rules derive a per-container copy of the base.
+/// The profile a container runs under: one a feature must override it with; else the
+/// one the config names; else the first one a feature asks for (`lxc-docker-secure`
+/// for Docker, `lxc-phoenix-gpu` for NVIDIA); else Proxmox's own default (no line).
+/// Extra rules derive a per-container copy of the base.
 fn apparmor(
     ct: &Container,
     ctid: u32,
+    needs: &[(String, Requirements)],
 ) -> Result<(Option<Assignment>, Option<Profile>), DesiredError> {
-    let has = |name: &str| ct.features.iter().any(|f| f.as_str() == name);
-    let named = ct.apparmor_profile.as_ref().map(|p| p.as_str().to_owned());
+    let wanted = |overrides: bool| {
+        needs
+            .iter()
+            .filter_map(|(_, r)| r.apparmor.as_ref())
+            .find(|a| a.overrides_config == overrides)
+            .map(|a| a.profile.clone())
+    };
+    let named = wanted(true)
+        .or_else(|| ct.apparmor_profile.as_ref().map(|p| p.as_str().to_owned()))
+        .or_else(|| wanted(false));
     let base = match named.as_deref() {
         Some("unconfined") => {
             let nesting = ct.apparmor_manages_nesting.unwrap_or(false);
@@ -374,8 +453,6 @@ fn apparmor(
             ));
         }
         Some(name) => ShippedProfile::find(name).map_or_else(|| Err(name.to_owned()), Ok),
-        None if has("docker") => Ok(ShippedProfile::DockerSecure),
-        None if has("nvidia") => Ok(ShippedProfile::PhoenixGpu),
         None => return Ok((None, None)),
     };
     let err = |source| DesiredError::AppArmor { vmid: ctid, source };

@@ -312,7 +312,7 @@ mod tests {
             &format!(r#"{{"lxc_configs": {{"900": {}}}}}"#, ct(extra)),
             hypervisor,
         );
-        desired(&f, 900).unwrap()
+        desired(&f, 900, &phoenix_features::Registry::builtin()).unwrap()
     }
 
     #[test]

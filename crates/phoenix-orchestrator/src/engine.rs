@@ -1,48 +1,52 @@
-//! A run over the fleet: select, observe, check before acting, prepare the host, then
-//! converge every container in dependency order with a pool of workers.
+//! The public API: [`Orchestrator::plan`] computes a [`Plan`] (reading only),
+//! [`Orchestrator::apply`] executes one, and [`Orchestrator::converge`] is both in one
+//! run (`phoenix up`), or the plan alone as a report (`phoenix plan`, `up --dry-run`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use phoenix_config::Fleet;
 use phoenix_features::Registry;
-use phoenix_pct::{CommandRunner, CtStatus, DryRunRunner, Pct, PctError, Pvesm};
+use phoenix_pct::{CommandRunner, Pct, PctError, Pvesm};
 use phoenix_pveconf::Vmid;
+use phoenix_pveconf::conf::CtConf;
 
-use crate::converge::{Ctx, ObservedCt, chain, converge_ct};
-use crate::dag::{Dag, NodeRun};
-use crate::desired::{DesiredCt, container, desired};
-use crate::lock::{FleetLock, LockError};
-use crate::plan::Step;
+use crate::dag::Dag;
+use crate::desired::{DesiredCt, Source, container, desired};
+use crate::error::{ErrorReport, StepError};
+use crate::guest::GuestId;
+use crate::hostfs::{HostFs, RealFs};
+use crate::lock::LockError;
+use crate::observe::{ObserveWants, ObservedCt, conf_file, observe};
+use crate::plan::{FileRead, GuestObserved, GuestPlan, PLAN_FORMAT, Plan};
+use crate::planner::{GuestInputs, PlannedDirs, plan_ct};
 use crate::preflight::{idmap_changes, preflight};
-use crate::report::{CtReport, CtResult, RunReport};
+use crate::report::RunReport;
 
-/// Which containers a command works on.
+/// Which guests a command works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     /// Every container in the config.
     All,
-    /// These containers, plus the clone sources and dependencies they need.
+    /// These guests, plus the clone sources and dependencies they need.
     Ids(Vec<u32>),
 }
 
-/// How a converging run behaves.
+/// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// What to work on.
     pub selection: Selection,
-    /// Containers converged at once.
+    /// Guests converged at once.
     pub jobs: usize,
-    /// Plan only: run reads, change nothing.
+    /// Plan only: print the plan, run nothing that mutates.
     pub dry_run: bool,
     /// Wait for another run's fleet lock instead of failing.
     pub wait: bool,
     /// Only create what is missing; leave existing containers as they are.
     pub only_missing: bool,
-    /// Prove the idmap and volumes of every container again, even unchanged ones
-    /// (this runs `pct exec`, so the run is no longer read-only for them).
+    /// Prove the idmap and volumes, and verify the features, of every container again.
     pub reprove: bool,
 }
 
@@ -62,15 +66,15 @@ impl Default for RunOptions {
 /// Progress of a run, for a live display.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// The host step finished.
+    /// The host steps finished.
     HostReady,
-    /// A container's convergence started.
+    /// A guest's convergence started.
     Started(u32),
-    /// A container finished (or was skipped).
-    Finished(&'a CtReport),
+    /// A guest finished (or was skipped).
+    Finished(&'a crate::report::CtReport),
 }
 
-/// Why a run could not start.
+/// Why a run could not start (nothing was changed).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// A selected id is not in the config.
@@ -82,9 +86,23 @@ pub enum RunError {
     /// The fleet lock is held or cannot be taken.
     #[error(transparent)]
     Lock(#[from] LockError),
-    /// Observing the containers failed.
+    /// Observing the guests failed.
     #[error("cannot read the containers' state")]
     Observe(#[source] PctError),
+    /// A saved plan no longer matches the node.
+    #[error("plan is stale: {what} changed since the plan was made; run phoenix plan again")]
+    Stale {
+        /// The file (or `the config`, or `CT 102`) that changed.
+        what: String,
+    },
+    /// A saved plan was made for another root.
+    #[error("the plan was made for root {plan}, this run uses {run}")]
+    OtherRoot {
+        /// The plan's root.
+        plan: Utf8PathBuf,
+        /// This run's.
+        run: Utf8PathBuf,
+    },
 }
 
 impl RunError {
@@ -94,19 +112,25 @@ impl RunError {
     }
 }
 
-/// Converges a fleet on one host.
+/// Converges a fleet on one node.
 pub struct Orchestrator<'a> {
-    fleet: &'a Fleet,
-    root: Utf8PathBuf,
-    runner: &'a dyn CommandRunner,
+    pub(crate) fleet: &'a Fleet,
+    pub(crate) root: Utf8PathBuf,
+    pub(crate) runner: &'a dyn CommandRunner,
     pct_binary: Option<PathBuf>,
     pvesm_binary: Option<PathBuf>,
-    features: Registry,
+    pub(crate) features: Registry,
+    pub(crate) fs: Box<dyn HostFs + 'a>,
+}
+
+/// What planning knows of one guest, kept to re-plan it at apply time.
+pub(crate) struct GuestState {
+    pub desired: DesiredCt,
 }
 
 impl<'a> Orchestrator<'a> {
     /// An orchestrator for `fleet` whose host paths live under `root`, running every
-    /// command through `runner`.
+    /// command through `runner`, with the built-in features.
     pub fn new(
         fleet: &'a Fleet,
         root: impl Into<Utf8PathBuf>,
@@ -118,7 +142,8 @@ impl<'a> Orchestrator<'a> {
             runner,
             pct_binary: None,
             pvesm_binary: None,
-            features: Registry::new(),
+            features: Registry::builtin(),
+            fs: Box::new(RealFs),
         }
     }
 
@@ -134,9 +159,15 @@ impl<'a> Orchestrator<'a> {
         self
     }
 
-    /// Uses these feature installers.
+    /// Uses these features.
     pub fn with_features(mut self, features: Registry) -> Self {
         self.features = features;
+        self
+    }
+
+    /// Uses this host file system (tests without root keep owners in memory).
+    pub fn with_fs(mut self, fs: Box<dyn HostFs + 'a>) -> Self {
+        self.fs = fs;
         self
     }
 
@@ -150,39 +181,8 @@ impl<'a> Orchestrator<'a> {
         Pct::resolve(self.pct_binary.clone(), runner)
     }
 
-    fn pvesm<'r>(&self, runner: &'r dyn CommandRunner) -> Pvesm<&'r dyn CommandRunner> {
+    pub(crate) fn pvesm<'r>(&self, runner: &'r dyn CommandRunner) -> Pvesm<&'r dyn CommandRunner> {
         Pvesm::resolve(self.pvesm_binary.clone(), runner)
-    }
-
-    /// The selected ids with every clone source and dependency they need, in id order.
-    pub fn select(&self, selection: &Selection) -> Result<Vec<u32>, RunError> {
-        let all: BTreeMap<u32, &phoenix_config::Container> = self
-            .fleet
-            .lxc
-            .lxc_configs
-            .iter()
-            .map(|(id, c)| (id.get(), c))
-            .collect();
-        let mut todo: Vec<u32> = match selection {
-            Selection::All => all.keys().copied().collect(),
-            Selection::Ids(ids) => ids.clone(),
-        };
-        let mut out = BTreeSet::new();
-        while let Some(id) = todo.pop() {
-            let ct = all.get(&id).ok_or(RunError::UnknownCt(id))?;
-            if !out.insert(id) {
-                continue;
-            }
-            todo.extend(ct.clone_from_ctid.iter().map(|c| c.get()));
-            // Dependencies that are VMs are outside phoenix's LXC runs.
-            todo.extend(
-                ct.dependencies
-                    .iter()
-                    .map(|c| c.get())
-                    .filter(|d| all.contains_key(d)),
-            );
-        }
-        Ok(out.into_iter().collect())
     }
 
     /// The runner every command goes through.
@@ -190,223 +190,255 @@ impl<'a> Orchestrator<'a> {
         self.runner
     }
 
-    /// `ids` with sources before the containers that need them (`None` on a cycle).
+    /// The digest of the config (recorded in a plan: a changed config makes it stale).
+    pub fn config_digest(&self) -> String {
+        let text = serde_json::to_string(self.fleet).unwrap_or_default();
+        phoenix_pveconf::conf::Digest::of(text.as_bytes()).to_string()
+    }
+
+    /// The guest an id names: a container of the config, else a VM of the VM file.
+    fn guest_of(&self, id: u32) -> Option<GuestId> {
+        let v = Vmid::new(id).ok()?;
+        if container(self.fleet, id).is_some() {
+            return Some(GuestId::Ct(v));
+        }
+        let vms = self.fleet.vm.as_ref()?;
+        vms.vms
+            .iter()
+            .any(|vm| u64::from(vm.vmid.get()) == u64::from(id))
+            .then_some(GuestId::Vm(v))
+    }
+
+    /// What a guest needs first: its clone source and its dependencies (containers and
+    /// VMs alike).
+    fn needs_of(&self, id: u32) -> Vec<u32> {
+        container(self.fleet, id)
+            .map(|c| {
+                c.clone_from_ctid
+                    .iter()
+                    .chain(c.dependencies.iter())
+                    .map(|x| x.get())
+                    .filter(|d| self.guest_of(*d).is_some())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The selected ids with every clone source and dependency they need, in id order.
+    pub fn select(&self, selection: &Selection) -> Result<Vec<u32>, RunError> {
+        let mut todo: Vec<u32> = match selection {
+            Selection::All => self
+                .fleet
+                .lxc
+                .lxc_configs
+                .keys()
+                .map(|id| id.get())
+                .collect(),
+            Selection::Ids(ids) => ids.clone(),
+        };
+        let mut out = BTreeSet::new();
+        while let Some(id) = todo.pop() {
+            self.guest_of(id).ok_or(RunError::UnknownCt(id))?;
+            if !out.insert(id) {
+                continue;
+            }
+            todo.extend(self.needs_of(id));
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    pub(crate) fn dag(&self, ids: &[u32]) -> Dag<u32> {
+        Dag::new(ids.iter().map(|id| (*id, self.needs_of(*id))))
+    }
+
+    /// `ids` with sources before the guests that need them (`None` on a cycle).
     pub fn dag_order(&self, ids: &[u32]) -> Option<Vec<u32>> {
         self.dag(ids).topological_order()
     }
 
-    fn dag(&self, ids: &[u32]) -> Dag<u32> {
-        Dag::new(ids.iter().map(|id| {
-            let needs = container(self.fleet, *id)
-                .map(|c| {
-                    c.clone_from_ctid
-                        .iter()
-                        .chain(c.dependencies.iter())
-                        .map(|x| x.get())
-                        .collect()
-                })
-                .unwrap_or_default();
-            (*id, needs)
-        }))
+    /// Computes the plan for the selection: observes the node (reads only), computes
+    /// every guest's desired state, checks what must be refused before any change,
+    /// plans the host steps and each guest's steps. Writes nothing.
+    pub fn plan(&self, opts: &RunOptions) -> Result<Plan, RunError> {
+        Ok(self.plan_with_state(opts)?.0)
     }
 
-    /// `pct list` once, then `pct config` of every selected container that exists,
-    /// `jobs` at a time (each call is a process; on a real host each takes a while).
-    fn observe(
-        &self,
-        pct: &Pct<&dyn CommandRunner>,
-        ids: &[u32],
-        jobs: usize,
-    ) -> Result<BTreeMap<u32, ObservedCt>, RunError> {
-        let listed: Vec<_> = pct
-            .list()
-            .map_err(RunError::Observe)?
-            .into_iter()
-            .filter(|e| ids.contains(&e.vmid.get()))
-            .collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let found = Mutex::new(Vec::with_capacity(listed.len()));
-        std::thread::scope(|scope| {
-            for _ in 0..jobs.clamp(1, listed.len().max(1)) {
-                scope.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(entry) = listed.get(i) else { break };
-                        let conf = pct.config(entry.vmid);
-                        found
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push((entry, conf));
-                    }
-                });
-            }
-        });
-        let mut out = BTreeMap::new();
-        for (entry, conf) in found.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            out.insert(
-                entry.vmid.get(),
-                ObservedCt {
-                    conf: conf.map_err(RunError::Observe)?,
-                    running: entry.status == CtStatus::Running,
-                },
-            );
-        }
-        Ok(out)
-    }
-
-    /// Converges the selection (or plans it, with `dry_run`).
-    pub fn converge(
+    pub(crate) fn plan_with_state(
         &self,
         opts: &RunOptions,
-        progress: &(dyn Fn(Event<'_>) + Sync),
-    ) -> Result<RunReport, RunError> {
+    ) -> Result<(Plan, BTreeMap<u32, GuestState>), RunError> {
         let ids = self.select(&opts.selection)?;
         let dag = self.dag(&ids);
         if let Some(cycle) = dag.find_cycle() {
             return Err(RunError::Cycle(cycle));
         }
-        let _lock = if opts.dry_run {
-            None
-        } else {
-            Some(FleetLock::acquire(&self.root, opts.wait)?)
-        };
-        let dry = DryRunRunner::new(self.runner);
-        let runner: &dyn CommandRunner = if opts.dry_run { &dry } else { self.runner };
-        let pct = self.pct(runner);
-        let observed = self.observe(&pct, &ids, opts.jobs)?;
+        let order = dag.topological_order().unwrap_or_else(|| ids.clone());
+        let ct_ids: Vec<u32> = ids
+            .iter()
+            .copied()
+            .filter(|id| self.guest_of(*id).is_some_and(GuestId::is_ct))
+            .collect();
 
         let mut wanted: BTreeMap<u32, DesiredCt> = BTreeMap::new();
-        let mut refused: BTreeMap<u32, String> = BTreeMap::new();
-        for id in &ids {
-            match desired(self.fleet, *id) {
+        let mut refused: BTreeMap<u32, StepError> = BTreeMap::new();
+        for id in &ct_ids {
+            match desired(self.fleet, *id, &self.features) {
                 Ok(d) => {
                     wanted.insert(*id, d);
                 }
                 Err(e) => {
-                    refused.insert(*id, chain(&e));
+                    refused.insert(*id, StepError::Desired(e));
                 }
             }
         }
+        let wants = ObserveWants {
+            snapshots: wanted
+                .values()
+                .filter(|d| d.template_snapshot.is_some())
+                .map(|d| d.vmid.get())
+                .collect(),
+            ledgers: wanted
+                .values()
+                .filter(|d| {
+                    d.features
+                        .iter()
+                        .any(|f| self.features.installer(f).is_some())
+                })
+                .map(|d| d.vmid.get())
+                .collect(),
+        };
+        let pct = self.pct(self.runner);
+        let observed =
+            observe(&pct, &self.root, &ct_ids, &wants, opts.jobs).map_err(RunError::Observe)?;
+
         let (map_refused, map_warnings) = idmap_changes(&wanted, &observed);
         for (id, e) in preflight(&wanted, &observed).into_iter().chain(map_refused) {
-            refused.entry(id).or_insert(e);
+            refused.entry(id).or_insert(StepError::Refused(e));
         }
 
+        let mut reads: Vec<FileRead> = Vec::new();
         let cts: Vec<&DesiredCt> = wanted.values().collect();
-        let host =
-            crate::host::prepare(&self.root, runner, &self.pvesm(runner), opts.dry_run, &cts);
-        let (host_outcome, host_error) = match host {
-            Ok(o) => (o, None),
-            Err((o, e)) => (o, Some(e)),
-        };
-        progress(Event::HostReady);
+        let host = crate::host::plan_host(&self.root, &self.pvesm(self.runner), &cts, &mut reads);
 
-        let ctx = Ctx {
-            fleet: self.fleet,
-            root: &self.root,
-            pct,
-            dry_run: opts.dry_run,
-            reprove: opts.reprove,
-            features: &self.features,
-            observed: &observed,
-            predicted: Mutex::new(BTreeMap::new()),
-            clone_sources: Mutex::new(BTreeMap::new()),
-            planned_dirs: Mutex::new(Default::default()),
-        };
-        let hostname = |id: u32| {
-            container(self.fleet, id)
-                .map(|c| c.name.as_str().to_owned())
-                .unwrap_or_default()
-        };
-        if let Some(e) = &host_error {
-            // Nothing is attempted on a host that is not ready.
-            let containers = ids
-                .iter()
-                .map(|id| CtReport {
-                    vmid: *id,
-                    hostname: hostname(*id),
-                    result: CtResult::Failed {
-                        step: Step::Host,
-                        error: format!("not attempted: the host is not ready ({e})"),
-                    },
-                    actions: vec![],
-                    warnings: vec![],
-                })
-                .collect();
-            return Ok(RunReport {
-                dry_run: opts.dry_run,
-                host: host_outcome.actions,
-                host_warnings: host_outcome.warnings,
-                host_error,
-                containers,
-            });
-        }
-        let results = dag.run(opts.jobs, |id| {
-            progress(Event::Started(id));
-            let report = if let Some(e) = refused.get(&id) {
-                CtReport {
-                    vmid: id,
-                    hostname: hostname(id),
-                    result: CtResult::Failed {
-                        step: Step::Define,
-                        error: e.clone(),
-                    },
-                    actions: vec![],
-                    warnings: vec![],
-                }
-            } else if opts.only_missing && observed.contains_key(&id) {
-                CtReport {
-                    vmid: id,
-                    hostname: hostname(id),
-                    result: CtResult::Completed,
-                    actions: vec![crate::plan::Action::note(
-                        Step::Define,
-                        "exists (not converged: use phoenix converge)",
-                    )],
-                    warnings: vec![],
-                }
-            } else {
-                let mut report = converge_ct(&ctx, &wanted[&id], &hostname(id));
-                report
-                    .warnings
-                    .extend(map_warnings.get(&id).into_iter().flatten().cloned());
-                report
+        let mut dirs = PlannedDirs::new();
+        let mut final_confs: BTreeMap<u32, CtConf> = BTreeMap::new();
+        let mut guests: BTreeMap<u32, GuestPlan> = BTreeMap::new();
+        for id in order {
+            let Some(guest) = self.guest_of(id) else {
+                continue;
             };
-            progress(Event::Finished(&report));
-            if report.ok() { Ok(report) } else { Err(report) }
-        });
-        let containers = results
-            .into_iter()
-            .map(|(id, r)| match r {
-                NodeRun::Ran(Ok(rep)) | NodeRun::Ran(Err(rep)) => rep,
-                NodeRun::Skipped { because } => {
-                    // Its own refusal says more than "a prerequisite failed".
-                    let result = match refused.get(&id) {
-                        Some(e) => CtResult::Failed {
-                            step: Step::Define,
-                            error: e.clone(),
-                        },
-                        None => CtResult::Skipped { because },
-                    };
-                    let rep = CtReport {
-                        vmid: id,
-                        hostname: hostname(id),
-                        result,
-                        actions: vec![],
-                        warnings: vec![],
-                    };
-                    progress(Event::Finished(&rep));
-                    rep
+            if !guest.is_ct() {
+                continue;
+            }
+            let hostname = container(self.fleet, id)
+                .map(|c| c.name.as_str().to_owned())
+                .unwrap_or_default();
+            let seen = observed.get(&id);
+            reads.push(FileRead {
+                path: conf_file(id).into(),
+                digest: seen.and_then(|o| o.conf_digest.clone()),
+            });
+            let mut gp = GuestPlan {
+                guest,
+                hostname,
+                needs: self
+                    .needs_of(id)
+                    .into_iter()
+                    .filter_map(|n| self.guest_of(n))
+                    .collect(),
+                host_steps: Vec::new(),
+                observed: observed_of(seen),
+                steps: Vec::new(),
+                refused: None,
+                warnings: map_warnings.get(&id).cloned().unwrap_or_default(),
+            };
+            for h in &host {
+                if h.scope.as_ref().is_none_or(|s| s.contains(&guest)) {
+                    gp.host_steps.push(h.name.clone());
                 }
-            })
+            }
+            if let Some(e) = refused.get(&id) {
+                gp.refused = Some(ErrorReport::of(e));
+                guests.insert(id, gp);
+                continue;
+            }
+            let d = &wanted[&id];
+            gp.host_steps.extend(d.host_needs.iter().cloned());
+            let source_conf = match &d.source {
+                Source::Clone { from, .. } => final_confs
+                    .get(&from.get())
+                    .or_else(|| observed.get(&from.get()).map(|o| &o.conf)),
+                Source::Template(_) => None,
+            };
+            let inputs = GuestInputs {
+                root: &self.root,
+                fs: self.fs.as_ref(),
+                features: &self.features,
+                fleet: self.fleet,
+                source_conf,
+                reprove: opts.reprove,
+                defined_by_run: false,
+                only_missing: opts.only_missing,
+            };
+            match plan_ct(d, seen, &inputs, &mut dirs) {
+                Ok(p) => {
+                    gp.steps = p.steps;
+                    gp.warnings.extend(p.warnings);
+                    reads.extend(p.reads);
+                    if let Some(c) = p.final_conf {
+                        final_confs.insert(id, c);
+                    }
+                }
+                Err(failed) => {
+                    let (p, e) = *failed;
+                    gp.warnings.extend(p.warnings);
+                    reads.extend(p.reads);
+                    gp.refused = Some(ErrorReport::of(&e));
+                }
+            }
+            guests.insert(id, gp);
+        }
+        reads.sort();
+        reads.dedup();
+        let states = wanted
+            .into_iter()
+            .map(|(id, desired)| (id, GuestState { desired }))
             .collect();
-        Ok(RunReport {
-            dry_run: opts.dry_run,
-            host: host_outcome.actions,
-            host_warnings: host_outcome.warnings,
-            host_error,
-            containers,
-        })
+        Ok((
+            Plan {
+                format: PLAN_FORMAT.into(),
+                phoenix_version: env!("CARGO_PKG_VERSION").into(),
+                root: self.root.clone(),
+                config_digest: self.config_digest(),
+                reads,
+                host,
+                guests: guests.into_values().collect(),
+            },
+            states,
+        ))
+    }
+
+    /// Converges the selection: plan, then apply it (or, with `dry_run`, report the
+    /// plan and run nothing that mutates).
+    pub fn converge(
+        &self,
+        opts: &RunOptions,
+        progress: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<RunReport, RunError> {
+        let (plan, states) = self.plan_with_state(opts)?;
+        if opts.dry_run {
+            return Ok(self.report_of_plan(&plan));
+        }
+        self.apply_planned(&plan, Some(states), opts, progress)
+    }
+}
+
+/// What a plan records of a guest it observed.
+pub(crate) fn observed_of(seen: Option<&ObservedCt>) -> GuestObserved {
+    GuestObserved {
+        exists: seen.is_some(),
+        running: seen.is_some_and(|o| o.running),
+        conf_digest: seen.and_then(|o| o.conf_digest.clone()),
     }
 }
 

@@ -1,28 +1,27 @@
-//! Host prerequisites, checked (and where needed fixed) before any pct call:
-//! root's subordinate id ranges, the storage pools, and the AppArmor profiles.
+//! Host steps as values: each is planned (reading only), applied, and scoped to the
+//! guests that need it, so a failing host step fails only those guests.
+//!
+//! - `subid`: root's subordinate id ranges in `/etc/subuid` and `/etc/subgid`, for
+//!   every user-namespaced container;
+//! - `storage`: the pools the fleet uses are active (`pvesm status`), for the
+//!   containers on them;
+//! - `apparmor`: phoenix's profiles and the nesting tunable, for the containers that
+//!   run under one of them.
 
 use std::collections::BTreeSet;
 
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 use phoenix_apparmor::install::{self, Reload};
 use phoenix_apparmor::{Profile, ShippedProfile};
-use phoenix_idmap::subid::{Ensured, SubIdEntry, SubIdPaths, ensure_file};
+use phoenix_idmap::subid::{SubIdEntry, SubIdFile, SubIdPaths, ensure_file};
 use phoenix_idmap::{IdKind, IdMap};
 use phoenix_pct::{CommandRunner, Pvesm};
 
-use crate::converge::chain;
 use crate::desired::{DesiredCt, Source};
+use crate::error::{ErrorReport, StepError};
+use crate::guest::GuestId;
 use crate::host_apparmor::HostProfileLoader;
-use crate::plan::{Action, Change, Detail, Step};
-
-/// What the host step did or would do.
-#[derive(Debug, Default)]
-pub struct HostOutcome {
-    /// Actions, in order.
-    pub actions: Vec<Action>,
-    /// Warnings.
-    pub warnings: Vec<String>,
-}
+use crate::plan::{Change, FileRead, HostStepPlan, Op, PlannedStep, Step};
 
 /// The subordinate id ranges root needs for every map of the fleet: Proxmox's default
 /// range for default-mapped containers, and every host range of explicit entries.
@@ -51,176 +50,276 @@ pub fn delegations(cts: &[&DesiredCt]) -> (Vec<SubIdEntry>, Vec<SubIdEntry>) {
     (to(uids), to(gids))
 }
 
-fn subid(
+const SUBID_FILES: [&str; 2] = ["/etc/subuid", "/etc/subgid"];
+
+fn plan_subid(
     root: &Utf8Path,
-    dry_run: bool,
     cts: &[&DesiredCt],
-    out: &mut HostOutcome,
-) -> Result<(), String> {
+    reads: &mut Vec<FileRead>,
+) -> Result<Vec<PlannedStep>, StepError> {
     let (uids, gids) = delegations(cts);
     let paths = SubIdPaths::under(root.as_std_path());
+    let mut steps = Vec::new();
     for (file, path, wanted) in [
-        ("/etc/subuid", &paths.subuid, uids),
-        ("/etc/subgid", &paths.subgid, gids),
+        (SUBID_FILES[0], &paths.subuid, uids),
+        (SUBID_FILES[1], &paths.subgid, gids),
     ] {
-        let ensured = if dry_run {
-            let text = std::fs::read_to_string(path).ok();
-            let mut parsed = match &text {
-                Some(t) => phoenix_idmap::subid::SubIdFile::parse(t)
-                    .map_err(|e| format!("{file}: {}", chain(&e)))?,
-                None => Default::default(),
-            };
-            let mut added = parsed.ensure_root_default();
-            added.extend(parsed.ensure_delegations(&wanted));
-            match (text.is_some(), added.is_empty()) {
-                (_, true) => Ensured::Found,
-                (false, false) => Ensured::Created { added },
-                (true, false) => Ensured::Extended { added },
+        let upath = Utf8PathBuf::from_path_buf(path.clone()).unwrap_or_default();
+        let bytes = match std::fs::read(path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(StepError::Io {
+                    what: "cannot read",
+                    path: upath,
+                    source,
+                });
             }
-        } else {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("{file}: cannot create {}: {e}", dir.display()))?;
-            }
-            ensure_file(path, &wanted).map_err(|e| format!("{file}: {}", chain(&e)))?
         };
-        let (change, added, verb) = match ensured {
-            Ensured::Found => (Change::NoOp, vec![], "found"),
-            Ensured::Created { added } => (Change::Create, added, "created"),
-            Ensured::Extended { added } => (Change::Change, added, "extended"),
-        };
-        out.actions.push(if added.is_empty() {
-            Action::note(
-                Step::Host,
-                format!("{file}: {verb}, root's ranges cover every map"),
-            )
-        } else {
-            Action {
-                step: Step::Host,
-                change,
-                detail: Detail::FileEdit {
-                    path: file.into(),
-                    added: added.iter().map(ToString::to_string).collect(),
-                    removed: vec![],
-                },
-                why: Vec::new(),
-            }
+        reads.push(FileRead {
+            path: file.into(),
+            digest: bytes
+                .as_ref()
+                .map(|b| phoenix_pveconf::conf::Digest::of(b).to_string()),
         });
-    }
-    Ok(())
-}
-
-fn storage(
-    pvesm: &Pvesm<&dyn CommandRunner>,
-    cts: &[&DesiredCt],
-    out: &mut HostOutcome,
-) -> Result<(), String> {
-    let mut needed = BTreeSet::new();
-    for d in cts {
-        needed.insert(d.storage.clone());
-        if let Source::Template(t) = &d.source
-            && !t.starts_with('/')
-            && let Some((storage, _)) = t.split_once(':')
-        {
-            needed.insert(storage.to_owned());
+        let mut parsed = match &bytes {
+            Some(b) => {
+                let text = String::from_utf8_lossy(b);
+                SubIdFile::parse(&text).map_err(|source| StepError::SubIdParse { file, source })?
+            }
+            None => SubIdFile::default(),
+        };
+        let mut added = parsed.ensure_root_default();
+        added.extend(parsed.ensure_delegations(&wanted));
+        if added.is_empty() {
+            steps.push(PlannedStep::note(
+                Step::Host,
+                format!("{file}: found, root's ranges cover every map"),
+            ));
+        } else {
+            steps.push(PlannedStep::new(
+                Step::Host,
+                if bytes.is_some() {
+                    Change::Change
+                } else {
+                    Change::Create
+                },
+                Op::SubIds {
+                    file: file.into(),
+                    add: added.iter().map(ToString::to_string).collect(),
+                },
+            ));
         }
     }
-    let status = pvesm
-        .status()
-        .map_err(|e| format!("pvesm status: {}", chain(&e)))?;
+    Ok(steps)
+}
+
+/// The storage pools each guest uses (its root disk, and the storage of its template).
+fn pools_of(d: &DesiredCt) -> Vec<String> {
+    let mut out = vec![d.storage.clone()];
+    if let Source::Template(t) = &d.source
+        && !t.starts_with('/')
+        && let Some((storage, _)) = t.split_once(':')
+    {
+        out.push(storage.to_owned());
+    }
+    out
+}
+
+/// The pools that are missing or inactive, and the error.
+struct StorageFailure(Vec<String>, StepError);
+
+fn plan_storage(
+    pvesm: &Pvesm<&dyn CommandRunner>,
+    cts: &[&DesiredCt],
+) -> Result<Vec<PlannedStep>, Box<StorageFailure>> {
+    let needed: BTreeSet<String> = cts.iter().flat_map(|d| pools_of(d)).collect();
+    let status = pvesm.status().map_err(|source| {
+        Box::new(StorageFailure(
+            needed.iter().cloned().collect::<Vec<_>>(),
+            StepError::HostCommand {
+                what: "pvesm status".into(),
+                source,
+            },
+        ))
+    })?;
     let mut missing = Vec::new();
+    let mut bad = Vec::new();
     for s in &needed {
         match status.iter().find(|st| &st.name == s) {
-            None => missing.push(format!("{s} (not defined)")),
+            None => {
+                missing.push(format!("{s} (not defined)"));
+                bad.push(s.clone());
+            }
             Some(st) if st.state.to_string() != "active" => {
-                missing.push(format!("{s} ({})", st.state))
+                missing.push(format!("{s} ({})", st.state));
+                bad.push(s.clone());
             }
             Some(_) => {}
         }
     }
     if !missing.is_empty() {
-        return Err(format!(
-            "storage the fleet uses is not available: {} (see `pvesm status` and /etc/pve/storage.cfg)",
-            missing.join(", ")
-        ));
+        return Err(Box::new(StorageFailure(
+            bad,
+            StepError::Storage { missing },
+        )));
     }
-    let list: Vec<&str> = needed.iter().map(String::as_str).collect();
-    out.actions.push(Action::note(
+    let pools: Vec<String> = needed.into_iter().collect();
+    Ok(vec![PlannedStep::new(
         Step::Host,
-        format!("storage active: {}", list.join(", ")),
-    ));
-    Ok(())
+        Change::NoOp,
+        Op::CheckStorage { pools },
+    )])
 }
 
-fn apparmor(
-    root: &Utf8Path,
-    runner: &dyn CommandRunner,
-    dry_run: bool,
-    cts: &[&DesiredCt],
-    out: &mut HostOutcome,
-) -> Result<(), String> {
+fn profiles(cts: &[&DesiredCt]) -> Vec<Profile> {
     let mut profiles: Vec<Profile> = ShippedProfile::ALL.iter().map(|p| p.profile()).collect();
     profiles.extend(cts.iter().filter_map(|d| d.own_profile.clone()));
-    let plan = install::plan(root, &profiles).map_err(|e| format!("apparmor: {}", chain(&e)))?;
+    profiles
+}
+
+fn as_host_path(root: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
+    path.strip_prefix(root)
+        .map(|p| Utf8PathBuf::from(format!("/{p}")))
+        .unwrap_or_else(|_| path.to_owned())
+}
+
+fn plan_apparmor(
+    root: &Utf8Path,
+    cts: &[&DesiredCt],
+    reads: &mut Vec<FileRead>,
+) -> Result<Vec<PlannedStep>, StepError> {
+    let plan =
+        install::plan(root, &profiles(cts)).map_err(|source| StepError::AppArmor { source })?;
+    let mut steps = Vec::new();
     for f in &plan.files {
         let change = match f.change {
             install::Change::Unchanged => Change::NoOp,
             install::Change::Create => Change::Create,
             install::Change::Update => Change::Change,
         };
-        let rel = f
-            .path
-            .strip_prefix(root)
-            .map(|p| format!("/{p}"))
-            .unwrap_or_else(|_| f.path.to_string());
-        out.actions.push(Action {
-            step: Step::Host,
-            change,
-            detail: Detail::Note {
-                text: format!("apparmor {rel}"),
-            },
-            why: Vec::new(),
+        let path = as_host_path(root, &f.path);
+        reads.push(FileRead {
+            path: path.clone(),
+            digest: f
+                .previous
+                .as_ref()
+                .map(|p| phoenix_pveconf::conf::Digest::of(p.as_bytes()).to_string()),
         });
+        steps.push(PlannedStep::new(
+            Step::Host,
+            change,
+            Op::AppArmorFile { path },
+        ));
     }
-    if dry_run {
-        return Ok(());
-    }
-    let loader = HostProfileLoader::new(runner, root.to_owned());
-    let report = install::apply(&plan, &loader).map_err(|e| format!("apparmor: {}", chain(&e)))?;
-    match report.reload {
-        Reload::NotNeeded => {}
-        Reload::Skipped { reason, .. } => out
-            .warnings
-            .push(format!("apparmor profiles written, not loaded: {reason}")),
-        Reload::Done { failed, .. } => {
-            for f in failed {
-                out.warnings.push(format!(
-                    "apparmor: reloading {} failed: {}",
-                    f.path, f.error
-                ));
-            }
-        }
-    }
-    Ok(())
+    Ok(steps)
 }
 
-/// Runs the host step: subuid/subgid, storage, AppArmor.
-pub fn prepare(
+/// Plans every host step for `cts`, recording the files read.
+pub fn plan_host(
+    root: &Utf8Path,
+    pvesm: &Pvesm<&dyn CommandRunner>,
+    cts: &[&DesiredCt],
+    reads: &mut Vec<FileRead>,
+) -> Vec<HostStepPlan> {
+    let step = |name: &str, scope: Option<Vec<GuestId>>| HostStepPlan {
+        name: name.into(),
+        scope,
+        steps: Vec::new(),
+        warnings: Vec::new(),
+        error: None,
+    };
+    let ids = |f: &dyn Fn(&DesiredCt) -> bool| -> Vec<GuestId> {
+        cts.iter()
+            .filter(|d| f(d))
+            .map(|d| GuestId::Ct(d.vmid))
+            .collect()
+    };
+    let mut out = Vec::new();
+
+    let mut subid = step(
+        "subid",
+        Some(ids(&|d| {
+            IdMap::new(d.unprivileged, d.id_maps.clone()).is_user_namespaced()
+        })),
+    );
+    match plan_subid(root, cts, reads) {
+        Ok(s) => subid.steps = s,
+        Err(e) => subid.error = Some(ErrorReport::of(&e)),
+    }
+    out.push(subid);
+
+    let mut storage = step("storage", None);
+    match plan_storage(pvesm, cts) {
+        Ok(s) => storage.steps = s,
+        Err(failed) => {
+            let StorageFailure(bad, e) = *failed;
+            storage.scope = Some(ids(&|d| pools_of(d).iter().any(|p| bad.contains(p))));
+            storage.error = Some(ErrorReport::of(&e));
+        }
+    }
+    out.push(storage);
+
+    let mut apparmor = step("apparmor", Some(ids(&|d| d.apparmor.is_some())));
+    match plan_apparmor(root, cts, reads) {
+        Ok(s) => apparmor.steps = s,
+        Err(e) => apparmor.error = Some(ErrorReport::of(&e)),
+    }
+    out.push(apparmor);
+    out
+}
+
+/// Applies one host step; returns its warnings.
+pub fn apply_host_step(
     root: &Utf8Path,
     runner: &dyn CommandRunner,
-    pvesm: &Pvesm<&dyn CommandRunner>,
-    dry_run: bool,
+    step: &HostStepPlan,
     cts: &[&DesiredCt],
-) -> Result<HostOutcome, (HostOutcome, String)> {
-    let mut out = HostOutcome::default();
-    if let Err(e) = subid(root, dry_run, cts, &mut out) {
-        return Err((out, e));
+) -> Result<Vec<String>, StepError> {
+    let mut warnings = Vec::new();
+    if !step.steps.iter().any(PlannedStep::mutates) {
+        return Ok(warnings);
     }
-    if let Err(e) = storage(pvesm, cts, &mut out) {
-        return Err((out, e));
+    match step.name.as_str() {
+        "subid" => {
+            let (uids, gids) = delegations(cts);
+            let paths = SubIdPaths::under(root.as_std_path());
+            for (file, path, wanted) in [
+                (SUBID_FILES[0], &paths.subuid, uids),
+                (SUBID_FILES[1], &paths.subgid, gids),
+            ] {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|source| StepError::Io {
+                        what: "cannot create",
+                        path: Utf8PathBuf::from_path_buf(dir.to_owned()).unwrap_or_default(),
+                        source,
+                    })?;
+                }
+                ensure_file(path, &wanted).map_err(|source| StepError::SubId { file, source })?;
+            }
+        }
+        "apparmor" => {
+            let plan = install::plan(root, &profiles(cts))
+                .map_err(|source| StepError::AppArmor { source })?;
+            let loader = HostProfileLoader::new(runner, root.to_owned());
+            let report =
+                install::apply(&plan, &loader).map_err(|source| StepError::AppArmor { source })?;
+            match report.reload {
+                Reload::NotNeeded => {}
+                Reload::Skipped { reason, .. } => {
+                    warnings.push(format!("apparmor profiles written, not loaded: {reason}"))
+                }
+                Reload::Done { failed, .. } => {
+                    for f in failed {
+                        warnings.push(format!(
+                            "apparmor: reloading {} failed: {}",
+                            f.path, f.error
+                        ));
+                    }
+                }
+            }
+        }
+        _ => {}
     }
-    if let Err(e) = apparmor(root, runner, dry_run, cts, &mut out) {
-        return Err((out, e));
-    }
-    Ok(out)
+    Ok(warnings)
 }

@@ -1,58 +1,68 @@
-//! Plan and converge a phoenix fleet: compose the config, idmap, pct, AppArmor and
-//! feature crates into `plan` and `up`.
+//! Plan and converge a phoenix fleet: compose the config, idmap, pveconf, pct, AppArmor
+//! and feature crates into a [`Plan`] (a value: read, save, review, apply exactly) and
+//! its execution.
 //!
-//! A run selects containers (with the clone sources and dependencies they need),
-//! observes them through `pct list` and `pct config`, refuses what cannot work before
-//! changing anything (a clone whose source has another privilege, a clone source with
-//! bind mounts, a host directory two maps disagree on), prepares the host
-//! (`/etc/subuid`, `/etc/subgid`, storage, AppArmor), then converges each container in
-//! dependency order, independent branches in parallel:
+//! A plan selects guests (with the clone sources and dependencies they need, containers
+//! and VMs alike), observes them through `pct list` and `pct config`, refuses what
+//! cannot work before changing anything (a clone whose source has another privilege, a
+//! clone source with bind mounts, a host directory two maps disagree on), plans the
+//! host steps (`/etc/subuid`, `/etc/subgid`, storage, AppArmor), then each container's
+//! steps in phases:
 //!
 //! ```text
 //! idmap      compute and check the map the config asks for
 //! volumes    host directories owned by map(owner)
 //! define     pct create (every option in one call) or pct clone --snapname
 //! configure  raw lxc.* lines in the conf (under Proxmox's lock), then one pct set
-//! idmap      confirm the map from the conf as written
 //! start      pct start
 //! verify     /proc/self/uid_map and gid_map equal the map; a probe file per volume
-//! customize  features, then the template snapshot clones are made from
+//! customize  features (dependency order, by the container's ledger), then the
+//!            template snapshot clones are made from
 //! ```
 //!
-//! Every step computes its actions from desired and observed state first; a dry run
-//! stops there, so `phoenix plan` shows the exact argv and file edits. A second run
-//! finds nothing to do and makes no mutating pct call.
+//! `phoenix plan`, `up --dry-run` and `up` share one code path: the plan is computed
+//! (reads only), then printed, or applied in dependency order with `--jobs` workers.
+//! A second run finds nothing to do and makes no mutating pct call.
 //!
 //! ```
-//! use phoenix_orchestrator::{dag::Dag, plan::{Action, Change, Step}};
+//! use phoenix_orchestrator::plan::{Change, Op, PlannedStep, Step};
+//! use phoenix_orchestrator::dag::Dag;
 //! let dag = Dag::new([(900u32, vec![]), (901, vec![900])]);
 //! assert_eq!(dag.topological_order(), Some(vec![900, 901]));
-//! let a = Action::command(Step::Start, Change::Change, vec!["pct".into(), "start".into(), "901".into()]);
-//! assert_eq!(a.to_string(), "start     change pct start 901");
+//! let start = PlannedStep::new(Step::Start, Change::Change, Op::Start { vmid: 901 });
+//! assert!(start.mutates());
+//! assert_eq!(serde_json::to_value(&start.op).unwrap()["op"], "start");
 //! ```
 //!
 //! The crates it builds on are re-exported so embedders get the same versions.
 
 pub mod apparmor_rules;
-pub mod converge;
-pub mod customize;
+mod apply;
+pub mod backend;
 pub mod dag;
 pub mod desired;
 pub mod diff;
-pub mod engine;
+mod engine;
+pub mod error;
+pub mod guest;
 pub mod host;
 pub mod host_apparmor;
+pub mod hostfs;
+pub mod ledger;
 pub mod lifecycle;
 pub mod lock;
+pub mod observe;
 pub mod plan;
+pub mod planner;
 pub mod preflight;
 pub mod report;
 #[cfg(test)]
 mod testutil;
-pub mod verify;
-pub mod volumes;
 
-pub use engine::{Event, Orchestrator, RunError, RunOptions, Selection};
+pub use engine::{Event, Orchestrator, RunError, RunOptions, Selection, vmid};
+pub use error::{ErrorReport, StepError};
+pub use guest::GuestId;
+pub use plan::Plan;
 pub use report::{CtReport, CtResult, RunReport};
 
 pub use phoenix_apparmor as apparmor;

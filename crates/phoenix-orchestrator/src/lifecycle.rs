@@ -5,10 +5,9 @@ use serde::Serialize;
 
 use phoenix_pct::{CommandRunner, CtStatus, DestroyOptions, DryRunRunner, ShutdownOptions, argv};
 
-use crate::converge::chain;
 use crate::engine::{Orchestrator, RunError, RunOptions, Selection, vmid};
+use crate::error::chain;
 use crate::lock::FleetLock;
-use crate::plan::Action;
 
 /// One container's outcome of a lifecycle command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -146,7 +145,7 @@ impl Orchestrator<'_> {
                 .actions
                 .iter()
                 .filter(|a| a.mutates())
-                .map(|a: &Action| format!("{}: {}", a.step, a.detail))
+                .map(|a| format!("{}: {}", a.step, a.detail))
                 .collect();
             if let crate::report::CtResult::Failed { step, error } = &ct.result {
                 drift.push(format!("{step} would fail: {error}"));

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use phoenix_idmap::{IdKind, IdMap};
 
-use crate::converge::ObservedCt;
 use crate::desired::{DesiredCt, Source};
-use crate::volumes::owner_on_host;
+use crate::observe::ObservedCt;
+use crate::planner::owner_on_host;
 
 /// Checks made before anything is changed, on desired and observed state only. Each
 /// failure is fatal for that container (and so skips its descendants).
@@ -211,7 +211,12 @@ mod tests {
         f.lxc
             .lxc_configs
             .keys()
-            .map(|id| (id.get(), desired(f, id.get()).unwrap()))
+            .map(|id| {
+                (
+                    id.get(),
+                    desired(f, id.get(), &phoenix_features::Registry::builtin()).unwrap(),
+                )
+            })
             .collect()
     }
 
@@ -221,6 +226,9 @@ mod tests {
             ObservedCt {
                 conf: CtConf::parse(conf).conf,
                 running: false,
+                conf_digest: None,
+                snapshots: None,
+                ledger: None,
             },
         )])
     }

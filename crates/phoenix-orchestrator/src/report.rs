@@ -1,43 +1,81 @@
-//! What a run did: per-container results and the actions behind them.
+//! What a run did (or, for a plan, would do): per guest its result and steps, per host
+//! step its result, and a one-line summary.
 
 use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
-use crate::plan::{Action, Step};
+use crate::error::ErrorReport;
+use crate::guest::GuestId;
+use crate::plan::{Change, Op, Step};
 
-/// How one container ended.
+/// How one guest ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum CtResult {
-    /// Every step succeeded (in a dry run: every step was planned).
+    /// Every step succeeded (in a plan: every step was planned).
     Completed,
-    /// A step failed; later steps did not run.
+    /// A step failed (or the guest was refused); later steps did not run.
     Failed {
         /// The step that failed.
         step: Step,
-        /// Why, with its causes.
-        error: String,
+        /// Why, with its causes and a cleanup failure.
+        error: ErrorReport,
     },
-    /// Not attempted because a container it needs failed.
+    /// Not attempted because a guest it needs failed.
     Skipped {
         /// The failed (or skipped) prerequisite.
-        because: u32,
+        because: GuestId,
     },
 }
 
-/// One container's report.
+/// One step as reported: the operation and how it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportStep {
+    /// The phase.
+    pub step: Step,
+    /// Create, change, check or no-op.
+    pub change: Change,
+    /// The exact argv or edit, as the backend renders it.
+    pub detail: String,
+    /// The typed operation.
+    pub op: Op,
+    /// Why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<String>,
+}
+
+impl ReportStep {
+    /// True when it changes something.
+    pub fn mutates(&self) -> bool {
+        self.change.mutates()
+    }
+}
+
+impl fmt::Display for ReportStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<9} {:<6} {}", self.step, self.change, self.detail)?;
+        for w in &self.why {
+            write!(f, "\n      # {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One guest's report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CtReport {
-    /// The container id.
+    /// The guest.
+    pub guest: GuestId,
+    /// Its id (as in the guest), for readers of the JSON.
     pub vmid: u32,
     /// Its hostname in the config.
     pub hostname: String,
     /// How it ended.
     #[serde(flatten)]
     pub result: CtResult,
-    /// The actions, in order (done, or planned in a dry run).
-    pub actions: Vec<Action>,
+    /// The steps, in order (done, or planned).
+    pub actions: Vec<ReportStep>,
     /// Things the user should know that did not stop the run.
     pub warnings: Vec<String>,
 }
@@ -48,53 +86,84 @@ impl CtReport {
         self.result == CtResult::Completed
     }
 
-    /// The actions that change something.
-    pub fn changes(&self) -> impl Iterator<Item = &Action> {
+    /// The steps that change something.
+    pub fn changes(&self) -> impl Iterator<Item = &ReportStep> {
         self.actions.iter().filter(|a| a.mutates())
     }
+}
+
+/// One host step's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostReport {
+    /// Its name.
+    pub name: String,
+    /// Its steps.
+    pub actions: Vec<ReportStep>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Its failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
 }
 
 /// A whole run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunReport {
-    /// Nothing was changed: the actions are a plan.
+    /// Nothing was changed: the steps are a plan.
     pub dry_run: bool,
-    /// Host prerequisites.
-    pub host: Vec<Action>,
-    /// Host warnings.
-    pub host_warnings: Vec<String>,
-    /// A host failure that stopped the run before any container.
-    pub host_error: Option<String>,
-    /// Every selected container, in id order.
+    /// Host steps.
+    pub host: Vec<HostReport>,
+    /// Every selected guest, in id order.
     pub containers: Vec<CtReport>,
+    /// Notes about the run (a guest re-planned because it changed since the plan).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl RunReport {
-    /// True when the host step and every container succeeded.
+    /// True when every host step and every guest succeeded.
     pub fn ok(&self) -> bool {
-        self.host_error.is_none() && self.containers.iter().all(CtReport::ok)
+        self.host.iter().all(|h| h.error.is_none()) && self.containers.iter().all(CtReport::ok)
     }
 
-    /// The plan or report as text: host actions, then per container its actions and
-    /// result, then a one-line summary.
+    /// The number of steps that change something.
+    pub fn change_count(&self) -> usize {
+        self.containers
+            .iter()
+            .map(|c| c.changes().count())
+            .sum::<usize>()
+            + self
+                .host
+                .iter()
+                .map(|h| h.actions.iter().filter(|a| a.mutates()).count())
+                .sum::<usize>()
+    }
+
+    /// The plan or report as text: host steps, then per guest its steps and result,
+    /// then a one-line summary.
     pub fn render_text(&self, show_noop: bool) -> String {
         let mut out = String::new();
-        let keep = |a: &&Action| show_noop || a.mutates();
-        if self.host.iter().any(|a| keep(&a)) || !self.host_warnings.is_empty() {
+        let keep = |a: &&ReportStep| show_noop || a.mutates();
+        let host_shown = self.host.iter().any(|h| {
+            h.actions.iter().any(|a| keep(&a)) || !h.warnings.is_empty() || h.error.is_some()
+        });
+        if host_shown {
             out.push_str("host\n");
-            for a in self.host.iter().filter(keep) {
-                let _ = writeln!(out, "  {a}");
+            for h in &self.host {
+                for a in h.actions.iter().filter(keep) {
+                    let _ = writeln!(out, "  {a}");
+                }
+                for w in &h.warnings {
+                    let _ = writeln!(out, "  warning: {w}");
+                }
+                if let Some(e) = &h.error {
+                    let _ = writeln!(out, "  host step {} failed: {e}", h.name);
+                }
             }
-            for w in &self.host_warnings {
-                let _ = writeln!(out, "  warning: {w}");
-            }
-        }
-        if let Some(e) = &self.host_error {
-            let _ = writeln!(out, "host failed: {e}");
         }
         for ct in &self.containers {
-            let _ = writeln!(out, "CT {} ({})", ct.vmid, ct.hostname);
-            let shown: Vec<&Action> = ct.actions.iter().filter(keep).collect();
+            let _ = writeln!(out, "{} ({})", ct.guest, ct.hostname);
+            let shown: Vec<&ReportStep> = ct.actions.iter().filter(keep).collect();
             if shown.is_empty() && ct.ok() {
                 out.push_str("  up to date\n");
             }
@@ -110,9 +179,12 @@ impl RunReport {
                     let _ = writeln!(out, "  FAILED at {step}: {error}");
                 }
                 CtResult::Skipped { because } => {
-                    let _ = writeln!(out, "  SKIPPED: needs CT {because}, which did not complete");
+                    let _ = writeln!(out, "  SKIPPED: needs {because}, which did not complete");
                 }
             }
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
         }
         let _ = writeln!(out, "{self}");
         out
@@ -126,78 +198,12 @@ impl fmt::Display for RunReport {
         let done = count(|r| matches!(r, CtResult::Completed));
         let failed = count(|r| matches!(r, CtResult::Failed { .. }));
         let skipped = count(|r| matches!(r, CtResult::Skipped { .. }));
-        let changes: usize = self
-            .containers
-            .iter()
-            .map(|c| c.changes().count())
-            .sum::<usize>()
-            + self.host.iter().filter(|a| a.mutates()).count();
         let verb = if self.dry_run { "planned" } else { "made" };
         write!(
             f,
-            "{} containers: {done} ok, {failed} failed, {skipped} skipped; {changes} changes {verb}",
-            self.containers.len()
+            "{} containers: {done} ok, {failed} failed, {skipped} skipped; {} changes {verb}",
+            self.containers.len(),
+            self.change_count()
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plan::Change;
-
-    #[test]
-    fn summary_counts_results_and_changes() {
-        let report = RunReport {
-            dry_run: true,
-            host: vec![],
-            host_warnings: vec![],
-            host_error: None,
-            containers: vec![
-                CtReport {
-                    vmid: 900,
-                    hostname: "base".into(),
-                    result: CtResult::Completed,
-                    actions: vec![Action::command(
-                        Step::Start,
-                        Change::Change,
-                        vec!["pct".into(), "start".into(), "900".into()],
-                    )],
-                    warnings: vec![],
-                },
-                CtReport {
-                    vmid: 901,
-                    hostname: "gpu".into(),
-                    result: CtResult::Failed {
-                        step: Step::Define,
-                        error: "boom".into(),
-                    },
-                    actions: vec![],
-                    warnings: vec![],
-                },
-                CtReport {
-                    vmid: 950,
-                    hostname: "vllm".into(),
-                    result: CtResult::Skipped { because: 901 },
-                    actions: vec![],
-                    warnings: vec![],
-                },
-            ],
-        };
-        assert!(!report.ok());
-        assert_eq!(
-            report.to_string(),
-            "3 containers: 1 ok, 1 failed, 1 skipped; 1 changes planned"
-        );
-        let text = report.render_text(false);
-        assert!(
-            text.contains("CT 900 (base)\n  start     change pct start 900\n"),
-            "{text}"
-        );
-        assert!(text.contains("  FAILED at define: boom\n"), "{text}");
-        assert!(
-            text.contains("  SKIPPED: needs CT 901, which did not complete\n"),
-            "{text}"
-        );
     }
 }

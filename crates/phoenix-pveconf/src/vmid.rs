@@ -14,7 +14,10 @@ use std::str::FromStr;
 /// assert!("99".parse::<Vmid>().is_err());
 /// assert!("0105".parse::<Vmid>().is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "u32", into = "u32")]
 pub struct Vmid(u32);
 
 impl Vmid {

@@ -151,7 +151,7 @@ pub fn progress(global: &Global) -> impl Fn(Event<'_>) + Sync + use<> {
                         eprintln!("CT {}: failed at {step}", r.vmid)
                     }
                     phoenix_orchestrator::CtResult::Skipped { because } => {
-                        eprintln!("CT {}: skipped (needs CT {because})", r.vmid)
+                        eprintln!("CT {}: skipped (needs {because})", r.vmid)
                     }
                 }
             }

@@ -5,6 +5,7 @@ use clap::Subcommand;
 use crate::global::Global;
 
 mod apparmor;
+mod apply;
 mod completions;
 mod conf;
 mod converge;
@@ -27,6 +28,8 @@ pub enum Command {
     /// Render and install phoenix's AppArmor profiles.
     #[command(name = "apparmor")]
     AppArmor(apparmor::Args),
+    /// Apply a plan saved with `phoenix plan -o json`, exactly (refused when stale).
+    Apply(apply::Args),
     /// Print shell completions.
     Completions(completions::Args),
     /// Read and re-render Proxmox CT conf files.
@@ -61,6 +64,7 @@ pub enum Command {
 pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
     match command {
         Command::AppArmor(args) => apparmor::run(args, global),
+        Command::Apply(args) => apply::run(args, global),
         Command::Completions(args) => completions::run(args, global),
         Command::Conf(args) => conf::run(args, global),
         Command::Converge(args) => converge::run(args, global),

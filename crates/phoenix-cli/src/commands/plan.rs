@@ -1,9 +1,13 @@
-//! `phoenix plan [ID...|--all]`: print every action a converge would take (exact pct
-//! argv and file edits, marked create, change or no-op) and change nothing.
+//! `phoenix plan [ID...|--all]`: the plan, computed from desired and observed state
+//! (reads only). As text: every step with its exact pct argv or file edit, marked
+//! create, change, check or no-op. With `-o json`: the plan itself (format
+//! `phoenix-plan/1`, see docs/plan-format.md), which `phoenix apply FILE` applies exactly.
 
+use anyhow::Context as _;
 use phoenix_orchestrator::RunOptions;
 
 use super::fleet::{self, load, orchestrator, run_error};
+use crate::exit::Reported;
 use crate::global::Global;
 
 /// Arguments of `phoenix plan`.
@@ -14,6 +18,9 @@ pub struct Args {
     /// Every container (the default).
     #[arg(long, conflicts_with = "ids")]
     pub all: bool,
+    /// Prove and verify every running container again (as `up --verify` would).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Prints the plan.
@@ -27,12 +34,21 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     let runner = fleet::runner(global);
     let opts = RunOptions {
         selection,
-        jobs: 1,
+        jobs: 4,
         dry_run: true,
+        reprove: args.verify,
         ..RunOptions::default()
     };
-    let report = orchestrator(&fleet, global, &runner)
-        .converge(&opts, &|_| {})
-        .map_err(run_error)?;
-    fleet::finish(&report, global, true)
+    let orch = orchestrator(&fleet, global, &runner);
+    let plan = orch.plan(&opts).map_err(run_error)?;
+    let report = orch.report_of_plan(&plan);
+    if global.json() {
+        println!("{}", plan.to_json());
+        return if report.ok() {
+            Ok(())
+        } else {
+            Err(Reported::runtime())
+        };
+    }
+    fleet::finish(&report, global, true).context("printing the plan")
 }

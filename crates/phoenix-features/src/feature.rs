@@ -1,0 +1,128 @@
+//! The feature plug-in interface: a pure half (requirements, inputs) and a half that
+//! works through a [`Container`] (probe, install, verify).
+
+use phoenix_config::{Container as CtConfig, HypervisorFile};
+use phoenix_pveconf::props::Features;
+use serde::{Deserialize, Serialize};
+
+use crate::FeatureError;
+
+/// The outcome of a command run inside a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecResult {
+    /// The command's exit code.
+    pub code: i32,
+    /// What it printed on stdout.
+    pub stdout: Vec<u8>,
+    /// What it printed on stderr.
+    pub stderr: Vec<u8>,
+}
+
+/// Access to one running container, implemented by the orchestrator over pct.
+pub trait Container {
+    /// The container's id.
+    fn vmid(&self) -> u32;
+    /// Runs `argv` inside the container (no shell unless argv names one).
+    fn exec(&self, argv: &[&str]) -> Result<ExecResult, FeatureError>;
+    /// Writes `data` to `dest` inside the container, owned by container root, with `mode`.
+    fn push(&self, data: &[u8], dest: &str, mode: u32) -> Result<(), FeatureError>;
+}
+
+/// What a feature is asked about: one container of the fleet.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The container id.
+    pub vmid: u32,
+    /// The container's whole config.
+    pub container: &'a CtConfig,
+    /// The hypervisor globals (timezone, docker images, NVIDIA driver, ...).
+    pub hypervisor: &'a HypervisorFile,
+}
+
+impl Request<'_> {
+    /// Whether the container is unprivileged.
+    pub fn unprivileged(&self) -> bool {
+        self.container.unprivileged
+    }
+
+    /// Whether the container's config lists `feature`.
+    pub fn has_feature(&self, feature: &str) -> bool {
+        self.container
+            .features
+            .iter()
+            .any(|f| f.as_str() == feature)
+    }
+}
+
+/// The AppArmor profile a feature needs, with the reason the plan shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppArmorRequirement {
+    /// A profile phoenix ships (`lxc-docker-secure`, `lxc-phoenix-gpu`).
+    pub profile: String,
+    /// Whether it overrides a profile the config names (Docker cannot run under
+    /// another one), or only applies when the config names none.
+    pub overrides_config: bool,
+}
+
+/// A host step a feature needs before it can be installed in a container (a host
+/// driver, a kernel module): the orchestrator runs it once and scopes its failure to
+/// the containers that need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostRequirement {
+    /// The host step's name (`nvidia-driver`).
+    pub name: String,
+    /// Why, for the plan.
+    pub reason: String,
+}
+
+/// What a feature needs from Proxmox, the host and other features, declared purely.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    /// Proxmox feature flags (`nesting=1`, `keyctl=1`, `fuse=1`, ...) it needs on.
+    pub pct_features: Features,
+    /// `devN` entries (`/dev/nvidia0,gid=44`), as Proxmox property strings.
+    pub devices: Vec<String>,
+    /// Raw `lxc.*` lines as (key, value).
+    pub lxc_lines: Vec<(String, String)>,
+    /// The AppArmor profile it needs.
+    pub apparmor: Option<AppArmorRequirement>,
+    /// Host steps it needs.
+    pub host: Vec<HostRequirement>,
+    /// Other features that must be installed first.
+    pub features: Vec<String>,
+    /// Why, one line per requirement, for the plan (`nesting=1: docker runs nested
+    /// namespaces`).
+    pub reasons: Vec<String>,
+}
+
+/// What a read-only look inside the container found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// Installed and configured as the inputs say.
+    Converged,
+    /// Not (fully) installed, with what is missing.
+    Missing(String),
+}
+
+/// A feature installer.
+pub trait Feature: Send + Sync {
+    /// The name used in the config's `features` list.
+    fn name(&self) -> &'static str;
+    /// What the feature needs, without side effects; an error when it cannot be
+    /// installed on this container at all.
+    fn requirements(&self, request: &Request<'_>) -> Result<Requirements, FeatureError>;
+    /// The inputs of the installation: when their digest changes, the feature is
+    /// installed again.
+    fn inputs(&self, request: &Request<'_>) -> serde_json::Value;
+    /// Looks inside the container without changing anything.
+    fn probe(
+        &self,
+        request: &Request<'_>,
+        container: &dyn Container,
+    ) -> Result<Probe, FeatureError>;
+    /// Installs the feature; must be idempotent (a second run changes nothing).
+    fn install(&self, request: &Request<'_>, container: &dyn Container)
+    -> Result<(), FeatureError>;
+    /// Checks that the installed feature works.
+    fn verify(&self, request: &Request<'_>, container: &dyn Container) -> Result<(), FeatureError>;
+}

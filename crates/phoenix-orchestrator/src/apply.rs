@@ -1,0 +1,587 @@
+//! Executing a plan: host steps first, then every guest in dependency order with a pool
+//! of workers. Before a guest's steps run its conf is read again; a guest that changed
+//! since the plan is planned again (and the report says so). Right after a guest is
+//! created or cloned, its later steps are planned again from the conf Proxmox wrote,
+//! since a clone's MACs exist only then. A saved plan ([`Orchestrator::apply`]) is
+//! refused whole when any file it read changed.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use phoenix_features::{Container, ExecResult, FeatureError, Request};
+use phoenix_pct::{CommandRunner, FileOptions, Pct};
+use phoenix_pveconf::Vmid;
+
+use crate::backend::NodeBackend;
+use crate::dag::NodeRun;
+use crate::desired::{DesiredCt, container};
+use crate::engine::{Event, GuestState, Orchestrator, RunError, RunOptions, observed_of};
+use crate::error::{ErrorReport, StepError};
+use crate::guest::GuestId;
+use crate::host::apply_host_step;
+use crate::ledger::{LEDGER_PATH, Ledger};
+use crate::lock::FleetLock;
+use crate::observe::{ObservedCt, conf_digest, read_ledger};
+use crate::plan::{FeatureAction, GuestPlan, Op, Plan, PlannedStep, Step};
+use crate::planner::{GuestInputs, PlannedDirs, plan_ct};
+use crate::report::{CtReport, CtResult, HostReport, ReportStep, RunReport};
+
+impl Orchestrator<'_> {
+    fn backend<'b>(&'b self) -> NodeBackend<'b> {
+        NodeBackend::new(self.pct(self.runner), &self.root, self.fs.as_ref())
+    }
+
+    fn report_steps(backend: &NodeBackend<'_>, steps: &[PlannedStep]) -> Vec<ReportStep> {
+        steps
+            .iter()
+            .map(|s| ReportStep {
+                step: s.step,
+                change: s.change,
+                detail: backend.render(&s.op),
+                op: s.op.clone(),
+                why: s.why.clone(),
+            })
+            .collect()
+    }
+
+    /// The plan as a report (`phoenix plan`, `up --dry-run`): nothing is run.
+    pub fn report_of_plan(&self, plan: &Plan) -> RunReport {
+        let backend = self.backend();
+        let host = plan
+            .host
+            .iter()
+            .map(|h| HostReport {
+                name: h.name.clone(),
+                actions: Self::report_steps(&backend, &h.steps),
+                warnings: h.warnings.clone(),
+                error: h.error.clone(),
+            })
+            .collect::<Vec<_>>();
+        let failed_host: Vec<&str> = plan
+            .host
+            .iter()
+            .filter(|h| h.error.is_some())
+            .map(|h| h.name.as_str())
+            .collect();
+        let mut results: BTreeMap<u32, CtResult> = BTreeMap::new();
+        for g in &plan.guests {
+            let result = if let Some(e) = &g.refused {
+                CtResult::Failed {
+                    step: Step::Define,
+                    error: e.clone(),
+                }
+            } else if let Some(h) = g
+                .host_steps
+                .iter()
+                .find(|h| failed_host.contains(&h.as_str()))
+            {
+                CtResult::Failed {
+                    step: Step::Host,
+                    error: ErrorReport::of(&StepError::HostNotReady {
+                        step: h.clone(),
+                        reason: "see the host step".into(),
+                    }),
+                }
+            } else if let Some(n) = g.needs.iter().find(|n| {
+                results
+                    .get(&n.id())
+                    .is_some_and(|r| *r != CtResult::Completed)
+            }) {
+                CtResult::Skipped { because: *n }
+            } else {
+                CtResult::Completed
+            };
+            results.insert(g.guest.id(), result);
+        }
+        let containers = plan
+            .guests
+            .iter()
+            .map(|g| CtReport {
+                guest: g.guest,
+                vmid: g.guest.id(),
+                hostname: g.hostname.clone(),
+                result: results[&g.guest.id()].clone(),
+                actions: if matches!(results[&g.guest.id()], CtResult::Skipped { .. }) {
+                    vec![]
+                } else {
+                    Self::report_steps(&backend, &g.steps)
+                },
+                warnings: g.warnings.clone(),
+            })
+            .collect();
+        RunReport {
+            dry_run: true,
+            host,
+            containers,
+            notes: vec![],
+        }
+    }
+
+    /// Applies a saved plan exactly: refused (with nothing changed) when the config or
+    /// any file the plan read changed since it was made.
+    pub fn apply(
+        &self,
+        plan: &Plan,
+        opts: &RunOptions,
+        progress: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<RunReport, RunError> {
+        if plan.root != self.root {
+            return Err(RunError::OtherRoot {
+                plan: plan.root.clone(),
+                run: self.root.clone(),
+            });
+        }
+        let _lock = FleetLock::acquire(&self.root, opts.wait)?;
+        self.check_fresh(plan)?;
+        self.apply_locked(plan, None, opts, progress)
+    }
+
+    /// Whether every file the plan read is unchanged (and the config).
+    fn check_fresh(&self, plan: &Plan) -> Result<(), RunError> {
+        if plan.config_digest != self.config_digest() {
+            return Err(RunError::Stale {
+                what: "the config".into(),
+            });
+        }
+        for r in &plan.reads {
+            let path = crate::hostfs::under_root(&self.root, &r.path);
+            let current = match self.fs.stat(&path).ok().flatten() {
+                Some(m) if m.is_dir => crate::hostfs::dir_digest(Some(m)),
+                Some(_) => crate::hostfs::file_digest(&path).ok().flatten(),
+                None => None,
+            };
+            if current != r.digest {
+                return Err(RunError::Stale {
+                    what: r.path.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn apply_planned(
+        &self,
+        plan: &Plan,
+        states: Option<BTreeMap<u32, GuestState>>,
+        opts: &RunOptions,
+        progress: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<RunReport, RunError> {
+        let _lock = FleetLock::acquire(&self.root, opts.wait)?;
+        self.apply_locked(plan, states, opts, progress)
+    }
+
+    fn apply_locked(
+        &self,
+        plan: &Plan,
+        states: Option<BTreeMap<u32, GuestState>>,
+        opts: &RunOptions,
+        progress: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<RunReport, RunError> {
+        let states: BTreeMap<u32, GuestState> = match states {
+            Some(s) => s,
+            None => plan
+                .guests
+                .iter()
+                .filter_map(|g| {
+                    crate::desired::desired(self.fleet, g.guest.id(), &self.features)
+                        .ok()
+                        .map(|d| (g.guest.id(), GuestState { desired: d }))
+                })
+                .collect(),
+        };
+        let backend = self.backend();
+        let cts: Vec<&DesiredCt> = states.values().map(|s| &s.desired).collect();
+
+        // Host steps, in order; a failed one fails only the guests in its scope.
+        let mut host = Vec::new();
+        let mut failed_host: BTreeMap<String, String> = BTreeMap::new();
+        for h in &plan.host {
+            let mut rep = HostReport {
+                name: h.name.clone(),
+                actions: Self::report_steps(&backend, &h.steps),
+                warnings: h.warnings.clone(),
+                error: h.error.clone(),
+            };
+            if rep.error.is_none() {
+                match apply_host_step(&self.root, self.runner, h, &cts) {
+                    Ok(w) => rep.warnings.extend(w),
+                    Err(e) => rep.error = Some(ErrorReport::of(&e)),
+                }
+            }
+            if let Some(e) = &rep.error {
+                failed_host.insert(h.name.clone(), e.to_string());
+            }
+            host.push(rep);
+        }
+        progress(Event::HostReady);
+
+        let by_id: BTreeMap<u32, &GuestPlan> =
+            plan.guests.iter().map(|g| (g.guest.id(), g)).collect();
+        let ids: Vec<u32> = by_id.keys().copied().collect();
+        let notes = Mutex::new(Vec::new());
+        let dag = self.dag(&ids);
+        let results = dag.run(opts.jobs, |id| {
+            progress(Event::Started(id));
+            let g = by_id[&id];
+            let report = self.apply_guest(g, states.get(&id), &backend, &failed_host, opts, &notes);
+            progress(Event::Finished(&report));
+            if report.ok() {
+                Ok(report)
+            } else {
+                Err(Box::new(report))
+            }
+        });
+        let containers = results
+            .into_iter()
+            .filter_map(|(id, r)| {
+                let g = by_id.get(&id)?;
+                Some(match r {
+                    NodeRun::Ran(Ok(rep)) => rep,
+                    NodeRun::Ran(Err(rep)) => *rep,
+                    NodeRun::Skipped { because } => {
+                        let because = self_guest(plan, because);
+                        let rep = CtReport {
+                            guest: g.guest,
+                            vmid: id,
+                            hostname: g.hostname.clone(),
+                            result: match &g.refused {
+                                Some(e) => CtResult::Failed {
+                                    step: Step::Define,
+                                    error: e.clone(),
+                                },
+                                None => CtResult::Skipped { because },
+                            },
+                            actions: vec![],
+                            warnings: vec![],
+                        };
+                        progress(Event::Finished(&rep));
+                        rep
+                    }
+                })
+            })
+            .collect();
+        Ok(RunReport {
+            dry_run: false,
+            host,
+            containers,
+            notes: notes.into_inner().unwrap_or_else(|p| p.into_inner()),
+        })
+    }
+
+    /// Runs one guest's steps.
+    fn apply_guest(
+        &self,
+        g: &GuestPlan,
+        state: Option<&GuestState>,
+        backend: &NodeBackend<'_>,
+        failed_host: &BTreeMap<String, String>,
+        opts: &RunOptions,
+        notes: &Mutex<Vec<String>>,
+    ) -> CtReport {
+        let mut rep = CtReport {
+            guest: g.guest,
+            vmid: g.guest.id(),
+            hostname: g.hostname.clone(),
+            result: CtResult::Completed,
+            actions: vec![],
+            warnings: g.warnings.clone(),
+        };
+        let fail = |rep: &mut CtReport, step: Step, e: &StepError| {
+            rep.result = CtResult::Failed {
+                step,
+                error: ErrorReport::of(e),
+            };
+        };
+        if let Some(e) = &g.refused {
+            rep.result = CtResult::Failed {
+                step: Step::Define,
+                error: e.clone(),
+            };
+            return rep;
+        }
+        if let Some((name, why)) = g
+            .host_steps
+            .iter()
+            .find_map(|h| failed_host.get(h).map(|w| (h, w)))
+        {
+            fail(
+                &mut rep,
+                Step::Host,
+                &StepError::HostNotReady {
+                    step: name.clone(),
+                    reason: why.clone(),
+                },
+            );
+            return rep;
+        }
+        let Some(state) = state else {
+            return rep;
+        };
+        let id = g.guest.id();
+        let mut steps = g.steps.clone();
+        // The guest changed since the plan: plan it again from what it is now.
+        if steps.iter().any(PlannedStep::mutates)
+            && conf_digest(&self.root, id) != g.observed.conf_digest
+        {
+            match self.replan(&state.desired, false, opts) {
+                Ok((s, w)) => {
+                    lock(notes).push(format!(
+                        "{} changed since the plan was made: planned again",
+                        g.guest
+                    ));
+                    steps = s;
+                    rep.warnings.extend(w);
+                }
+                Err(e) => {
+                    fail(&mut rep, Step::Define, &e);
+                    return rep;
+                }
+            }
+        }
+        let mut i = 0;
+        while i < steps.len() {
+            let s = steps[i].clone();
+            rep.actions.push(ReportStep {
+                step: s.step,
+                change: s.change,
+                detail: backend.render(&s.op),
+                op: s.op.clone(),
+                why: s.why.clone(),
+            });
+            let result = match &s.op {
+                Op::Feature {
+                    name,
+                    action,
+                    inputs,
+                    ..
+                } => self.run_feature(&state.desired, name, *action, inputs),
+                op => backend.execute(op),
+            };
+            if let Err(e) = result {
+                let e = if s.step == Step::Verify {
+                    match backend.stop_after_failed_proof(id) {
+                        Ok(()) => e,
+                        Err(c) => e.with_cleanup(c),
+                    }
+                } else {
+                    e
+                };
+                fail(&mut rep, s.step, &e);
+                return rep;
+            }
+            i += 1;
+            // Right after define, the rest is planned from the conf Proxmox wrote.
+            if s.step == Step::Define && s.mutates() {
+                match self.replan(&state.desired, true, opts) {
+                    Ok((fresh, w)) => {
+                        let rest: Vec<PlannedStep> = fresh
+                            .into_iter()
+                            .filter(|x| x.step > Step::Define)
+                            .collect();
+                        let planned_rest: Vec<&PlannedStep> =
+                            steps[i..].iter().filter(|x| x.mutates()).collect();
+                        let fresh_rest: Vec<&PlannedStep> =
+                            rest.iter().filter(|x| x.mutates()).collect();
+                        if planned_rest != fresh_rest {
+                            lock(notes).push(format!(
+                                "{}: its steps after define were planned again from the conf Proxmox wrote",
+                                g.guest
+                            ));
+                        }
+                        rep.warnings.extend(
+                            w.into_iter()
+                                .filter(|x| !rep.warnings.contains(x))
+                                .collect::<Vec<_>>(),
+                        );
+                        steps.truncate(i);
+                        steps.extend(rest);
+                    }
+                    Err(e) => {
+                        fail(&mut rep, Step::Configure, &e);
+                        return rep;
+                    }
+                }
+            }
+        }
+        rep
+    }
+
+    /// Plans one guest again from a fresh observation.
+    fn replan(
+        &self,
+        d: &DesiredCt,
+        defined_by_run: bool,
+        opts: &RunOptions,
+    ) -> Result<(Vec<PlannedStep>, Vec<String>), StepError> {
+        let guest = GuestId::Ct(d.vmid);
+        let pct = self.pct(self.runner);
+        let err = |source| StepError::Pct {
+            guest,
+            what: "pct config".into(),
+            source,
+        };
+        let seen = match pct.config_optional(d.vmid).map_err(err)? {
+            None => None,
+            Some(conf) => {
+                let running = pct
+                    .status_optional(d.vmid)
+                    .map_err(err)?
+                    .is_some_and(|s| s == phoenix_pct::CtStatus::Running);
+                let snapshots = if d.template_snapshot.is_some() && !defined_by_run {
+                    Some(
+                        pct.listsnapshot(d.vmid)
+                            .map_err(err)?
+                            .into_iter()
+                            .map(|s| s.name)
+                            .collect(),
+                    )
+                } else {
+                    None
+                };
+                let ledger = if running && !d.features.is_empty() && !defined_by_run {
+                    read_ledger(&pct, d.vmid).map_err(err)?
+                } else {
+                    None
+                };
+                Some(ObservedCt {
+                    conf,
+                    running,
+                    conf_digest: conf_digest(&self.root, d.vmid.get()),
+                    snapshots,
+                    ledger,
+                })
+            }
+        };
+        let _ = observed_of(seen.as_ref());
+        let inputs = GuestInputs {
+            root: &self.root,
+            fs: self.fs.as_ref(),
+            features: &self.features,
+            fleet: self.fleet,
+            source_conf: None,
+            reprove: opts.reprove,
+            defined_by_run,
+            only_missing: false,
+        };
+        // Directories were handled by the plan's own volume steps.
+        let mut dirs = PlannedDirs::new();
+        match plan_ct(d, seen.as_ref(), &inputs, &mut dirs) {
+            Ok(p) => Ok((p.steps, p.warnings)),
+            Err(failed) => Err(failed.1),
+        }
+    }
+
+    /// Probes a feature, installs it when the probe finds it missing (or the plan says
+    /// install), verifies it and records it in the container's ledger.
+    fn run_feature(
+        &self,
+        d: &DesiredCt,
+        name: &str,
+        action: FeatureAction,
+        inputs: &str,
+    ) -> Result<(), StepError> {
+        let guest = GuestId::Ct(d.vmid);
+        let ferr = |source| StepError::Feature {
+            guest,
+            feature: name.to_owned(),
+            source,
+        };
+        let Some(feature) = self.features.installer(name) else {
+            return Ok(());
+        };
+        let Some(ct) = container(self.fleet, d.vmid.get()) else {
+            return Ok(());
+        };
+        let request = Request {
+            vmid: d.vmid.get(),
+            container: ct,
+            hypervisor: &self.fleet.hypervisor,
+        };
+        let pct = self.pct(self.runner);
+        let access = PctContainer {
+            pct: &pct,
+            vmid: d.vmid,
+        };
+        let probe = feature.probe(&request, &access).map_err(ferr)?;
+        if action == FeatureAction::Install || probe != phoenix_features::Probe::Converged {
+            feature.install(&request, &access).map_err(ferr)?;
+        }
+        feature.verify(&request, &access).map_err(ferr)?;
+        let ledger_err = |reason: String| StepError::Ledger {
+            guest,
+            path: LEDGER_PATH,
+            reason,
+        };
+        let mut ledger = read_ledger(&pct, d.vmid)
+            .map_err(|e| ledger_err(e.to_string()))?
+            .unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        ledger.record(name, env!("CARGO_PKG_VERSION"), inputs, now);
+        access
+            .exec(&["mkdir", "-p", "/var/lib/phoenix"])
+            .map_err(|e| ledger_err(e.to_string()))?;
+        access
+            .push(ledger.render().as_bytes(), LEDGER_PATH, 0o644)
+            .map_err(|e| ledger_err(e.to_string()))?;
+        let _: &Ledger = &ledger;
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn self_guest(plan: &Plan, id: u32) -> GuestId {
+    plan.guests
+        .iter()
+        .map(|g| g.guest)
+        .find(|g| g.id() == id)
+        .unwrap_or_else(|| GuestId::Vm(Vmid::new(id.max(100)).unwrap_or_else(|_| unreachable!())))
+}
+
+/// A running container reached through pct, for feature installers.
+struct PctContainer<'a, 'r> {
+    pct: &'a Pct<&'r dyn CommandRunner>,
+    vmid: Vmid,
+}
+
+impl Container for PctContainer<'_, '_> {
+    fn vmid(&self) -> u32 {
+        self.vmid.get()
+    }
+
+    fn exec(&self, argv: &[&str]) -> Result<ExecResult, FeatureError> {
+        let out = self
+            .pct
+            .exec(self.vmid, argv)
+            .map_err(|e| FeatureError::Access {
+                vmid: self.vmid.get(),
+                source: Box::new(e),
+            })?;
+        Ok(ExecResult {
+            code: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
+    fn push(&self, data: &[u8], dest: &str, mode: u32) -> Result<(), FeatureError> {
+        let access = |e: Box<dyn std::error::Error + Send + Sync>| FeatureError::Access {
+            vmid: self.vmid.get(),
+            source: e,
+        };
+        let tmp = tempfile::NamedTempFile::new().map_err(|e| access(Box::new(e)))?;
+        std::fs::write(tmp.path(), data).map_err(|e| access(Box::new(e)))?;
+        let opts = FileOptions {
+            perms: Some(mode),
+            ..FileOptions::default()
+        };
+        self.pct
+            .push(self.vmid, tmp.path(), dest, &opts)
+            .map_err(|e| access(Box::new(e)))
+    }
+}
