@@ -338,3 +338,74 @@ fn plan_prints_exact_argv_and_changes_nothing() {
     );
     assert_eq!(mutations(&env.take_log()), Vec::<&String>::new());
 }
+
+#[test]
+fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
+    let Some(env) = Env::new("vmbre86", &[8600, 8601, 8602]) else {
+        return;
+    };
+    small_fleet(&env, 8600);
+    let plan_file = env.root.join("plan.json");
+
+    // plan -o json, then apply: the fleet converges from nothing.
+    let json = env.ok(&env.phoenix(&["plan", "-o", "json"], &[]));
+    let plan: serde_json::Value = serde_json::from_str(&json).expect("plan JSON");
+    assert_eq!(plan["format"], "phoenix-plan/1");
+    assert!(
+        plan["reads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["path"] == "/etc/pve/lxc/8600.conf" && r["digest"].is_null()),
+        "{json}"
+    );
+    std::fs::write(&plan_file, &json).unwrap();
+    assert_eq!(mutations(&env.take_log()), Vec::<&String>::new());
+    let applied = env.ok(&env.phoenix(&["apply", plan_file.to_str().unwrap()], &[]));
+    assert!(
+        applied.contains("3 containers: 3 ok, 0 failed, 0 skipped"),
+        "{applied}"
+    );
+    for id in ["8600", "8601", "8602"] {
+        assert_eq!(env.pct_stdout(&["status", id]).trim(), "status: running");
+    }
+
+    // Afterwards the plan announces no change.
+    let again = env.ok(&env.phoenix(&["plan"], &[]));
+    assert!(again.contains("; 0 changes planned"), "{again}");
+
+    // The old plan is stale now (every conf it read changed): refused, nothing done.
+    env.take_log();
+    let stale = env.phoenix(&["apply", plan_file.to_str().unwrap()], &[]);
+    assert_eq!(stale.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&stale.stderr);
+    assert!(
+        stderr.contains("plan is stale: ") && stderr.contains("changed since the plan was made; run phoenix plan again"),
+        "{stderr}"
+    );
+    assert_eq!(mutations(&env.take_log()), Vec::<&String>::new());
+
+    // A fresh plan saved, then invalidated by editing a conf: refused with its path.
+    let fresh = env.ok(&env.phoenix(&["plan", "-o", "json"], &[]));
+    std::fs::write(&plan_file, &fresh).unwrap();
+    let conf = env.host("/etc/pve/lxc/8601.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(&conf, text.replacen("memory: 96", "memory: 80", 1)).unwrap();
+    let before = std::fs::read_to_string(&conf).unwrap();
+    env.take_log();
+    let refused = env.phoenix(&["apply", plan_file.to_str().unwrap()], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(
+            "plan is stale: /etc/pve/lxc/8601.conf changed since the plan was made; run phoenix plan again"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(mutations(&env.take_log()), Vec::<&String>::new());
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), before);
+
+    // phoenix up re-plans and converges it back.
+    let up = env.ok(&env.phoenix(&["up"], &[]));
+    assert!(up.contains("memory: 80 -> 96"), "{up}");
+}
