@@ -380,7 +380,8 @@ fn a_saved_plan_applies_exactly_and_a_stale_one_is_refused() {
     assert_eq!(stale.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&stale.stderr);
     assert!(
-        stderr.contains("plan is stale: ") && stderr.contains("changed since the plan was made; run phoenix plan again"),
+        stderr.contains("plan is stale: ")
+            && stderr.contains("changed since the plan was made; run phoenix plan again"),
         "{stderr}"
     );
     assert_eq!(mutations(&env.take_log()), Vec::<&String>::new());

@@ -1,0 +1,422 @@
+//! A scripted Proxmox node for tests without root or LXC: `pct` and `pvesm` answered by
+//! a `RecordingRunner` from an in-memory state (confs written under a temporary root,
+//! as Proxmox writes them to /etc/pve), and a host file system that keeps owners in
+//! memory (a chown to 100000 needs root).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use phoenix_orchestrator::hostfs::{HostFs, PathMeta, RealFs};
+use phoenix_orchestrator::idmap::{IdKind, IdMap};
+use phoenix_orchestrator::pct::{Invocation, Output, Pattern, RecordingRunner};
+use phoenix_orchestrator::pveconf::conf::CtConf;
+
+/// A container of the fake node.
+#[derive(Debug, Clone, Default)]
+pub struct FakeCt {
+    pub running: bool,
+    pub snapshots: Vec<String>,
+}
+
+/// The fake node's state.
+#[derive(Debug, Default)]
+pub struct State {
+    pub cts: BTreeMap<u32, FakeCt>,
+    /// `subcommand -> n`: the n-th call of that subcommand fails.
+    pub fail: Option<(String, usize)>,
+    pub calls: BTreeMap<String, usize>,
+    pub macs: u32,
+}
+
+/// Owners kept in memory over real directories.
+#[derive(Debug, Default)]
+pub struct FakeFs {
+    pub owners: Mutex<BTreeMap<Utf8PathBuf, (u32, u32)>>,
+    pub files: Mutex<BTreeMap<Utf8PathBuf, (u32, u32)>>,
+}
+
+impl HostFs for FakeFs {
+    fn stat(&self, path: &Utf8Path) -> io::Result<Option<PathMeta>> {
+        if let Some((uid, gid)) = self.files.lock().unwrap().get(path) {
+            return Ok(Some(PathMeta {
+                is_dir: false,
+                uid: *uid,
+                gid: *gid,
+                mode: 0o644,
+            }));
+        }
+        let Some(mut m) = RealFs.stat(path)? else {
+            return Ok(None);
+        };
+        if let Some((u, g)) = self.owners.lock().unwrap().get(path) {
+            m.uid = *u;
+            m.gid = *g;
+        }
+        Ok(Some(m))
+    }
+    fn create_dir(&self, path: &Utf8Path, mode: u32) -> io::Result<()> {
+        RealFs.create_dir(path, mode)
+    }
+    fn chmod(&self, path: &Utf8Path, mode: u32) -> io::Result<()> {
+        RealFs.chmod(path, mode)
+    }
+    fn chown(&self, path: &Utf8Path, uid: u32, gid: u32) -> io::Result<()> {
+        self.owners
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), (uid, gid));
+        Ok(())
+    }
+}
+
+/// The fake node: its runner, state, file system and root.
+pub struct Node {
+    pub runner: RecordingRunner,
+    pub state: Arc<Mutex<State>>,
+    pub fs: Arc<FakeFs>,
+    pub root: Utf8PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn args(inv: &Invocation) -> Vec<String> {
+    inv.arguments()
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn conf_path(root: &Utf8Path, id: u32) -> PathBuf {
+    root.join(format!("etc/pve/lxc/{id}.conf"))
+        .into_std_path_buf()
+}
+
+fn read_conf(root: &Utf8Path, id: u32) -> Option<CtConf> {
+    let text = std::fs::read_to_string(conf_path(root, id)).ok()?;
+    Some(CtConf::parse(&text).conf)
+}
+
+fn write_conf(root: &Utf8Path, id: u32, conf: &CtConf) {
+    let p = conf_path(root, id);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, conf.render()).unwrap();
+}
+
+/// `--key value` pairs after the positional arguments.
+fn options(rest: &[String]) -> Vec<(String, String)> {
+    rest.chunks(2)
+        .filter_map(|c| Some((c[0].strip_prefix("--")?.to_owned(), c.get(1)?.clone())))
+        .collect()
+}
+
+fn map_of(conf: &CtConf) -> IdMap {
+    phoenix_orchestrator::pveconf::idmap::from_conf(conf).unwrap()
+}
+
+/// Container id of host id `host` under `map` (the kernel's inverse).
+fn to_ct(map: &IdMap, kind: IdKind, host: u32) -> u32 {
+    if !map.is_user_namespaced() {
+        return host;
+    }
+    map.entries()
+        .iter()
+        .filter(|e| e.kind == kind)
+        .find(|e| host >= e.host_start && host - e.host_start < e.count)
+        .map(|e| e.ns_start + (host - e.host_start))
+        .unwrap_or(65534)
+}
+
+fn ok(s: impl Into<String>) -> Result<Output, phoenix_orchestrator::pct::RunError> {
+    Ok(Output::ok(s.into().into_bytes()))
+}
+
+fn failed(code: i32, s: &str) -> Result<Output, phoenix_orchestrator::pct::RunError> {
+    Ok(Output::failed(code, s.as_bytes().to_vec()))
+}
+
+impl Node {
+    pub fn new() -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        let fs = Arc::new(FakeFs::default());
+        let runner = RecordingRunner::new()
+            .answer(
+                Pattern::prefix(["pvesm", "status"]),
+                Output::ok(
+                    "Name             Type     Status           Total            Used       Available        %\n\
+                     local             dir     active        98497780        10365212        83083020   10.52%\n\
+                     local-zfs     zfspool     active       436907564        93421120       343486444   21.38%\n"
+                        .as_bytes()
+                        .to_vec(),
+                ),
+            )
+            .answer(Pattern::prefix(["apparmor_parser"]), Output::ok(Vec::new()));
+        let (st, r, f) = (state.clone(), root.clone(), fs.clone());
+        let runner = runner.answer_with(Pattern::prefix(["pct"]), move |inv| {
+            pct(&st, &r, &f, &args(inv))
+        });
+        Node {
+            runner,
+            state,
+            fs,
+            root,
+            _dir: dir,
+        }
+    }
+
+    /// Makes the `n`-th call of `sub` fail.
+    pub fn fail(&self, sub: &str, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.fail = Some((sub.to_owned(), n));
+        s.calls.clear();
+    }
+
+    /// Every conf, every container's status and snapshots, every owner: what a run
+    /// leaves behind.
+    pub fn snapshot_state(&self) -> String {
+        let s = self.state.lock().unwrap();
+        let mut out = String::new();
+        for (id, ct) in &s.cts {
+            let conf = std::fs::read_to_string(conf_path(&self.root, *id)).unwrap_or_default();
+            let conf: String = conf
+                .lines()
+                .filter(|l| !l.starts_with("snaptime") && !l.contains("hwaddr"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.push_str(&format!(
+                "== CT {id} running={} snapshots={:?}\n{conf}\n",
+                ct.running, ct.snapshots
+            ));
+        }
+        for (p, o) in self.fs.owners.lock().unwrap().iter() {
+            out.push_str(&format!(
+                "owner {} {}:{}\n",
+                p.strip_prefix(&self.root).unwrap(),
+                o.0,
+                o.1
+            ));
+        }
+        out
+    }
+}
+
+fn pct(
+    st: &Mutex<State>,
+    root: &Utf8Path,
+    fs: &FakeFs,
+    a: &[String],
+) -> Result<Output, phoenix_orchestrator::pct::RunError> {
+    let mut s = st.lock().unwrap();
+    let sub = a.first().cloned().unwrap_or_default();
+    let n = {
+        let c = s.calls.entry(sub.clone()).or_default();
+        *c += 1;
+        *c
+    };
+    if s.fail.as_ref().is_some_and(|(f, k)| *f == sub && *k == n) {
+        return failed(255, &format!("injected failure of pct {sub}\n"));
+    }
+    let id: u32 = a.get(1).and_then(|x| x.parse().ok()).unwrap_or(0);
+    match sub.as_str() {
+        "list" => {
+            let mut out = String::from("VMID       Status     Lock         Name                \n");
+            for (id, ct) in &s.cts {
+                let name = read_conf(root, *id)
+                    .and_then(|c| c.main().hostname().map(str::to_owned))
+                    .unwrap_or_default();
+                let status = if ct.running { "running" } else { "stopped" };
+                out.push_str(&format!("{id:<10} {status:<10} {:<12} {name}\n", ""));
+            }
+            ok(out)
+        }
+        "config" => match read_conf(root, id) {
+            Some(c) => {
+                let mut main = CtConf::new();
+                for (k, v) in c.main().entries() {
+                    let _ = main.set(k, v);
+                }
+                for (k, v) in c.main().lxc() {
+                    let _ = main.add_lxc(k, v);
+                }
+                ok(main.render())
+            }
+            None => failed(
+                2,
+                &format!("Configuration file 'nodes/pve/lxc/{id}.conf' does not exist\n"),
+            ),
+        },
+        "status" => match s.cts.get(&id) {
+            Some(ct) => ok(format!(
+                "status: {}\n",
+                if ct.running { "running" } else { "stopped" }
+            )),
+            None => failed(
+                2,
+                &format!("Configuration file 'nodes/pve/lxc/{id}.conf' does not exist\n"),
+            ),
+        },
+        "listsnapshot" => {
+            let ct = s.cts.get(&id).cloned().unwrap_or_default();
+            let mut out = String::new();
+            for (i, name) in ct.snapshots.iter().enumerate() {
+                out.push_str(&format!(
+                    "{}`-> {name:<20} 2026-12-01 10:00:00     no-description\n",
+                    " ".repeat(i)
+                ));
+            }
+            out.push_str(&format!(
+                "{}`-> current                                  You are here!\n",
+                " ".repeat(ct.snapshots.len())
+            ));
+            ok(out)
+        }
+        "create" => {
+            let mut conf = CtConf::new();
+            let _ = conf.set("arch", "amd64");
+            let mut opts = options(&a[3..]);
+            opts.sort();
+            for (k, v) in opts {
+                let v = if k == "rootfs" {
+                    v.replace(":1", &format!(":subvol-{id}-disk-0,size=1G"))
+                } else if k.starts_with("net") && !v.contains("hwaddr=") {
+                    s.macs += 1;
+                    format!("{v},hwaddr=BC:24:11:00:00:{:02X}", s.macs)
+                } else {
+                    v
+                };
+                let _ = conf.set(&k, &v);
+            }
+            write_conf(root, id, &conf);
+            s.cts.insert(id, FakeCt::default());
+            ok("")
+        }
+        "clone" => {
+            let new: u32 = a[2].parse().unwrap();
+            let src = read_conf(root, id).expect("clone source");
+            let mut conf = CtConf::new();
+            for (k, v) in src.main().entries() {
+                if k == "template" {
+                    continue;
+                }
+                let v = if k.starts_with("net") {
+                    s.macs += 1;
+                    let kept: Vec<&str> =
+                        v.split(',').filter(|p| !p.starts_with("hwaddr=")).collect();
+                    format!("{},hwaddr=BC:24:11:00:01:{:02X}", kept.join(","), s.macs)
+                } else {
+                    v.to_owned()
+                };
+                let _ = conf.set(k, &v);
+            }
+            for (k, v) in src.main().lxc() {
+                let _ = conf.add_lxc(k, v);
+            }
+            for (k, v) in options(&a[3..]) {
+                if k == "hostname" {
+                    let _ = conf.set("hostname", &v);
+                }
+            }
+            write_conf(root, new, &conf);
+            s.cts.insert(new, FakeCt::default());
+            ok("")
+        }
+        "set" => {
+            let mut conf = read_conf(root, id).expect("set on an existing CT");
+            for (k, v) in options(&a[2..]) {
+                if k == "delete" {
+                    for d in v.split(',') {
+                        conf.remove(d);
+                    }
+                } else {
+                    let _ = conf.set(&k, &v);
+                }
+            }
+            write_conf(root, id, &conf);
+            ok("")
+        }
+        "start" => {
+            s.cts.get_mut(&id).unwrap().running = true;
+            ok("")
+        }
+        "stop" | "shutdown" => {
+            s.cts.get_mut(&id).unwrap().running = false;
+            ok("")
+        }
+        "snapshot" => {
+            s.cts.get_mut(&id).unwrap().snapshots.push(a[2].clone());
+            ok("")
+        }
+        "exec" => {
+            let conf = read_conf(root, id).unwrap();
+            let map = map_of(&conf);
+            let cmd: Vec<&str> = a[3..].iter().map(String::as_str).collect();
+            let host_of = |ct_path: &str| -> Option<Utf8PathBuf> {
+                let mps = conf.main().mount_points().ok()?;
+                mps.iter().find_map(|(_, m)| {
+                    let rest = ct_path.strip_prefix(m.mp.trim_end_matches('/'))?;
+                    Some(
+                        root.join(m.volume.trim_start_matches('/'))
+                            .join(rest.trim_start_matches('/')),
+                    )
+                })
+            };
+            match cmd.as_slice() {
+                ["cat", f] if f.ends_with("uid_map") || f.ends_with("gid_map") => {
+                    let kind = if f.ends_with("uid_map") {
+                        IdKind::Uid
+                    } else {
+                        IdKind::Gid
+                    };
+                    let lines: Vec<String> =
+                        phoenix_orchestrator::idmap::proc_map::expected(&map, kind)
+                            .iter()
+                            .map(|l| {
+                                format!("{:>10} {:>10} {:>10}", l.ns_start, l.host_start, l.count)
+                            })
+                            .collect();
+                    ok(lines.join("\n") + "\n")
+                }
+                ["cat", _] => failed(1, "cat: No such file or directory\n"),
+                ["stat", "-c", "%u %g", p] => {
+                    let host = host_of(p).unwrap();
+                    let m = fs.stat(&host).unwrap().unwrap();
+                    ok(format!(
+                        "{} {}\n",
+                        to_ct(&map, IdKind::Uid, m.uid),
+                        to_ct(&map, IdKind::Gid, m.gid)
+                    ))
+                }
+                ["touch", p] => {
+                    let host = host_of(p).unwrap();
+                    let root_ids = (map.root_host_uid(), map.root_host_gid());
+                    fs.files.lock().unwrap().insert(host, root_ids);
+                    ok("")
+                }
+                ["chown", owner, p] => {
+                    let host = host_of(p).unwrap();
+                    let (u, g) = owner.split_once(':').unwrap();
+                    let (u, g): (u32, u32) = (u.parse().unwrap(), g.parse().unwrap());
+                    let ids = if map.is_user_namespaced() {
+                        (map.host_uid_of(u).unwrap(), map.host_gid_of(g).unwrap())
+                    } else {
+                        (u, g)
+                    };
+                    fs.files.lock().unwrap().insert(host, ids);
+                    ok("")
+                }
+                ["rm", "-f", p] => {
+                    let host = host_of(p).unwrap();
+                    fs.files.lock().unwrap().remove(&host);
+                    ok("")
+                }
+                other => failed(127, &format!("unscripted command inside: {other:?}\n")),
+            }
+        }
+        other => failed(255, &format!("fake pct: unknown subcommand {other}\n")),
+    }
+}

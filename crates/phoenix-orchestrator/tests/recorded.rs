@@ -1,0 +1,148 @@
+//! The composition layer without root or LXC: the example fleet converged against a
+//! scripted Proxmox node (`RecordingRunner`): from nothing, a no-op re-run, and a
+//! failure at each step followed by a re-run that ends like a clean run.
+
+mod fake;
+
+use fake::Node;
+use phoenix_orchestrator::config::Fleet;
+use phoenix_orchestrator::pct::Effect;
+use phoenix_orchestrator::{Orchestrator, RunOptions, RunReport};
+
+fn example() -> Fleet {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/example");
+    phoenix_orchestrator::config::load_dir(camino::Utf8Path::new(dir))
+        .expect("the example fleet validates")
+        .fleet
+}
+
+fn opts() -> RunOptions {
+    RunOptions {
+        jobs: 1,
+        ..RunOptions::default()
+    }
+}
+
+fn up(node: &Node, fleet: &Fleet) -> RunReport {
+    Orchestrator::new(fleet, node.root.clone(), &node.runner)
+        .with_pct(Some("pct".into()))
+        .with_pvesm(Some("pvesm".into()))
+        .with_fs(Box::new(SharedFs(node.fs.clone())))
+        .converge(&opts(), &|_| {})
+        .expect("the run starts")
+}
+
+/// The node's in-memory owners, shared with the orchestrator.
+struct SharedFs(std::sync::Arc<fake::FakeFs>);
+
+impl phoenix_orchestrator::hostfs::HostFs for SharedFs {
+    fn stat(
+        &self,
+        p: &camino::Utf8Path,
+    ) -> std::io::Result<Option<phoenix_orchestrator::hostfs::PathMeta>> {
+        self.0.stat(p)
+    }
+    fn create_dir(&self, p: &camino::Utf8Path, mode: u32) -> std::io::Result<()> {
+        self.0.create_dir(p, mode)
+    }
+    fn chmod(&self, p: &camino::Utf8Path, mode: u32) -> std::io::Result<()> {
+        self.0.chmod(p, mode)
+    }
+    fn chown(&self, p: &camino::Utf8Path, uid: u32, gid: u32) -> std::io::Result<()> {
+        self.0.chown(p, uid, gid)
+    }
+}
+
+fn mutations(node: &Node) -> Vec<String> {
+    node.runner
+        .invocations()
+        .iter()
+        .filter(|i| i.effect() == Effect::Mutation)
+        .map(|i| i.argv().join(" "))
+        .collect()
+}
+
+fn redact(text: &str, node: &Node) -> String {
+    text.replace(node.root.as_str(), "[root]")
+}
+
+#[test]
+fn the_example_fleet_converges_from_nothing_and_a_rerun_changes_nothing() {
+    let node = Node::new();
+    let fleet = example();
+    let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
+        .with_pct(Some("pct".into()))
+        .with_pvesm(Some("pvesm".into()))
+        .with_fs(Box::new(SharedFs(node.fs.clone())));
+    let plan = orch.plan(&opts()).unwrap();
+    assert_eq!(
+        mutations(&node),
+        Vec::<String>::new(),
+        "planning only reads"
+    );
+    insta::assert_snapshot!("plan_from_nothing", redact(&plan.to_json(), &node));
+    let planned = plan.change_count();
+    node.runner.clear_invocations();
+
+    let report = up(&node, &fleet);
+    assert!(report.ok(), "{}", report.render_text(false));
+    assert_eq!(
+        report.change_count(),
+        planned,
+        "the run makes what the plan announced"
+    );
+    insta::assert_snapshot!("transcript_from_nothing", node.runner.transcript());
+    insta::assert_snapshot!("state_after_converge", node.snapshot_state());
+
+    node.runner.clear_invocations();
+    let again = up(&node, &fleet);
+    assert!(again.ok(), "{}", again.render_text(false));
+    assert_eq!(again.change_count(), 0, "{}", again.render_text(false));
+    assert_eq!(mutations(&node), Vec::<String>::new());
+    insta::assert_snapshot!("transcript_noop", node.runner.transcript());
+}
+
+#[test]
+fn a_failure_at_each_step_then_a_rerun_ends_like_a_clean_run() {
+    let fleet = example();
+    let clean = {
+        let node = Node::new();
+        assert!(up(&node, &fleet).ok());
+        node.snapshot_state()
+    };
+    for (sub, n) in [
+        ("create", 1),
+        ("clone", 1),
+        ("clone", 3),
+        ("set", 1),
+        ("start", 2),
+        ("exec", 1),
+        ("exec", 4),
+        ("snapshot", 1),
+    ] {
+        let node = Node::new();
+        node.fail(sub, n);
+        let failed = up(&node, &fleet);
+        assert!(!failed.ok(), "pct {sub} #{n} failing must fail the run");
+        let text = failed.render_text(false);
+        assert!(
+            text.contains("FAILED at ") && text.contains(&format!("injected failure of pct {sub}")),
+            "{sub} #{n}: {text}"
+        );
+        let again = up(&node, &fleet);
+        assert!(
+            again.ok(),
+            "re-run after {sub} #{n}: {}",
+            again.render_text(false)
+        );
+        assert_eq!(
+            node.snapshot_state(),
+            clean,
+            "after {sub} #{n} and a re-run"
+        );
+        node.runner.clear_invocations();
+        let third = up(&node, &fleet);
+        assert!(third.ok());
+        assert_eq!(mutations(&node), Vec::<String>::new(), "after {sub} #{n}");
+    }
+}
