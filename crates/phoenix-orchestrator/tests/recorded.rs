@@ -27,30 +27,9 @@ fn up(node: &Node, fleet: &Fleet) -> RunReport {
     Orchestrator::new(fleet, node.root.clone(), &node.runner)
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(SharedFs(node.fs.clone())))
+        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
         .converge(&opts(), &|_| {})
         .expect("the run starts")
-}
-
-/// The node's in-memory owners, shared with the orchestrator.
-struct SharedFs(std::sync::Arc<fake::FakeFs>);
-
-impl phoenix_orchestrator::hostfs::HostFs for SharedFs {
-    fn stat(
-        &self,
-        p: &camino::Utf8Path,
-    ) -> std::io::Result<Option<phoenix_orchestrator::hostfs::PathMeta>> {
-        self.0.stat(p)
-    }
-    fn create_dir(&self, p: &camino::Utf8Path, mode: u32) -> std::io::Result<()> {
-        self.0.create_dir(p, mode)
-    }
-    fn chmod(&self, p: &camino::Utf8Path, mode: u32) -> std::io::Result<()> {
-        self.0.chmod(p, mode)
-    }
-    fn chown(&self, p: &camino::Utf8Path, uid: u32, gid: u32) -> std::io::Result<()> {
-        self.0.chown(p, uid, gid)
-    }
 }
 
 fn mutations(node: &Node) -> Vec<String> {
@@ -73,7 +52,7 @@ fn the_example_fleet_converges_from_nothing_and_a_rerun_changes_nothing() {
     let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(SharedFs(node.fs.clone())));
+        .with_fs(Box::new(fake::SharedFs(node.fs.clone())));
     let plan = orch.plan(&opts()).unwrap();
     assert_eq!(
         mutations(&node),

@@ -21,6 +21,8 @@ use phoenix_orchestrator::pveconf::conf::CtConf;
 pub struct FakeCt {
     pub running: bool,
     pub snapshots: Vec<String>,
+    /// Files pushed into it (and the ledger).
+    pub files: BTreeMap<String, Vec<u8>>,
 }
 
 /// The fake node's state.
@@ -189,8 +191,10 @@ impl Node {
                 .collect::<Vec<_>>()
                 .join("\n");
             out.push_str(&format!(
-                "== CT {id} running={} snapshots={:?}\n{conf}\n",
-                ct.running, ct.snapshots
+                "== CT {id} running={} snapshots={:?} files={:?}\n{conf}\n",
+                ct.running,
+                ct.snapshots,
+                ct.files.keys().collect::<Vec<_>>()
             ));
         }
         for (p, o) in self.fs.owners.lock().unwrap().iter() {
@@ -347,6 +351,11 @@ fn pct(
             s.cts.get_mut(&id).unwrap().running = false;
             ok("")
         }
+        "push" => {
+            let data = std::fs::read(&a[2]).expect("pushed file exists");
+            s.cts.get_mut(&id).unwrap().files.insert(a[3].clone(), data);
+            ok("")
+        }
         "snapshot" => {
             s.cts.get_mut(&id).unwrap().snapshots.push(a[2].clone());
             ok("")
@@ -381,7 +390,11 @@ fn pct(
                             .collect();
                     ok(lines.join("\n") + "\n")
                 }
-                ["cat", _] => failed(1, "cat: No such file or directory\n"),
+                ["cat", f] => match s.cts.get(&id).and_then(|c| c.files.get(*f)) {
+                    Some(b) => Ok(Output::ok(b.clone())),
+                    None => failed(1, &format!("cat: {f}: No such file or directory\n")),
+                },
+                ["mkdir", "-p", _] => ok(""),
                 ["stat", "-c", "%u %g", p] => {
                     let host = host_of(p).unwrap();
                     let m = fs.stat(&host).unwrap().unwrap();
@@ -418,5 +431,23 @@ fn pct(
             }
         }
         other => failed(255, &format!("fake pct: unknown subcommand {other}\n")),
+    }
+}
+
+/// The node's in-memory owners, shared with the orchestrator.
+pub struct SharedFs(pub Arc<FakeFs>);
+
+impl HostFs for SharedFs {
+    fn stat(&self, p: &Utf8Path) -> io::Result<Option<PathMeta>> {
+        self.0.stat(p)
+    }
+    fn create_dir(&self, p: &Utf8Path, mode: u32) -> io::Result<()> {
+        self.0.create_dir(p, mode)
+    }
+    fn chmod(&self, p: &Utf8Path, mode: u32) -> io::Result<()> {
+        self.0.chmod(p, mode)
+    }
+    fn chown(&self, p: &Utf8Path, uid: u32, gid: u32) -> io::Result<()> {
+        self.0.chown(p, uid, gid)
     }
 }
