@@ -119,23 +119,36 @@ fn a_feature_added_to_an_unchanged_container_is_installed_then_skipped_by_its_le
     let report = run(&node, &fleet, false);
     assert!(report.ok(), "{}", report.render_text(true));
     let text = report.render_text(false);
-    assert!(text.contains("customize change install feature marker\n      # not installed"), "{text}");
-    assert!(text.contains("marker: mknod=1: the marker makes a device node"), "{text}");
     assert!(
-        lines(&node, |l| l.starts_with("pct set 101 ")).iter().any(|l| l.contains("mknod=1")),
+        text.contains("customize change install feature marker\n      # not installed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("marker: mknod=1: the marker makes a device node"),
+        "{text}"
+    );
+    assert!(
+        lines(&node, |l| l.starts_with("pct set 101 "))
+            .iter()
+            .any(|l| l.contains("mknod=1")),
         "{}",
         node.runner.transcript()
     );
     let pushed = lines(&node, |l| l.starts_with("pct push 101 "));
     assert_eq!(pushed.len(), 2, "the marker and the ledger: {pushed:?}");
-    assert!(pushed[1].ends_with("/var/lib/phoenix/ledger.json --perms 0644"), "{pushed:?}");
+    assert!(
+        pushed[1].ends_with("/var/lib/phoenix/ledger.json --perms 0644"),
+        "{pushed:?}"
+    );
 
     // Next run: one ledger read in the container, no probe, no mutating call.
     node.runner.clear_invocations();
     let again = run(&node, &fleet, false);
     assert!(again.ok());
     assert!(
-        again.render_text(true).contains("skip marker: converged at phoenix"),
+        again
+            .render_text(true)
+            .contains("skip marker: converged at phoenix"),
         "{}",
         again.render_text(true)
     );
@@ -154,8 +167,15 @@ fn a_feature_added_to_an_unchanged_container_is_installed_then_skipped_by_its_le
     node.runner.clear_invocations();
     let verified = run(&node, &fleet, true);
     assert!(verified.ok(), "{}", verified.render_text(true));
-    assert!(verified.render_text(true).contains("customize check  verify feature marker"));
-    assert!(lines(&node, |l| l.starts_with("pct push 101 /")).len() == 1, "only the ledger");
+    assert!(
+        verified
+            .render_text(true)
+            .contains("customize check  verify feature marker")
+    );
+    assert!(
+        lines(&node, |l| l.starts_with("pct push 101 /")).len() == 1,
+        "only the ledger"
+    );
 }
 
 #[test]
@@ -171,7 +191,9 @@ fn changed_inputs_install_again_and_a_cycle_or_an_unknown_feature_is_refused() {
     let report = run(&node, &fleet, false);
     assert!(report.ok(), "{}", report.render_text(true));
     assert!(
-        report.render_text(false).contains("install feature marker\n      # its inputs changed"),
+        report
+            .render_text(false)
+            .contains("install feature marker\n      # its inputs changed"),
         "{}",
         report.render_text(false)
     );
@@ -179,5 +201,8 @@ fn changed_inputs_install_again_and_a_cycle_or_an_unknown_feature_is_refused() {
     fleet.lxc.lxc_configs.get_mut(&id).unwrap().features = vec!["nosuch".parse().unwrap()];
     let refused = run(&node, &fleet, false);
     let text = refused.render_text(false);
-    assert!(text.contains("FAILED at define: CT 101: unknown feature 'nosuch'"), "{text}");
+    assert!(
+        text.contains("FAILED at define: CT 101: unknown feature 'nosuch'"),
+        "{text}"
+    );
 }

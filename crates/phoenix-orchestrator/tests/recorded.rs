@@ -125,3 +125,48 @@ fn a_failure_at_each_step_then_a_rerun_ends_like_a_clean_run() {
         assert_eq!(mutations(&node), Vec::<String>::new(), "after {sub} #{n}");
     }
 }
+
+#[test]
+fn a_guest_changed_between_plan_and_apply_is_planned_again_and_says_so() {
+    let node = Node::new();
+    let fleet = example();
+    assert!(up(&node, &fleet).ok());
+    let clean = node.snapshot_state();
+    node.state.lock().unwrap().edit_on_pvesm = Some((102, "onboot: 1".into(), "onboot: 0".into()));
+    let report = up(&node, &fleet);
+    assert!(report.ok(), "{}", report.render_text(false));
+    let text = report.render_text(false);
+    assert!(
+        text.contains("note: CT 102 changed since the plan was made: planned again"),
+        "{text}"
+    );
+    assert!(text.contains("onboot: 0 -> 1"), "{text}");
+    assert_eq!(node.snapshot_state(), clean);
+}
+
+#[test]
+fn a_failing_host_step_fails_only_the_guests_that_need_it() {
+    let node = Node::new();
+    let mut fleet = example();
+    let id = phoenix_orchestrator::config::Ctid::new(950).unwrap();
+    fleet.lxc.lxc_configs.get_mut(&id).unwrap().storage_pool = "fast-zfs".parse().unwrap();
+    let report = up(&node, &fleet);
+    let text = report.render_text(false);
+    assert!(!report.ok());
+    assert!(
+        text.contains("host step storage failed: storage the fleet uses is not available: fast-zfs (not defined)"),
+        "{text}"
+    );
+    for c in &report.containers {
+        if c.vmid == 950 {
+            assert!(
+                text.contains(
+                    "FAILED at host: not attempted: the host step storage it needs failed"
+                ),
+                "{text}"
+            );
+        } else {
+            assert!(c.ok(), "CT {} must not be affected: {text}", c.vmid);
+        }
+    }
+}

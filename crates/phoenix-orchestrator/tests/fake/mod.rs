@@ -33,6 +33,9 @@ pub struct State {
     pub fail: Option<(String, usize)>,
     pub calls: BTreeMap<String, usize>,
     pub macs: u32,
+    /// Applied to a conf file (id, from, to) when `pvesm status` is called, which
+    /// happens while a plan is made: the guest changes between plan and apply.
+    pub edit_on_pvesm: Option<(u32, String, String)>,
 }
 
 /// Owners kept in memory over real directories.
@@ -146,17 +149,18 @@ impl Node {
         let root = Utf8PathBuf::from_path_buf(dir.path().to_owned()).unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let fs = Arc::new(FakeFs::default());
+        let (st, r) = (state.clone(), root.clone());
         let runner = RecordingRunner::new()
-            .answer(
-                Pattern::prefix(["pvesm", "status"]),
-                Output::ok(
-                    "Name             Type     Status           Total            Used       Available        %\n\
-                     local             dir     active        98497780        10365212        83083020   10.52%\n\
-                     local-zfs     zfspool     active       436907564        93421120       343486444   21.38%\n"
-                        .as_bytes()
-                        .to_vec(),
-                ),
-            )
+            .answer_with(Pattern::prefix(["pvesm", "status"]), move |_| {
+                if let Some((id, from, to)) = st.lock().unwrap().edit_on_pvesm.take() {
+                    let p = conf_path(&r, id);
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    std::fs::write(&p, text.replacen(&from, &to, 1)).unwrap();
+                }
+                ok("Name             Type     Status           Total            Used       Available        %\n\
+                    local             dir     active        98497780        10365212        83083020   10.52%\n\
+                    local-zfs     zfspool     active       436907564        93421120       343486444   21.38%\n")
+            })
             .answer(Pattern::prefix(["apparmor_parser"]), Output::ok(Vec::new()));
         let (st, r, f) = (state.clone(), root.clone(), fs.clone());
         let runner = runner.answer_with(Pattern::prefix(["pct"]), move |inv| {
