@@ -96,6 +96,7 @@ impl Orchestrator<'_> {
         let containers = plan
             .guests
             .iter()
+            .filter(|g| g.guest.is_ct())
             .map(|g| CtReport {
                 guest: g.guest,
                 vmid: g.guest.id(),
@@ -234,7 +235,7 @@ impl Orchestrator<'_> {
         let containers = results
             .into_iter()
             .filter_map(|(id, r)| {
-                let g = by_id.get(&id)?;
+                let g = by_id.get(&id).filter(|g| g.guest.is_ct())?;
                 Some(match r {
                     NodeRun::Ran(Ok(rep)) => rep,
                     NodeRun::Ran(Err(rep)) => *rep,

@@ -209,6 +209,19 @@ impl<'a> Orchestrator<'a> {
             .then_some(GuestId::Vm(v))
     }
 
+    fn vm_name(&self, id: u32) -> String {
+        self.fleet
+            .vm
+            .as_ref()
+            .and_then(|f| {
+                f.vms
+                    .iter()
+                    .find(|vm| u64::from(vm.vmid.get()) == u64::from(id))
+            })
+            .map(|vm| vm.name.as_str().to_owned())
+            .unwrap_or_default()
+    }
+
     /// What a guest needs first: its clone source and its dependencies (containers and
     /// VMs alike).
     fn needs_of(&self, id: u32) -> Vec<u32> {
@@ -328,6 +341,24 @@ impl<'a> Orchestrator<'a> {
                 continue;
             };
             if !guest.is_ct() {
+                // A VM is a node of the DAG (its dependents are ordered after it), but
+                // this phoenix version does not converge VMs: it is taken as it is.
+                guests.insert(
+                    id,
+                    GuestPlan {
+                        guest,
+                        hostname: self.vm_name(id),
+                        needs: Vec::new(),
+                        host_steps: Vec::new(),
+                        observed: observed_of(None),
+                        steps: vec![crate::plan::PlannedStep::note(
+                            crate::plan::Step::Define,
+                            "a VM: not converged by this phoenix version, taken as it is",
+                        )],
+                        refused: None,
+                        warnings: Vec::new(),
+                    },
+                );
                 continue;
             }
             let hostname = container(self.fleet, id)
@@ -352,6 +383,11 @@ impl<'a> Orchestrator<'a> {
                 refused: None,
                 warnings: map_warnings.get(&id).cloned().unwrap_or_default(),
             };
+            for vm in gp.needs.iter().filter(|n| !n.is_ct()) {
+                gp.warnings.push(format!(
+                    "it depends on {vm}, which this phoenix version does not converge (it is taken as it is)"
+                ));
+            }
             for h in &host {
                 if h.scope.as_ref().is_none_or(|s| s.contains(&guest)) {
                     gp.host_steps.push(h.name.clone());

@@ -170,3 +170,53 @@ fn a_failing_host_step_fails_only_the_guests_that_need_it() {
         }
     }
 }
+
+#[test]
+fn a_dependency_on_a_vm_is_a_node_of_the_plan_not_dropped() {
+    let node = Node::new();
+    let mut fleet = example();
+    fleet.vm = Some(
+        serde_json::from_value(serde_json::json!({"vms": [{"vmid": 8000, "name": "docker-vm"}]}))
+            .unwrap(),
+    );
+    let id = phoenix_orchestrator::config::Ctid::new(102).unwrap();
+    fleet
+        .lxc
+        .lxc_configs
+        .get_mut(&id)
+        .unwrap()
+        .dependencies
+        .push(phoenix_orchestrator::config::Ctid::new(8000).unwrap());
+    let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
+        .with_pct(Some("pct".into()))
+        .with_pvesm(Some("pvesm".into()))
+        .with_fs(Box::new(fake::SharedFs(node.fs.clone())));
+    let plan = orch.plan(&opts()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+    let guests = json["guests"].as_array().unwrap();
+    let vm = guests
+        .iter()
+        .find(|g| g["guest"] == serde_json::json!({"kind": "vm", "id": 8000}))
+        .expect("the VM is a guest of the plan");
+    assert_eq!(vm["hostname"], "docker-vm");
+    let ct = guests
+        .iter()
+        .find(|g| g["guest"] == serde_json::json!({"kind": "ct", "id": 102}))
+        .unwrap();
+    assert!(
+        ct["needs"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"kind": "vm", "id": 8000})),
+        "{ct}"
+    );
+    let report = up(&node, &fleet);
+    assert!(report.ok(), "{}", report.render_text(false));
+    assert!(
+        report
+            .render_text(false)
+            .contains("warning: it depends on VM 8000, which this phoenix version does not converge"),
+        "{}",
+        report.render_text(false)
+    );
+}
