@@ -36,25 +36,25 @@
 //!
 //! The crates it builds on are re-exported so embedders get the same versions.
 
-pub mod apparmor_rules;
+mod apparmor_rules;
 mod apply;
-pub mod backend;
+mod backend;
 pub mod dag;
-pub mod desired;
-pub mod diff;
+mod desired;
+mod diff;
 mod engine;
 pub mod error;
 pub mod guest;
-pub mod host;
+mod host;
 pub mod host_apparmor;
 pub mod hostfs;
 pub mod ledger;
 pub mod lifecycle;
 pub mod lock;
-pub mod observe;
+mod observe;
 pub mod plan;
-pub mod planner;
-pub mod preflight;
+mod planner;
+mod preflight;
 pub mod report;
 #[cfg(test)]
 mod testutil;
