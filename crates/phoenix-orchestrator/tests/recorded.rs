@@ -213,9 +213,9 @@ fn a_dependency_on_a_vm_is_a_node_of_the_plan_not_dropped() {
     let report = up(&node, &fleet);
     assert!(report.ok(), "{}", report.render_text(false));
     assert!(
-        report
-            .render_text(false)
-            .contains("warning: it depends on VM 8000, which this phoenix version does not converge"),
+        report.render_text(false).contains(
+            "warning: it depends on VM 8000, which this phoenix version does not converge"
+        ),
         "{}",
         report.render_text(false)
     );

@@ -325,25 +325,41 @@ pub trait CommandRunner: Send + Sync {
     /// Runs one command to completion. A non-zero exit is `Ok`; `Err` means it
     /// could not run at all.
     fn run(&self, inv: &Invocation) -> Result<Output, RunError>;
-}
 
-impl<R: CommandRunner + ?Sized> CommandRunner for &R {
-    fn run(&self, inv: &Invocation) -> Result<Output, RunError> {
-        (**self).run(inv)
+    /// Runs one command, handing each line of its output (stdout and stderr) to
+    /// `on_line` as it comes, for long commands whose progress a user watches. The
+    /// default runs to completion, then hands over the lines (stdout first).
+    fn run_streaming(
+        &self,
+        inv: &Invocation,
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<Output, RunError> {
+        let out = self.run(inv)?;
+        for line in out.stdout_lossy().lines().chain(out.stderr_lossy().lines()) {
+            on_line(line);
+        }
+        Ok(out)
     }
 }
 
-impl<R: CommandRunner + ?Sized> CommandRunner for Box<R> {
-    fn run(&self, inv: &Invocation) -> Result<Output, RunError> {
-        (**self).run(inv)
-    }
+macro_rules! forward_runner {
+    ($($t:ty),*) => {$(
+        impl<R: CommandRunner + ?Sized> CommandRunner for $t {
+            fn run(&self, inv: &Invocation) -> Result<Output, RunError> {
+                (**self).run(inv)
+            }
+            fn run_streaming(
+                &self,
+                inv: &Invocation,
+                on_line: &(dyn Fn(&str) + Sync),
+            ) -> Result<Output, RunError> {
+                (**self).run_streaming(inv, on_line)
+            }
+        }
+    )*};
 }
 
-impl<R: CommandRunner + ?Sized> CommandRunner for Arc<R> {
-    fn run(&self, inv: &Invocation) -> Result<Output, RunError> {
-        (**self).run(inv)
-    }
-}
+forward_runner!(&R, Box<R>, Arc<R>);
 
 #[cfg(test)]
 mod tests {

@@ -141,6 +141,56 @@ impl CommandRunner for ProcessRunner {
             stderr: out.stderr,
         })
     }
+
+    fn run_streaming(
+        &self,
+        inv: &Invocation,
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<Output, RunError> {
+        use std::io::BufRead;
+        let mut cmd = self.command(inv);
+        if inv.stdin_bytes().is_none() {
+            cmd.stdin(Stdio::null());
+        }
+        let mut child = cmd.spawn().map_err(|source| RunError::Spawn {
+            argv: inv.argv(),
+            source,
+        })?;
+        if let (Some(mut pipe), Some(bytes)) = (child.stdin.take(), inv.stdin_bytes()) {
+            let bytes = bytes.to_vec();
+            std::thread::spawn(move || pipe.write_all(&bytes));
+        }
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        // Both pipes are read line by line on their own threads, so neither can fill up.
+        let read = |pipe: Option<Box<dyn std::io::Read + Send>>| -> Vec<u8> {
+            let mut all = Vec::new();
+            let Some(pipe) = pipe else { return all };
+            let mut reader = std::io::BufReader::new(pipe);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                on_line(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']));
+                all.extend_from_slice(&line);
+                line.clear();
+            }
+            all
+        };
+        let (out, err) = std::thread::scope(|scope| {
+            let o =
+                scope.spawn(|| read(stdout.map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)));
+            let e =
+                scope.spawn(|| read(stderr.map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)));
+            (o.join().unwrap_or_default(), e.join().unwrap_or_default())
+        });
+        let status = child.wait().map_err(|source| RunError::Io {
+            argv: inv.argv(),
+            source,
+        })?;
+        Ok(Output {
+            status: exit_status(status),
+            stdout: out,
+            stderr: err,
+        })
+    }
 }
 
 /// Reads a pipe to its end on its own thread.
@@ -280,6 +330,21 @@ mod tests {
             dir.path().canonicalize().unwrap().display()
         );
         assert_eq!(out.stdout_lossy(), expected);
+    }
+
+    #[test]
+    fn streaming_hands_over_each_line_as_it_comes_and_keeps_the_output() {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let inv = Invocation::mutation("sh").args(["-c", "echo one; echo two >&2; echo three"]);
+        let out = ProcessRunner::new()
+            .run_streaming(&inv, &|l| seen.lock().unwrap().push(l.to_owned()))
+            .unwrap();
+        assert!(out.success());
+        assert_eq!(out.stdout_lossy(), "one\nthree\n");
+        assert_eq!(out.stderr_lossy(), "two\n");
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(seen, ["one", "three", "two"]);
     }
 
     #[test]
