@@ -53,6 +53,7 @@ pub use model::Fleet;
 pub use model::container::{
     Container, ContainerTests, Gateway, IdMapKind, IdMapSpec, MountPoint, NetworkConfig, TestScript,
 };
+pub use model::docker::{DockerEngine, DockerSettings, DockerStorageDriver};
 pub use model::hypervisor::{HypervisorFile, SharedVolume};
 pub use model::lxc::LxcFile;
 pub use model::vm::VmFile;

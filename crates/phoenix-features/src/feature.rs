@@ -19,13 +19,35 @@ pub struct ExecResult {
 }
 
 /// Access to one running container, implemented by the orchestrator over pct.
-pub trait Container {
+pub trait Container: Sync {
     /// The container's id.
     fn vmid(&self) -> u32;
     /// Runs `argv` inside the container (no shell unless argv names one).
     fn exec(&self, argv: &[&str]) -> Result<ExecResult, FeatureError>;
     /// Writes `data` to `dest` inside the container, owned by container root, with `mode`.
     fn push(&self, data: &[u8], dest: &str, mode: u32) -> Result<(), FeatureError>;
+    /// The run's id: staging directories are `/tmp/phoenix_run/<run-id>/`.
+    fn run_id(&self) -> &str {
+        "run"
+    }
+    /// Runs `argv` inside, handing each output line to `on_line` as it comes.
+    fn exec_streaming(
+        &self,
+        argv: &[&str],
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<ExecResult, FeatureError> {
+        let out = self.exec(argv)?;
+        for l in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .chain(String::from_utf8_lossy(&out.stderr).lines())
+        {
+            on_line(l);
+        }
+        Ok(out)
+    }
+    /// A line of a feature's output, for the user (prefixed with the container and
+    /// the feature by the orchestrator).
+    fn output(&self, _feature: &str, _line: &str) {}
 }
 
 /// What a feature is asked about: one container of the fleet.

@@ -49,17 +49,23 @@
 //! let mut registry = Registry::builtin();
 //! registry.register(Box::new(Motd));
 //! assert!(registry.installer("motd").is_some());
-//! // docker is known (its requirements are declared) but has no installer yet.
-//! assert!(registry.is_known("docker"));
-//! assert!(registry.installer("docker").is_none());
+//! assert!(registry.installer("docker").is_some());
+//! // vllm is known (its requirements are declared) but has no installer yet.
+//! assert!(registry.is_known("vllm"));
+//! assert!(registry.installer("vllm").is_none());
 //! ```
 
+mod base_setup;
 mod builtin;
+mod docker;
 mod error;
 mod feature;
 mod registry;
+pub mod staging;
 
+pub use base_setup::{BASE_PACKAGES, BaseSetup, LOCALE};
 pub use builtin::{DOCKER, KNOWN_WITHOUT_INSTALLER, NVIDIA};
+pub use docker::{DAEMON_JSON, Docker, merged_daemon_json, settings as docker_settings};
 pub use error::FeatureError;
 pub use feature::{
     AppArmorRequirement, Container, ExecResult, Feature, HostRequirement, Probe, Request,

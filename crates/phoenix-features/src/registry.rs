@@ -23,10 +23,13 @@ impl Registry {
     /// A registry that knows the built-in features' requirements (see
     /// [`KNOWN_WITHOUT_INSTALLER`](crate::KNOWN_WITHOUT_INSTALLER)).
     pub fn builtin() -> Self {
-        Registry {
+        let mut r = Registry {
             installers: BTreeMap::new(),
             builtin: true,
-        }
+        };
+        r.register(Box::new(crate::BaseSetup));
+        r.register(Box::new(crate::Docker));
+        r
     }
 
     /// Adds an installer, replacing one of the same name.

@@ -224,7 +224,15 @@ impl Orchestrator<'_> {
         let results = dag.run(opts.jobs, |id| {
             progress(Event::Started(id));
             let g = by_id[&id];
-            let report = self.apply_guest(g, states.get(&id), &backend, &failed_host, opts, &notes);
+            let report = self.apply_guest(
+                g,
+                states.get(&id),
+                &backend,
+                &failed_host,
+                opts,
+                &notes,
+                progress,
+            );
             progress(Event::Finished(&report));
             if report.ok() {
                 Ok(report)
@@ -270,6 +278,7 @@ impl Orchestrator<'_> {
     }
 
     /// Runs one guest's steps.
+    #[allow(clippy::too_many_arguments)]
     fn apply_guest(
         &self,
         g: &GuestPlan,
@@ -278,6 +287,7 @@ impl Orchestrator<'_> {
         failed_host: &BTreeMap<String, String>,
         opts: &RunOptions,
         notes: &Mutex<Vec<String>>,
+        progress: &(dyn Fn(Event<'_>) + Sync),
     ) -> CtReport {
         let mut rep = CtReport {
             guest: g.guest,
@@ -354,7 +364,7 @@ impl Orchestrator<'_> {
                     action,
                     inputs,
                     ..
-                } => self.run_feature(&state.desired, name, *action, inputs),
+                } => self.run_feature(&state.desired, name, *action, inputs, progress),
                 op => backend.execute(op),
             };
             if let Err(e) = result {
@@ -479,6 +489,7 @@ impl Orchestrator<'_> {
         name: &str,
         action: FeatureAction,
         inputs: &str,
+        progress: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<(), StepError> {
         let guest = GuestId::Ct(d.vmid);
         let ferr = |source| StepError::Feature {
@@ -501,6 +512,8 @@ impl Orchestrator<'_> {
         let access = PctContainer {
             pct: &pct,
             vmid: d.vmid,
+            run_id: &self.run_id,
+            progress,
         };
         let probe = feature.probe(&request, &access).map_err(ferr)?;
         if action == FeatureAction::Install || probe != phoenix_features::Probe::Converged {
@@ -547,11 +560,46 @@ fn self_guest(plan: &Plan, id: u32) -> GuestId {
 struct PctContainer<'a, 'r> {
     pct: &'a Pct<&'r dyn CommandRunner>,
     vmid: Vmid,
+    run_id: &'a str,
+    progress: &'a (dyn Fn(Event<'_>) + Sync),
 }
 
 impl Container for PctContainer<'_, '_> {
     fn vmid(&self) -> u32 {
         self.vmid.get()
+    }
+
+    fn run_id(&self) -> &str {
+        self.run_id
+    }
+
+    fn output(&self, feature: &str, line: &str) {
+        (self.progress)(Event::Output {
+            vmid: self.vmid.get(),
+            feature,
+            line,
+        });
+    }
+
+    fn exec_streaming(
+        &self,
+        argv: &[&str],
+        on_line: &(dyn Fn(&str) + Sync),
+    ) -> Result<ExecResult, FeatureError> {
+        let inv = phoenix_pct::argv::exec(self.pct.binary(), self.vmid, argv);
+        let out = self
+            .pct
+            .runner()
+            .run_streaming(&inv, on_line)
+            .map_err(|e| FeatureError::Access {
+                vmid: self.vmid.get(),
+                source: Box::new(e),
+            })?;
+        Ok(ExecResult {
+            code: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
     }
 
     fn exec(&self, argv: &[&str]) -> Result<ExecResult, FeatureError> {

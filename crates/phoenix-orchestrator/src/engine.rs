@@ -72,6 +72,15 @@ pub enum Event<'a> {
     Started(u32),
     /// A guest finished (or was skipped).
     Finished(&'a crate::report::CtReport),
+    /// A line a feature's script printed inside a guest.
+    Output {
+        /// The guest.
+        vmid: u32,
+        /// The feature (or script).
+        feature: &'a str,
+        /// The line.
+        line: &'a str,
+    },
 }
 
 /// Why a run could not start (nothing was changed).
@@ -121,6 +130,8 @@ pub struct Orchestrator<'a> {
     pvesm_binary: Option<PathBuf>,
     pub(crate) features: Registry,
     pub(crate) fs: Box<dyn HostFs + 'a>,
+    /// This run's id: staging directories in guests are `/tmp/phoenix_run/<run-id>/`.
+    pub(crate) run_id: String,
 }
 
 /// What planning knows of one guest, kept to re-plan it at apply time.
@@ -144,6 +155,14 @@ impl<'a> Orchestrator<'a> {
             pvesm_binary: None,
             features: Registry::builtin(),
             fs: Box::new(RealFs),
+            run_id: format!(
+                "{}-{}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0),
+                std::process::id()
+            ),
         }
     }
 
@@ -162,6 +181,12 @@ impl<'a> Orchestrator<'a> {
     /// Uses these features.
     pub fn with_features(mut self, features: Registry) -> Self {
         self.features = features;
+        self
+    }
+
+    /// Uses this run id (staging directories `/tmp/phoenix_run/<run-id>/`).
+    pub fn with_run_id(mut self, id: impl Into<String>) -> Self {
+        self.run_id = id.into();
         self
     }
 

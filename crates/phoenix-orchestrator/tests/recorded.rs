@@ -28,6 +28,7 @@ fn up(node: &Node, fleet: &Fleet) -> RunReport {
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
         .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
+        .with_run_id("run")
         .converge(&opts(), &|_| {})
         .expect("the run starts")
 }
@@ -70,7 +71,9 @@ fn the_example_fleet_converges_from_nothing_and_a_rerun_changes_nothing() {
         planned,
         "the run makes what the plan announced"
     );
-    insta::assert_snapshot!("transcript_from_nothing", node.runner.transcript());
+    insta::with_settings!({filters => vec![(r"/tmp/\.tmp\w+", "[tmpfile]")]}, {
+        insta::assert_snapshot!("transcript_from_nothing", node.runner.transcript());
+    });
     insta::assert_snapshot!("state_after_converge", node.snapshot_state());
 
     node.runner.clear_invocations();
@@ -219,4 +222,34 @@ fn a_dependency_on_a_vm_is_a_node_of_the_plan_not_dropped() {
         "{}",
         report.render_text(false)
     );
+}
+
+#[test]
+fn staging_directories_are_removed_after_success_and_after_a_failed_install() {
+    let fleet = example();
+    let node = Node::new();
+    assert!(up(&node, &fleet).ok());
+    let staged = |node: &Node| -> Vec<String> {
+        node.state
+            .lock()
+            .unwrap()
+            .cts
+            .values()
+            .flat_map(|c| c.files.keys().cloned())
+            .filter(|f| f.starts_with("/tmp/phoenix_run"))
+            .collect()
+    };
+    assert_eq!(staged(&node), Vec::<String>::new());
+    // docker's install script fails: the run fails showing its last lines, and its
+    // staging directory is gone all the same.
+    let node = Node::new();
+    node.state.lock().unwrap().fail_script = Some("docker.sh".into());
+    let failed = up(&node, &fleet);
+    assert!(!failed.ok());
+    let text = failed.render_text(false);
+    assert!(
+        text.contains("FAILED at customize: CT 902: feature docker: `docker script` failed in CT 902 with exit code 1: installing docker.io\nReading package lists...\nE: Unable to locate package docker.io"),
+        "{text}"
+    );
+    assert_eq!(staged(&node), Vec::<String>::new(), "{text}");
 }

@@ -140,6 +140,11 @@ pub fn progress(global: &Global) -> impl Fn(Event<'_>) + Sync + use<> {
         }
         match e {
             Event::HostReady => {}
+            Event::Output {
+                vmid,
+                feature,
+                line,
+            } => eprintln!("CT {vmid} {feature} | {line}"),
             Event::Started(id) => eprintln!("CT {id}: converging"),
             Event::Finished(r) => {
                 let changes = r.changes().count();

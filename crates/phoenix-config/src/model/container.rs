@@ -77,6 +77,10 @@ pub struct Container {
     /// Features to install, in order (see `phoenix_config::features::KNOWN`).
     #[serde(default)]
     pub features: Vec<FeatureName>,
+    /// How Docker runs here (with the `docker` feature); defaults from the hypervisor's
+    /// `docker` section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker: Option<super::docker::DockerSettings>,
     /// Raw `lxc.*` lines added to the CT config. Keys phoenix manages
     /// (`lxc.apparmor.profile`, `lxc.idmap`) belong in `apparmor_profile` / `id_maps`.
     #[serde(default)]

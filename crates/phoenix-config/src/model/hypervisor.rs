@@ -155,14 +155,22 @@ pub struct HostInterface {
     pub dns_nameservers: Option<String>,
 }
 
-/// Docker images.
+/// Docker: the images the host deploys and the fleet's defaults for containers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DockerImages {
     /// Portainer server image.
-    pub portainer_server_image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portainer_server_image: Option<String>,
     /// Portainer agent image.
-    pub portainer_agent_image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portainer_agent_image: Option<String>,
+    /// The fleet's default storage driver (`fuse-overlayfs` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_driver: Option<super::docker::DockerStorageDriver>,
+    /// The fleet's default engine (`docker.io` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<super::docker::DockerEngine>,
 }
 
 /// NFS exports.

@@ -2,6 +2,7 @@
 
 pub mod apparmor;
 pub mod container;
+pub mod docker;
 pub mod hypervisor;
 pub mod legacy;
 pub mod lxc;

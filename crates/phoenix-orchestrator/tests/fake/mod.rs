@@ -23,6 +23,14 @@ pub struct FakeCt {
     pub snapshots: Vec<String>,
     /// Files pushed into it (and the ledger).
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Debian packages installed by the (emulated) feature scripts.
+    pub packages: std::collections::BTreeSet<String>,
+    /// The docker service runs.
+    pub docker_active: bool,
+    /// How often docker was restarted.
+    pub docker_restarts: u32,
+    /// Feature scripts run, by name.
+    pub scripts: Vec<String>,
 }
 
 /// The fake node's state.
@@ -36,6 +44,8 @@ pub struct State {
     /// Applied to a conf file (id, from, to) when `pvesm status` is called, which
     /// happens while a plan is made: the guest changes between plan and apply.
     pub edit_on_pvesm: Option<(u32, String, String)>,
+    /// A feature script (`docker.sh`) that fails with exit 1.
+    pub fail_script: Option<String>,
 }
 
 /// Owners kept in memory over real directories.
@@ -195,10 +205,12 @@ impl Node {
                 .collect::<Vec<_>>()
                 .join("\n");
             out.push_str(&format!(
-                "== CT {id} running={} snapshots={:?} files={:?}\n{conf}\n",
+                "== CT {id} running={} snapshots={:?} files={:?} packages={:?} docker_active={}\n{conf}\n",
                 ct.running,
                 ct.snapshots,
-                ct.files.keys().collect::<Vec<_>>()
+                ct.files.keys().collect::<Vec<_>>(),
+                ct.packages,
+                ct.docker_active,
             ));
         }
         for (p, o) in self.fs.owners.lock().unwrap().iter() {
@@ -398,7 +410,112 @@ fn pct(
                     Some(b) => Ok(Output::ok(b.clone())),
                     None => failed(1, &format!("cat: {f}: No such file or directory\n")),
                 },
-                ["mkdir", "-p", _] => ok(""),
+                ["mkdir", "-p", _] | ["mkdir", "-p", "-m", _, _] => ok(""),
+                ["rm", "-rf", dir] => {
+                    let prefix = format!("{}/", dir.trim_end_matches('/'));
+                    s.cts
+                        .get_mut(&id)
+                        .unwrap()
+                        .files
+                        .retain(|k, _| !k.starts_with(&prefix));
+                    ok("")
+                }
+                ["rmdir", "--ignore-fail-on-non-empty", _] => ok(""),
+                ["env", "-i", rest @ ..] => {
+                    // A feature script: its effects, as Debian would have them.
+                    let env: BTreeMap<&str, &str> = rest
+                        .iter()
+                        .take_while(|a| **a != "bash")
+                        .filter_map(|a| a.split_once('='))
+                        .collect();
+                    let script = rest
+                        .iter()
+                        .skip_while(|a| **a != "bash")
+                        .nth(3)
+                        .copied()
+                        .unwrap_or("");
+                    let name = script.rsplit('/').next().unwrap_or("").to_owned();
+                    if s.fail_script.as_deref() == Some(name.as_str()) {
+                        return Ok(Output::failed(
+                            1,
+                            b"E: Unable to locate package docker.io\n".to_vec(),
+                        )
+                        .with_stdout(
+                            b"installing docker.io\nReading package lists...\n".to_vec(),
+                        ));
+                    }
+                    let ct = s.cts.get_mut(&id).unwrap();
+                    ct.scripts.push(name.clone());
+                    match name.as_str() {
+                        "base_setup.sh" => {
+                            ct.files.insert(
+                                "/etc/timezone".into(),
+                                format!("{}\n", env["PHOENIX_TIMEZONE"]).into_bytes(),
+                            );
+                            for p in env["PHOENIX_PACKAGES"].split(' ') {
+                                ct.packages.insert(p.to_owned());
+                            }
+                            ok("installing base packages\n")
+                        }
+                        "docker.sh" => {
+                            ct.packages.insert(env["PHOENIX_DOCKER_ENGINE"].to_owned());
+                            ct.docker_active = true;
+                            ok("installing docker.io\n")
+                        }
+                        "docker-image.sh" => ok("phoenix-image-ok\n"),
+                        other => failed(127, &format!("unknown script {other}\n")),
+                    }
+                }
+                ["dpkg-query", "-W", fmt, pkgs @ ..] => {
+                    let ct = &s.cts[&id];
+                    let lines: Vec<&str> = pkgs
+                        .iter()
+                        .map(|p| {
+                            if ct.packages.contains(*p) {
+                                "install ok installed"
+                            } else {
+                                "unknown ok not-installed"
+                            }
+                        })
+                        .collect();
+                    let all = pkgs.iter().all(|p| ct.packages.contains(*p));
+                    let text = if fmt.ends_with("\n") {
+                        lines.join("\n") + "\n"
+                    } else {
+                        lines.join("")
+                    };
+                    if all {
+                        ok(text)
+                    } else {
+                        Ok(Output::failed(1, Vec::new()).with_stdout(text.into_bytes()))
+                    }
+                }
+                ["systemctl", "is-active", "docker"] => {
+                    if s.cts[&id].docker_active {
+                        ok("active\n")
+                    } else {
+                        Ok(Output::failed(3, Vec::new()).with_stdout(b"inactive\n".to_vec()))
+                    }
+                }
+                ["systemctl", "restart" | "start", "docker"] => {
+                    let ct = s.cts.get_mut(&id).unwrap();
+                    ct.docker_active = true;
+                    ct.docker_restarts += 1;
+                    ok("")
+                }
+                ["docker", "info", "--format", "{{.Driver}}"] => {
+                    let ct = &s.cts[&id];
+                    if !ct.docker_active {
+                        return failed(1, "Cannot connect to the Docker daemon\n");
+                    }
+                    let driver = ct
+                        .files
+                        .get("/etc/docker/daemon.json")
+                        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                        .and_then(|v| v["storage-driver"].as_str().map(str::to_owned))
+                        .unwrap_or_else(|| "overlay2".into());
+                    ok(format!("{driver}\n"))
+                }
                 ["stat", "-c", "%u %g", p] => {
                     let host = host_of(p).unwrap();
                     let m = fs.stat(&host).unwrap().unwrap();

@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# phoenix's helper for feature scripts, sourced first by every one of them.
+# The script runs as `bash -euo pipefail <script>` from its staging directory
+# ($PHOENIX_RUN_DIR), with an explicit environment (no variable of phoenix's own).
+
+# Secrets arrive in a file of mode 0600, never in argv.
+if [ -f "$PHOENIX_RUN_DIR/secrets.env" ]; then
+  # shellcheck disable=SC1091
+  . "$PHOENIX_RUN_DIR/secrets.env"
+fi
+
+log() {
+  printf '%s\n' "$*"
+}
+
+# Installs the Debian packages not installed yet; prints nothing when all are.
+apt_install() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  log "installing ${missing[*]}"
+  if [ ! -f /var/lib/phoenix/apt-updated ] || [ -n "$(find /var/lib/phoenix/apt-updated -mmin +60 2>/dev/null)" ]; then
+    apt-get update -q
+    mkdir -p /var/lib/phoenix
+    touch /var/lib/phoenix/apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
