@@ -2,8 +2,6 @@
 //! yet. What they need is said here, once, with the reason, instead of in the
 //! orchestrator.
 
-use phoenix_pveconf::props::Features;
-
 use crate::feature::{AppArmorRequirement, Request, Requirements};
 
 /// Docker (its installer, with its requirements, is [`crate::Docker`]).
