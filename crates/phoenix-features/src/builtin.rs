@@ -28,7 +28,7 @@ pub const KNOWN_WITHOUT_INSTALLER: &[&str] = &[
 
 /// The requirements of a known feature without an installer, `None` for a name it
 /// does not know.
-pub fn requirements(name: &str, request: &Request<'_>) -> Option<Requirements> {
+pub fn requirements(name: &str, _request: &Request<'_>) -> Option<Requirements> {
     match name {
         NVIDIA => Some(Requirements {
             apparmor: Some(AppArmorRequirement {
