@@ -37,6 +37,7 @@
 
 pub mod apt_sources;
 pub mod debian;
+pub mod dns;
 pub mod error;
 pub mod guest;
 pub mod lxc;

@@ -165,6 +165,8 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
             &map,
         )
         .map_err(|e| Failure::Task(e.to_string()))?;
+        crate::dns::write_guest_resolv_conf(&node.root, &conf, &spec.rootfs, &map)
+            .map_err(|e| Failure::Task(e.to_string()))?;
     }
     let root = node.root.dir().to_path_buf();
     make_traversable(&root, &node.root.lxc_dir(vmid).join("config"))?;
