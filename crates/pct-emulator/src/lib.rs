@@ -2,7 +2,8 @@
 //! so phoenix's tests and demo drive the same command line they drive on a Proxmox host.
 //!
 //! Binaries: `pct`, `pvesm`, `phoenix-mktemplate` (the busybox OS template, or with
-//! `--distro debian-12` a Debian 12 one built by mmdebstrap: [`debian`]). All state
+//! `--distro debian-12` a Debian 12 one built by mmdebstrap: [`debian`]) and
+//! `pct-emulator-net` (host bridges and the filtered uplink: [`uplink`]). All state
 //! lives in Proxmox's own formats under `$PHOENIX_ROOT` (default `/`):
 //!
 //! ```text
@@ -48,3 +49,4 @@ pub mod root;
 pub mod shift;
 pub mod storage;
 pub mod template;
+pub mod uplink;
