@@ -19,7 +19,7 @@ use std::path::PathBuf;
 
 use pct_emulator::apt_sources::{host_nameservers, host_sources};
 use pct_emulator::root::HostRoot;
-use pct_emulator::uplink::host::{self, HostNet};
+use pct_emulator::uplink::host;
 use pct_emulator::uplink::{Subnet, UplinkSpec};
 
 const USAGE: &str = "usage: pct-emulator-net bridge add|del NAME...
@@ -142,7 +142,10 @@ fn up(o: Opts) {
     let mirrors = host::resolve_mirrors(&hosts).unwrap_or_else(|e| fail(e));
     let spec = UplinkSpec::new(&bridge, subnet, dns, mirrors);
     if o.dry_run {
-        for s in host::up_steps(&spec, &HostNet::default()) {
+        // What `up` would do on this host now (reads only); a host that cannot be read
+        // is shown as one that has nothing yet.
+        let have = host::probe(&spec).unwrap_or_default();
+        for s in host::up_steps(&spec, &have) {
             println!("{}", s.describe());
         }
         return;
