@@ -174,7 +174,8 @@ pub fn build_cached(
             ),
         });
     }
-    let digest = spec.digest(&mmdebstrap_version()?);
+    let version = mmdebstrap_version()?;
+    let digest = spec.digest(&version);
     std::fs::create_dir_all(cache).map_err(io(cache))?;
     let cached = cache.join(format!("{digest}.tar.zst"));
     let lock_path = cache.join(format!("{digest}.lock"));
@@ -200,12 +201,16 @@ pub fn build_cached(
             let tail: Vec<&str> = err.lines().rev().take(5).collect();
             return Err(TemplateError::Command {
                 argv: argv.join(" "),
-                stderr: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+                stderr: format!(
+                    "({}) {}",
+                    out.status,
+                    tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                ),
             });
         }
         std::fs::write(
             cache.join(format!("{digest}.inputs")),
-            spec.cache_text(&mmdebstrap_version()?),
+            spec.cache_text(&version),
         )
         .map_err(io(cache))?;
         std::fs::rename(&tmp, &cached).map_err(io(&cached))?;
