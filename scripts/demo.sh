@@ -17,9 +17,15 @@ IDS=(101 102 900 901 902 950)
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+BRIDGE=vmbr0   # the example fleet's bridge
+
 down() {
   if [ -x target/debug/phoenix ] && [ -d "$ROOT/etc/pve/lxc" ]; then
     phoenix delete --yes -q "${IDS[@]}" || true
+  fi
+  # Remove the bridge only if this demo created it.
+  if [ -f "$ROOT/.demo-created-bridge" ] && [ -x target/debug/pct-emulator-net ]; then
+    pct-emulator-net bridge del "$BRIDGE" || true
   fi
   rm -rf "$ROOT"
 }
@@ -38,6 +44,12 @@ down
 mkdir -p "$ROOT"
 chmod 755 "$ROOT"
 phoenix-mktemplate --root "$ROOT"
+
+step "host network: bridge $BRIDGE (pct start refuses a missing bridge, as on Proxmox)"
+if [ ! -e "/sys/class/net/$BRIDGE" ]; then
+  pct-emulator-net bridge add "$BRIDGE"
+  touch "$ROOT/.demo-created-bridge"
+fi
 
 step "phoenix validate"
 phoenix validate

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what phoenix's demo and tests need on a fresh Debian machine, as root:
 # LXC and uidmap for real unprivileged containers, busybox-static for the demo
-# OS template, apparmor (apparmor_parser and the lxc abstractions), nginx (nginx -t),
+# OS template, mmdebstrap for the Debian 12 OS template (phoenix-mktemplate --distro
+# debian-12), nftables for the emulator's filtered uplink (pct-emulator-net up),
+# apparmor (apparmor_parser and the lxc abstractions), nginx (nginx -t),
 # and root's subordinate id ranges that unprivileged LXC needs. Idempotent.
 set -euo pipefail
 
@@ -10,7 +12,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(lxc uidmap busybox-static apparmor nginx iproute2 tar xz-utils zstd gzip)
+packages=(lxc uidmap busybox-static apparmor nginx iproute2 tar xz-utils zstd gzip
+  mmdebstrap debian-archive-keyring nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

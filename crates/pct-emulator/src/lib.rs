@@ -1,7 +1,9 @@
 //! An emulator of Proxmox's `pct` and `pvesm` that runs real unprivileged LXC containers,
 //! so phoenix's tests and demo drive the same command line they drive on a Proxmox host.
 //!
-//! Binaries: `pct`, `pvesm` and `phoenix-mktemplate` (the busybox OS template). All state
+//! Binaries: `pct`, `pvesm`, `phoenix-mktemplate` (the busybox OS template, or with
+//! `--distro debian-12` a Debian 12 one built by mmdebstrap: [`debian`]) and
+//! `pct-emulator-net` (host bridges and the filtered uplink: [`uplink`]). All state
 //! lives in Proxmox's own formats under `$PHOENIX_ROOT` (default `/`):
 //!
 //! ```text
@@ -34,6 +36,9 @@
 //! assert!(!storages.can_snapshot(&VolId::parse("local:100/vm-100-disk-0.raw").unwrap()).unwrap());
 //! ```
 
+pub mod apt_sources;
+pub mod debian;
+pub mod dns;
 pub mod error;
 pub mod guest;
 pub mod lxc;
@@ -44,3 +49,4 @@ pub mod root;
 pub mod shift;
 pub mod storage;
 pub mod template;
+pub mod uplink;

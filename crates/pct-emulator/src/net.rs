@@ -1,10 +1,13 @@
-//! Host bridges for netN: a missing bridge is created as a Linux bridge with no uplink.
+//! Host bridges for netN. `pct start` never creates one (Proxmox's `lxcnetaddbr` hook
+//! dies with `bridge '<name>' does not exist`); the host's network setup does, here
+//! `pct-emulator-net bridge add <name>` ([`ensure_bridge`]), or `pct-emulator-net up`
+//! for a bridge with a filtered uplink ([`crate::uplink`]).
 
 use std::process::Command;
 
-/// A bridge could not be created.
+/// A bridge could not be created or removed.
 #[derive(Debug, thiserror::Error)]
-#[error("unable to create bridge '{bridge}': {argv} failed: {stderr}")]
+#[error("bridge '{bridge}': {argv} failed: {stderr}")]
 pub struct BridgeError {
     /// The bridge name.
     pub bridge: String,
@@ -66,6 +69,28 @@ pub fn ensure_bridge(name: &str) -> Result<(), BridgeError> {
     Ok(())
 }
 
+/// Removes bridge `name` if it exists (`ip link del <name>`).
+pub fn remove_bridge(name: &str) -> Result<(), BridgeError> {
+    if !exists(name) {
+        return Ok(());
+    }
+    let argv = ["ip", "link", "del", name];
+    let out = Command::new(argv[0]).args(&argv[1..]).output();
+    match out {
+        Ok(o) if o.status.success() || !exists(name) => Ok(()),
+        Ok(o) => Err(BridgeError {
+            bridge: name.into(),
+            argv: argv.join(" "),
+            stderr: String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+        }),
+        Err(e) => Err(BridgeError {
+            bridge: name.into(),
+            argv: argv.join(" "),
+            stderr: e.to_string(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,9 +105,6 @@ mod tests {
             argv: "ip link".into(),
             stderr: "denied".into(),
         };
-        assert_eq!(
-            e.to_string(),
-            "unable to create bridge 'b': ip link failed: denied"
-        );
+        assert_eq!(e.to_string(), "bridge 'b': ip link failed: denied");
     }
 }

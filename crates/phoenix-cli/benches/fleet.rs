@@ -25,7 +25,8 @@ use serde_json::{Value, json};
 
 /// The first container id; the fleet uses `FIRST_CTID..FIRST_CTID + n`.
 const FIRST_CTID: u32 = 7000;
-/// The host bridge of every container (created by the emulator when missing).
+/// The host bridge of every container (created by the bench: pct start refuses a
+/// missing bridge, as Proxmox does).
 const BRIDGE: &str = "vmbrbench";
 /// The snapshot of the template the clones are made from.
 const SNAPSHOT: &str = "bench-base";
@@ -363,16 +364,24 @@ impl Drop for Fleet<'_> {
     }
 }
 
-/// Removes the bridge on drop when it did not exist before the benchmark.
+/// Creates the bridge when it is missing, and removes it on drop when it did not exist
+/// before the benchmark.
 struct BridgeGuard {
     existed: bool,
 }
 
 impl BridgeGuard {
     fn new() -> BridgeGuard {
-        BridgeGuard {
-            existed: Path::new("/sys/class/net").join(BRIDGE).exists(),
+        let existed = Path::new("/sys/class/net").join(BRIDGE).exists();
+        if !existed {
+            for args in [
+                &["link", "add", "name", BRIDGE, "type", "bridge"][..],
+                &["link", "set", BRIDGE, "up"],
+            ] {
+                let _ = Command::new("ip").args(args).output();
+            }
         }
+        BridgeGuard { existed }
     }
 }
 

@@ -145,10 +145,17 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
         node.store(vmid, &conf)?;
     }
     let spec = node.start_spec(vmid, &conf).map_err(Failure::into_task)?;
-    for n in &spec.nets {
-        if let Some(b) = &n.bridge {
-            crate::net::ensure_bridge(b).map_err(|e| Failure::Task(e.to_string()))?;
-        }
+    // Proxmox's lxcnetaddbr hook dies when a NIC's bridge is missing; it never creates
+    // one (bridges come from the host's network setup: `pct-emulator-net bridge add`).
+    if let Some(b) = spec
+        .nets
+        .iter()
+        .find_map(|n| n.bridge.as_ref().filter(|b| !crate::net::exists(b)))
+    {
+        println!("bridge '{b}' does not exist");
+        return Err(Failure::Task(format!(
+            "startup for container '{vmid}' failed"
+        )));
     }
     node.update_lxc_config(vmid, &conf)
         .map_err(Failure::into_task)?;
@@ -165,6 +172,8 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
             &map,
         )
         .map_err(|e| Failure::Task(e.to_string()))?;
+        crate::dns::write_guest_resolv_conf(&node.root, &conf, &spec.rootfs, &map)
+            .map_err(|e| Failure::Task(e.to_string()))?;
     }
     let root = node.root.dir().to_path_buf();
     make_traversable(&root, &node.root.lxc_dir(vmid).join("config"))?;

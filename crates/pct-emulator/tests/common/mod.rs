@@ -1,6 +1,8 @@
 //! Shared setup for the emulator's integration tests: a temp root with the busybox
 //! template, the typed `pct` wrapper pointed at the emulator, and a guard that kills
-//! every container (and bridge) the test started, even when the test fails.
+//! every container (and bridge) the test started, even when the test fails. The bridges
+//! a test names are created by `pct-emulator-net bridge add`, as a host's network setup
+//! would (pct start refuses a missing one).
 
 #![allow(dead_code)]
 
@@ -14,6 +16,7 @@ use phoenix_testkit::{Need, require};
 
 pub const PCT: &str = env!("CARGO_BIN_EXE_pct");
 pub const MKTEMPLATE: &str = env!("CARGO_BIN_EXE_phoenix-mktemplate");
+pub const NET: &str = env!("CARGO_BIN_EXE_pct-emulator-net");
 pub const TEMPLATE: &str = "local:vztmpl/phoenix-busybox_amd64.tar.gz";
 
 /// True when this machine can run the real-LXC tests (else skipped, or failed in CI).
@@ -60,6 +63,18 @@ impl Env {
         };
         for &id in ids {
             env.kill(id);
+        }
+        // pct start never creates a bridge (as on Proxmox): the host network does.
+        for b in bridges {
+            let out = Command::new(NET)
+                .args(["bridge", "add", b])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "pct-emulator-net bridge add {b}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         env
     }

@@ -11,6 +11,7 @@ mod conf;
 mod converge;
 mod create;
 mod delete;
+mod doctor;
 mod fleet;
 mod idmap;
 mod plan;
@@ -40,6 +41,8 @@ pub enum Command {
     Create(create::Args),
     /// Stop and destroy containers (with --yes).
     Delete(delete::Args),
+    /// Check the host facts phoenix depends on (ok / warn / fail with a reason).
+    Doctor(doctor::Args),
     /// Check, show and plan user-namespace id maps (lxc.idmap).
     Idmap(idmap::Args),
     /// Print what a converge would do (exact pct argv and file edits); change nothing.
@@ -70,6 +73,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::Converge(args) => converge::run(args, global),
         Command::Create(args) => create::run(args, global),
         Command::Delete(args) => delete::run(args, global),
+        Command::Doctor(args) => doctor::run(args, global),
         Command::Idmap(args) => idmap::run(args, global),
         Command::Plan(args) => plan::run(args, global),
         Command::Restart(args) => restart::run(args, global),

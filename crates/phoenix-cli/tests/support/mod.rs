@@ -42,7 +42,7 @@ impl Env {
             return None;
         }
         let bins = bin_dir();
-        for b in ["pct", "pvesm", "phoenix-mktemplate"] {
+        for b in ["pct", "pvesm", "phoenix-mktemplate", "pct-emulator-net"] {
             assert!(
                 bins.join(b).exists(),
                 "{} is missing: build the emulator first (cargo build -p pct-emulator, or scripts/test.sh)",
@@ -71,6 +71,17 @@ impl Env {
         assert!(
             out.status.success(),
             "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // pct start refuses a missing bridge (as Proxmox does): the host network makes it.
+        let out = Command::new(env.bins.join("pct-emulator-net"))
+            .args(["bridge", "add", &env.bridge])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pct-emulator-net bridge add {}: {}",
+            env.bridge,
             String::from_utf8_lossy(&out.stderr)
         );
         Some(env)
