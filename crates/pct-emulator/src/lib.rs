@@ -1,7 +1,7 @@
 //! An emulator of Proxmox's `pct` and `pvesm` that runs real unprivileged LXC containers,
 //! so phoenix's tests and demo drive the same command line they drive on a Proxmox host.
 //!
-//! Binaries: `pct`, `pvesm` and `phoenix-mktemplate` (the busybox OS template). All state
+//! Binaries: `pct`, `pvesm`, `pveversion` (`PCT_EMU_PVE_VERSION=8|9`, see [`pve`]) and `phoenix-mktemplate` (the busybox OS template). All state
 //! lives in Proxmox's own formats under `$PHOENIX_ROOT` (default `/`):
 //!
 //! ```text
@@ -38,7 +38,9 @@ pub mod error;
 pub mod guest;
 pub mod lxc;
 pub mod net;
+pub mod out;
 pub mod pct;
+pub mod pve;
 pub mod pvesm;
 pub mod root;
 pub mod shift;

@@ -5,6 +5,7 @@ use std::process::Command;
 
 const PCT: &str = env!("CARGO_BIN_EXE_pct");
 const PVESM: &str = env!("CARGO_BIN_EXE_pvesm");
+const PVEVERSION: &str = env!("CARGO_BIN_EXE_pveversion");
 
 struct Root(tempfile::TempDir);
 
@@ -28,7 +29,8 @@ impl Root {
         c.args(args)
             .env("PHOENIX_ROOT", self.0.path())
             .env_remove("PCT_EMU_FAIL")
-            .env_remove("PCT_EMU_LOG");
+            .env_remove("PCT_EMU_LOG")
+            .env_remove("PCT_EMU_PVE_VERSION");
         for (k, v) in env {
             c.env(k, v);
         }
@@ -163,25 +165,84 @@ fn fail_hook_counts_across_processes_and_log_hook_records_argv() {
 }
 
 #[test]
-fn pvesm_status_lists_the_fresh_install_storages() {
+fn pvesm_status_lists_the_fresh_install_storages_with_each_releases_header() {
     let r = Root::new();
-    let (code, out, _) = r.run(PVESM, &["status"], &[]);
-    assert_eq!(code, 0);
-    let lines: Vec<Vec<&str>> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    assert_eq!(
-        lines[0],
-        ["Name", "Type", "Status", "Total", "Used", "Available", "%"]
-    );
-    assert_eq!(&lines[1][..3], ["local", "dir", "active"]);
-    assert_eq!(&lines[2][..3], ["local-zfs", "zfspool", "active"]);
+    for (version, header) in [
+        (
+            "8",
+            &["Name", "Type", "Status", "Total", "Used", "Available", "%"][..],
+        ),
+        (
+            "9",
+            &[
+                "Name",
+                "Type",
+                "Status",
+                "Total",
+                "(KiB)",
+                "Used",
+                "(KiB)",
+                "Available",
+                "(KiB)",
+                "%",
+            ][..],
+        ),
+    ] {
+        let env = [("PCT_EMU_PVE_VERSION", version)];
+        let (code, out, _) = r.run(PVESM, &["status"], &env);
+        assert_eq!(code, 0, "PVE {version}");
+        let lines: Vec<Vec<&str>> = out
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(lines[0], header, "PVE {version}");
+        assert_eq!(&lines[1][..3], ["local", "dir", "active"]);
+        assert_eq!(&lines[2][..3], ["local-zfs", "zfspool", "active"]);
+        // the typed wrapper reads both
+        let runner = phoenix_pct::ProcessRunner::new()
+            .env("PHOENIX_ROOT", r.0.path())
+            .env("PCT_EMU_PVE_VERSION", version);
+        let pools = phoenix_pct::Pvesm::with_binary(PVESM, runner)
+            .status()
+            .unwrap();
+        assert_eq!(pools.len(), 2, "PVE {version}");
+        assert_eq!(pools[1].name, "local-zfs");
+    }
     let (code, _, err) = r.run(PVESM, &["status", "--storage", "nope"], &[]);
     assert_eq!(
         (code, err.as_str()),
         (255, "storage 'nope' does not exist\n")
     );
+}
+
+#[test]
+fn pveversion_answers_as_the_chosen_release() {
+    let r = Root::new();
+    let (code, out, err) = r.run(PVEVERSION, &[], &[]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(out.starts_with("pve-manager/9.0."), "{out}");
+    let (code, out, _) = r.run(PVEVERSION, &["-v"], &[("PCT_EMU_PVE_VERSION", "8")]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("proxmox-ve: 8.4.0 (running kernel: "),
+        "{out}"
+    );
+    for line in [
+        "pve-manager: 8.4.1 ",
+        "lxc-pve: 6.0.0-1",
+        "libpve-storage-perl: 8.",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(line)), "{line} in {out}");
+    }
+    let (_, out, _) = r.run(PVEVERSION, &["-v"], &[("PCT_EMU_PVE_VERSION", "9")]);
+    for line in [
+        "proxmox-ve: 9.0.0 ",
+        "lxc-pve: 6.0.5-1",
+        "libpve-storage-perl: 9.0.14",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(line)), "{line} in {out}");
+    }
+    assert_eq!(r.run(PVEVERSION, &["--bogus"], &[]).0, 255);
 }
 
 #[test]
