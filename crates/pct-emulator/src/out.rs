@@ -8,7 +8,37 @@
 //! as 141. The emulator writes once too, and exits 141 without a panic when the pipe is
 //! closed.
 
+use std::cell::RefCell;
 use std::io::Write;
+
+thread_local! {
+    /// What the running command printed so far (one command per process; per thread so
+    /// in-process tests do not share it).
+    static BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Adds one line to the command's stdout (written by [`flush`] at the end).
+pub fn line(text: impl AsRef<str>) {
+    BUFFER.with(|b| {
+        let mut b = b.borrow_mut();
+        b.push_str(text.as_ref());
+        b.push('\n');
+    });
+}
+
+/// Writes what [`line`] collected, in one go, and returns `code`, or 141 when the
+/// reader is gone and `code` was 0.
+pub fn flush(code: i32) -> i32 {
+    let text = BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    if text.is_empty() {
+        return code;
+    }
+    match print(&text) {
+        0 => code,
+        failed if code == 0 => failed,
+        _ => code,
+    }
+}
 
 /// The exit code a shell reports for a process killed by SIGPIPE (128 + 13).
 pub const SIGPIPE_EXIT: i32 = 141;
@@ -43,6 +73,15 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn lines_collect_until_flushed() {
+        line("a");
+        line(format!("b{}", 1));
+        assert_eq!(BUFFER.with(|b| b.borrow().clone()), "a\nb1\n");
+        BUFFER.with(|b| b.borrow_mut().clear());
+        assert_eq!(flush(7), 7);
     }
 
     #[test]

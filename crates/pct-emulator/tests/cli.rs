@@ -439,3 +439,81 @@ fn revert_drops_pending_changes_and_config_current_hides_them() {
     assert_eq!(r.pct(&["set", "150", "--revert", "memory"]).0, 0);
     assert!(!r.conf(150).contains("pve:pending"));
 }
+
+/// A conf with what Proxmox's load_config warns about (pve-container `LXC/Config.pm`).
+const WARNED_CONF: &str = "arch: amd64\nostype: debian\nrootfs: local-zfs:subvol-160-disk-0,size=8G\nfoo: bar\nlxc.id_map: u 0 100000 65536\nlxc.limit.nofile: 1024\n";
+const WARNINGS: &str = "vm 160 - unable to parse value of 'foo' - unknown setting 'foo'\n\
+vm 160 - lxc.id_map is deprecated and was renamed to lxc.idmap\n\
+vm 160 - lxc.limit.nofile: lxc.limit.* was renamed to lxc.prlimit.*\n";
+
+#[test]
+fn conf_warnings_come_first_on_stderr_of_exec_template_and_resize() {
+    let r = Root::new();
+    r.write_conf(160, WARNED_CONF);
+    let (code, _, err) = r.pct(&["resize", "160", "rootfs", "4G"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            0,
+            format!("{WARNINGS}unable to shrink disk size\n").as_str()
+        )
+    );
+    // exec warns before it looks at the CT (stopped here; or no LXC on this machine)
+    let (code, _, err) = r.pct(&["exec", "160", "--", "true"]);
+    assert_ne!(code, 0);
+    assert!(err.starts_with(WARNINGS), "{err}");
+    let (_, _, err) = r.pct(&["template", "160"]);
+    assert!(err.starts_with(WARNINGS), "{err}");
+    // and the typed wrapper reads the outcome past them
+    let runner = phoenix_pct::ProcessRunner::new().env("PHOENIX_ROOT", r.0.path());
+    let pct = phoenix_pct::Pct::with_binary(PCT, runner);
+    let id = phoenix_pveconf::Vmid::new(160).unwrap();
+    pct.resize(id, "rootfs", "+1G").unwrap();
+    let err = pct.resize(id, "rootfs", "1G").unwrap_err();
+    assert!(
+        err.to_string().ends_with(": unable to shrink disk size"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_no_panic() {
+    let r = Root::new();
+    r.write_conf(
+        150,
+        &format!("{CONF}parent: s2\n\n[s1]\narch: amd64\nsnaptime: 1700000000\n\n[s2]\narch: amd64\nparent: s1\nsnaptime: 1700000100\n"),
+    );
+    // the reader is gone before pct writes a byte
+    for _ in 0..3 {
+        let mut child = Command::new(PCT)
+            .args(["listsnapshot", "150"])
+            .env("PHOENIX_ROOT", r.0.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        // killed-by-SIGPIPE's 141, as the shell reports Perl's death, or 0 had it been quicker
+        assert!(
+            matches!(out.status.code(), Some(141 | 0)),
+            "{:?} {err}",
+            out.status
+        );
+    }
+    // the case users hit: grep -q leaves after the first match, pipefail is set
+    let script = format!("set -o pipefail; '{PCT}' listsnapshot 150 | grep -q s1");
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("PHOENIX_ROOT", r.0.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

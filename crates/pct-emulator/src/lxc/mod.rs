@@ -4,4 +4,7 @@
 pub mod config;
 mod run;
 
-pub use run::{Lxc, LxcError, State, host_can_run_containers};
+pub use run::{
+    CGROUP_ROOT, Lxc, LxcError, PROXMOX_PATH, State, attach_env, host_can_run_containers,
+    remove_cgroups,
+};

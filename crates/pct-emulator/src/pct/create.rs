@@ -169,7 +169,7 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
             e
         };
         let argv = extract_argv(&archive, &dir);
-        println!("extracting archive '{}'", archive.display());
+        crate::out::line(format!("extracting archive '{}'", archive.display()));
         let out = Command::new(&argv[0]).args(&argv[1..]).output()?;
         if !out.status.success() {
             return Err(cleanup(Failure::Die(format!(

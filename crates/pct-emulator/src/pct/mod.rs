@@ -10,6 +10,7 @@ mod clone;
 mod create;
 pub mod ctx;
 mod exec;
+mod files;
 mod hooks;
 mod power;
 pub mod props;
@@ -71,8 +72,12 @@ pub fn main(argv: &[String]) -> i32 {
     let rest = &argv[1..];
     let result =
         hooks::injected_failure(&node, cmd, rest).and_then(|()| dispatch(&node, cmd, rest));
+    // stdout is written once, at the end, as Perl flushes its buffered STDOUT (see
+    // [`crate::out`]): a reader that went away early is no panic.
+    let code = crate::out::flush(0);
     match result {
-        Ok(code) => code,
+        Ok(c) if code == 0 => c,
+        Ok(_) => code,
         Err(f) => report(cmd, f),
     }
 }

@@ -48,7 +48,7 @@ fn status(node: &Node, vmid: u32, verbose: bool) -> Result<()> {
     let running = conf.get("template") != Some("1") && node.state(vmid)? == State::Running;
     let status = if running { "running" } else { "stopped" };
     if !verbose {
-        println!("status: {status}");
+        crate::out::line(format!("status: {status}"));
         return Ok(());
     }
     let mut kv = vec![
@@ -93,7 +93,7 @@ fn status(node: &Node, vmid: u32, verbose: bool) -> Result<()> {
     }
     kv.sort();
     for (k, v) in kv {
-        println!("{k}: {v}");
+        crate::out::line(format!("{k}: {v}"));
     }
     Ok(())
 }
@@ -174,7 +174,7 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
     }
     drop(guard);
     if let Err(e) = node.lxc.start(vmid) {
-        println!("{e}");
+        crate::out::line(e.to_string());
         return Err(Failure::Task(format!(
             "startup for container '{vmid}' failed"
         )));
@@ -199,7 +199,7 @@ fn stop(node: &Node, vmid: u32, skiplock: bool, shutdown: Option<(u64, bool)>) -
     };
     if node.state(vmid)? == State::Running {
         if let Err(e) = result {
-            println!("{e}");
+            crate::out::line(e.to_string());
         }
         return Err(Failure::Task("container did not stop".into()));
     }

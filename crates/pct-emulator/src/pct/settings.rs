@@ -72,7 +72,7 @@ fn config(node: &Node, rest: &[String]) -> Result<()> {
         None => config_lines(conf.main(), conf.pending())?,
     };
     for l in lines {
-        println!("{l}");
+        crate::out::line(l);
     }
     Ok(())
 }
@@ -103,14 +103,14 @@ fn pending(node: &Node, rest: &[String]) -> Result<()> {
         let cur = conf.get(&k);
         let new = pend.iter().find(|(pk, _)| *pk == k).map(|(_, v)| v);
         if dels.contains(&k) {
-            println!("del {k}: {}", cur.unwrap_or(""));
+            crate::out::line(format!("del {k}: {}", cur.unwrap_or("")));
         } else if let Some(n) = new {
             if let Some(c) = cur {
-                println!("cur {k}: {c}");
+                crate::out::line(format!("cur {k}: {c}"));
             }
-            println!("new {k}: {n}");
+            crate::out::line(format!("new {k}: {n}"));
         } else if let Some(c) = cur {
-            println!("cur {k}: {c}");
+            crate::out::line(format!("cur {k}: {c}"));
         }
     }
     Ok(())
@@ -136,10 +136,10 @@ fn list(node: &Node, rest: &[String]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    println!(
+    crate::out::line(format!(
         "{:<10} {:<10} {:<12} {:<20}",
         "VMID", "Status", "Lock", "Name"
-    );
+    ));
     for id in ids {
         let Ok(conf) = node.load(id) else { continue };
         let template = conf.get("template") == Some("1");
@@ -148,13 +148,13 @@ fn list(node: &Node, rest: &[String]) -> Result<()> {
             .get("hostname")
             .map(|h| h.split_whitespace().collect())
             .unwrap_or_else(|| format!("CT{id}"));
-        println!(
+        crate::out::line(format!(
             "{:<10} {:<10} {:<12} {:<20}",
             id,
             if running { "running" } else { "stopped" },
             conf.get("lock").unwrap_or(""),
             name
-        );
+        ));
     }
     Ok(())
 }

@@ -371,7 +371,7 @@ pub fn tree_lines(conf: &CtConf) -> Vec<String> {
 fn list(node: &Node, vmid: u32) -> Result<()> {
     let conf = node.load(vmid)?;
     for l in tree_lines(&conf) {
-        println!("{l}");
+        crate::out::line(l);
     }
     Ok(())
 }
