@@ -517,3 +517,64 @@ fn a_reader_that_closes_the_pipe_early_is_no_panic() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_removed_or_replaced_volume_becomes_unused_and_deleting_unused_frees_it() {
+    let r = Root::new();
+    let disk = |n: u32| format!("local-zfs:subvol-170-disk-{n}");
+    for n in 0..4 {
+        std::fs::create_dir_all(r.0.path().join(format!("rpool/data/subvol-170-disk-{n}")))
+            .unwrap();
+    }
+    r.write_conf(
+        170,
+        &format!(
+            "arch: amd64\nostype: debian\nmemory: 512\nrootfs: {},size=8G\nmp0: {},mp=/data,size=1G\nmp1: /srv,mp=/srv\n",
+            disk(0),
+            disk(1)
+        ),
+    );
+    // stopped CT: a delete applies at once; the volume is kept as unused0
+    assert_eq!(
+        r.pct(&["set", "170", "--delete", "mp0,mp1"]),
+        (0, String::new(), String::new())
+    );
+    let conf = r.conf(170);
+    assert!(conf.contains(&format!("unused0: {}\n", disk(1))), "{conf}");
+    assert!(
+        !conf.contains("mp0:") && !conf.contains("mp1:") && !conf.contains("unused1"),
+        "{conf}"
+    );
+    // replacing a volume: the old one becomes the next unused
+    let mp = |n: u32| format!("{},mp=/x,size=1G", disk(n));
+    assert_eq!(r.pct(&["set", "170", "--mp2", &mp(2)]).0, 0);
+    assert_eq!(r.pct(&["set", "170", "--mp2", &mp(3)]).0, 0);
+    let conf = r.conf(170);
+    assert!(conf.contains(&format!("unused1: {}\n", disk(2))), "{conf}");
+    // deleting unusedN destroys the volume
+    assert_eq!(r.pct(&["set", "170", "--delete", "unused0"]).0, 0);
+    assert!(!r.0.path().join("rpool/data/subvol-170-disk-1").exists());
+    assert!(r.0.path().join("rpool/data/subvol-170-disk-2").exists());
+    assert!(!r.conf(170).contains("unused0"));
+}
+
+#[test]
+fn config_hides_pending_deletes_and_current_shows_them() {
+    let r = Root::new();
+    r.write_conf(
+        150,
+        &format!("{CONF}features: nesting=1\nswap: 512\n\n[pve:pending]\ndelete: features\nmemory: 1024\n"),
+    );
+    let (code, out, _) = r.pct(&["config", "150"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("features"), "{out}");
+    assert!(
+        out.contains("memory: 1024\n") && out.contains("swap: 512\n"),
+        "{out}"
+    );
+    let (_, out, _) = r.pct(&["config", "150", "--current"]);
+    assert!(
+        out.contains("features: nesting=1\n") && out.contains("memory: 512\n"),
+        "{out}"
+    );
+}

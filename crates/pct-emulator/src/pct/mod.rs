@@ -5,6 +5,7 @@
 //! Proxmox would (counted in `<root>/var/lib/pct-emulator/`, across processes), and
 //! `PCT_EMU_LOG=<file>` appends each call's argv as one line.
 
+mod apply;
 pub mod args;
 mod clone;
 mod create;

@@ -7,7 +7,7 @@ use crate::error::{Failure, Result};
 use crate::lxc::State;
 use crate::pct::args::{self, OptKind};
 use crate::pct::ctx::Node;
-use crate::pct::set::apply_pending;
+use crate::pct::set::{apply_pending, free_volumes};
 
 fn kind(cmd: &str) -> impl Fn(&str) -> Option<OptKind> + '_ {
     move |name| match (cmd, name) {
@@ -141,8 +141,9 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
         return Err(Failure::Die(format!("CT {vmid} already running")));
     }
     if conf.pending().is_some() {
-        apply_pending(&mut conf);
+        let free = apply_pending(&mut conf);
         node.store(vmid, &conf)?;
+        free_volumes(node, &free)?;
     }
     let spec = node.start_spec(vmid, &conf).map_err(Failure::into_task)?;
     for n in &spec.nets {
@@ -211,8 +212,9 @@ fn stop(node: &Node, vmid: u32, skiplock: bool, shutdown: Option<(u64, bool)>) -
 pub(crate) fn post_stop(node: &Node, vmid: u32) -> Result<()> {
     let _g = node.lock(vmid)?;
     let mut conf = node.load(vmid)?;
-    apply_pending(&mut conf);
+    let free = apply_pending(&mut conf);
     node.store(vmid, &conf)?;
+    free_volumes(node, &free)?;
     node.update_lxc_config(vmid, &conf).or_else(|e| match e {
         Failure::Die(_) => Ok(()),
         other => Err(other),

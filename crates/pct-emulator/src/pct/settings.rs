@@ -32,6 +32,14 @@ pub fn config_lines(section: &Section, pending: Option<&Section>) -> Result<Vec<
         if let Some(d) = p.description() {
             description = Some(d);
         }
+        // vm_config without --current: keys waiting to be deleted are not shown
+        for d in p.deletes() {
+            let key = d.trim_start_matches('!');
+            kv.remove(key);
+            if key == "description" {
+                description = None;
+            }
+        }
     }
     kv.remove("digest");
     if let Some(d) = description {
@@ -176,17 +184,7 @@ fn unlock(node: &Node, rest: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pct::set::apply_pending;
     use phoenix_pveconf::conf::CtConf;
-
-    #[test]
-    fn pending_is_applied_and_removed() {
-        let mut c = CtConf::parse("memory: 512\nfeatures: nesting=1\n\n[pve:pending]\nfeatures: keyctl=1\nmemory: 1024\ndelete: features\n").conf;
-        apply_pending(&mut c);
-        assert_eq!(c.get("memory"), Some("1024"));
-        assert_eq!(c.get("features"), None);
-        assert!(c.pending().is_none());
-    }
 
     #[test]
     fn config_merges_pending_and_encodes_the_description() {
@@ -200,6 +198,16 @@ mod tests {
             ]
         );
         assert_eq!(config_lines(c.main(), None).unwrap()[1], "memory: 512");
+        // pending deletes are hidden, --current shows them
+        let c = CtConf::parse(
+            "memory: 512\nswap: 256\nfeatures: nesting=1\n\n[pve:pending]\ndelete: !features,swap\n",
+        )
+        .conf;
+        assert_eq!(
+            config_lines(c.main(), c.pending()).unwrap(),
+            ["memory: 512"]
+        );
+        assert_eq!(config_lines(c.main(), None).unwrap().len(), 3);
         let bad = CtConf::parse("memory: 8\n").conf;
         assert_eq!(
             config_lines(bad.main(), None).unwrap_err().to_string(),
