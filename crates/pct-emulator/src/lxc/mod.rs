@@ -2,6 +2,7 @@
 //! ([`Lxc`]), always with `-P <root>/var/lib/lxc`.
 
 pub mod config;
+pub mod devices;
 mod run;
 
 pub use run::{

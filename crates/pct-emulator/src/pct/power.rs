@@ -173,6 +173,14 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
     for m in &spec.mounts {
         make_traversable(&root, &m.source)?;
     }
+    let map = Node::owner_map(&conf);
+    crate::lxc::devices::prepare(
+        &spec.devices,
+        spec.fuse.as_deref(),
+        &node.root.lxc_dir(vmid),
+        (map.host_uid(0), map.host_gid(0)),
+    )
+    .map_err(Failure::Task)?;
     drop(guard);
     if let Err(e) = node.lxc.start(vmid) {
         crate::out::line(e.to_string());

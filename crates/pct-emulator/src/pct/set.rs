@@ -166,6 +166,16 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
             // bind and device mounts are root-only in Proxmox; the emulator runs as root
         }
     }
+    // update_pct_config checks every devN against the host before anything changes.
+    let mut hot_devices = Vec::new();
+    for (k, v) in &changes {
+        if indexed(k, "dev") {
+            let spec = node.device(vmid, k, v, &map)?;
+            if running && conf.get(k).is_none() {
+                hot_devices.push(spec);
+            }
+        }
+    }
     let mut to_free = Vec::new();
     for (k, v) in &changes {
         let direct = !running
@@ -248,6 +258,9 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
     if running && changes.iter().any(|(k, _)| k == "memory" || k == "swap") {
         hotplug_memory(node, vmid, &conf)?;
     }
+    for d in &hot_devices {
+        hotplug_device(node, vmid, d)?;
+    }
     node.store(vmid, &conf)?;
     free_volumes(node, &to_free)?;
     // Every set regenerates the LXC config of a CT that has one.
@@ -255,6 +268,29 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
         let _ = node.update_lxc_config(vmid, &conf);
     }
     Ok(())
+}
+
+/// `device_passthrough_hotplug`: the node in the running CT's `/dev` and the cgroup rule.
+fn hotplug_device(node: &Node, vmid: u32, d: &crate::lxc::devices::DeviceSpec) -> Result<()> {
+    let die = |e: String| Failure::Die(format!("unable to hotplug device {}: {e}", d.path));
+    let pid = node
+        .lxc
+        .init_pid(vmid)
+        .map_err(|e| die(e.to_string()))?
+        .ok_or_else(|| die("no init pid".into()))?;
+    let conf = node.load(vmid)?;
+    let map = Node::owner_map(&conf);
+    let rootfs = node.start_spec(vmid, &conf)?.rootfs;
+    crate::lxc::devices::hotplug_node(
+        std::path::Path::new(&format!("/proc/{pid}/root")),
+        &rootfs,
+        d,
+        (map.host_uid(0), map.host_gid(0)),
+    )
+    .map_err(die)?;
+    node.lxc
+        .cgroup_set(vmid, "devices.allow", &d.allow_rule())
+        .map_err(|e| die(e.to_string()))
 }
 
 /// Applies memory and swap to a running CT's cgroup, as Proxmox's hot-plug does. On a
