@@ -43,6 +43,7 @@ pub mod pct;
 pub mod pve;
 pub mod pvesm;
 pub mod root;
+pub mod setup;
 pub mod shift;
 pub mod storage;
 pub mod template;

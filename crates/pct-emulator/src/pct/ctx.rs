@@ -51,6 +51,13 @@ impl Node {
         }
     }
 
+    /// The host's `/etc/resolv.conf` (under the root): search list and nameservers.
+    pub fn host_resolv(&self) -> (Option<String>, Vec<String>) {
+        std::fs::read_to_string(self.root.join("/etc/resolv.conf"))
+            .map(|t| crate::setup::parse_host_resolv(&t))
+            .unwrap_or_default()
+    }
+
     /// The storages of `storage.cfg`.
     pub fn storages(&self) -> Result<Storages> {
         Storages::load(&self.root).map_err(|e| Failure::Die(e.to_string()))

@@ -153,20 +153,15 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
     }
     node.update_lxc_config(vmid, &conf)
         .map_err(Failure::into_task)?;
-    // Proxmox's setup sets the guest's hostname before every start (a clone's new
-    // --hostname shows up inside this way).
-    if spec.rootfs.join("etc").is_dir() {
-        let name = spec.hostname.clone().unwrap_or_else(|| format!("CT{vmid}"));
-        let map = Node::owner_map(&conf);
-        crate::guest::write_file(
-            &spec.rootfs,
-            "/etc/hostname",
-            format!("{name}\n").as_bytes(),
-            (0o644, 0o755),
-            &map,
-        )
-        .map_err(|e| Failure::Task(e.to_string()))?;
-    }
+    // pre_start_hook: hostname, /etc/hosts and /etc/resolv.conf before every start (a
+    // clone's new --hostname shows up inside this way).
+    crate::setup::apply(
+        &spec.rootfs,
+        &conf,
+        &Node::owner_map(&conf),
+        &node.host_resolv(),
+    )
+    .map_err(|e| Failure::Task(e.to_string()))?;
     let root = node.root.dir().to_path_buf();
     make_traversable(&root, &node.root.lxc_dir(vmid).join("config"))?;
     make_traversable(&root, &spec.rootfs.join("x"))?;
