@@ -399,9 +399,10 @@ fn push_pull_template_and_resize_fail_on_exit_0_with_a_task_error() {
         "{err:?}"
     );
 
+    // a stopped CT is refused before the worker, so with a non-zero exit
     let r = answering(
         &["pct", "push"],
-        hidden("can only push files to a running CT"),
+        Output::failed(255, "can only push files to a running CT\n"),
     );
     let err = pct(&r)
         .push(id(100), Path::new("/tmp/a"), "/a", &FileOptions::default())
@@ -410,8 +411,9 @@ fn push_pull_template_and_resize_fail_on_exit_0_with_a_task_error() {
 
     let r = answering(
         &["pct", "pull"],
-        hidden(
-            "can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 397.",
+        Output::failed(
+            255,
+            "can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 397.\n",
         ),
     );
     let err = pct(&r)

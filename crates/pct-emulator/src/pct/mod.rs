@@ -3,7 +3,8 @@
 //! Test hooks from the environment: `PCT_EMU_LATENCY_MS` sleeps before every call,
 //! `PCT_EMU_FAIL=<subcommand>:<n>[,…]` makes the n-th call of a subcommand fail as
 //! Proxmox would (counted in `<root>/var/lib/pct-emulator/`, across processes), and
-//! `PCT_EMU_LOG=<file>` appends each call's argv as one line.
+//! `PCT_EMU_LOG=<file>` appends each call's argv as one line. `PCT_EMU_PVE_VERSION=8|9` picks
+//! the Proxmox release to behave as ([`crate::pve`]).
 
 mod apply;
 pub mod args;
