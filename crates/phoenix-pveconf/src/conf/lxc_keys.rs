@@ -1,11 +1,15 @@
 //! Which raw `lxc.*` keys Proxmox keeps in a CT conf: `$valid_lxc_conf_keys`,
 //! `$deprecated_lxc_conf_keys` and `is_valid_lxc_conf_key` in pve-container
-//! `src/PVE/LXC/Config.pm` (the version with `lxc.environment.runtime`/`.hooks`), copied
-//! key for key, so phoenix never writes a line Proxmox drops at its next rewrite.
+//! `src/PVE/LXC/Config.pm` (PVE 9, the version with `lxc.environment.runtime`/`.hooks`),
+//! copied key for key, so phoenix never writes a line Proxmox drops at its next rewrite.
+//! The init keys of PVE 9.1's OCI containers (`lxc.init.uid`, `lxc.init.gid`,
+//! `lxc.init.groups`) are kept as the reference's `init.*` says; the stored Config.pm
+//! predates them.
 //!
-//! Notably absent there, so refused here: `lxc.init.uid`, `lxc.init.gid`,
-//! `lxc.init.groups`, `lxc.tty.dir` (Proxmox lists `lxc.devtty.dir`) and every
-//! `lxc.sysctl.*` key outside the nine IPC ones.
+//! Notably absent, so refused here: `lxc.tty.dir` (Proxmox lists `lxc.devtty.dir`), every
+//! `lxc.sysctl.*` key outside the nine IPC ones, and `lxc.rootfs` (no rename entry).
+//! This list is PVE 9's. PVE 8 (pve-container 5.x) probably keeps fewer (no
+//! `lxc.environment.runtime`/`.hooks`, no `lxc.init.uid`/`gid`/`groups`; not verified).
 
 use super::warning::WarningKind;
 
@@ -37,6 +41,9 @@ const ACCEPTED: &[&str] = &[
     "lxc.signal.stop",
     "lxc.init.cmd",
     "lxc.init.cwd",
+    "lxc.init.uid",
+    "lxc.init.gid",
+    "lxc.init.groups",
     "lxc.pty.max",
     "lxc.console.logfile",
     "lxc.console.path",
@@ -181,6 +188,7 @@ mod tests {
         for key in [
             "lxc.devtty.dir",
             "lxc.init.cwd",
+            "lxc.init.groups",
             "lxc.sysctl.kernel.shm_rmid_forced",
             "lxc.sysctl.fs.mqueue",
             "lxc.environment.hooks",
@@ -190,9 +198,6 @@ mod tests {
         }
         // not in Proxmox's list: "unable to parse config", lost at the next rewrite
         for key in [
-            "lxc.init.uid",
-            "lxc.init.gid",
-            "lxc.init.groups",
             "lxc.tty.dir",
             "lxc.sysctl.net.ipv4.ip_forward",
             "lxc.sysctl.kernel.domainname",
