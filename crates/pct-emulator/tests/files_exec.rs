@@ -157,6 +157,33 @@ fn push_and_pull_need_no_binary_in_the_ct_and_create_files_as_proxmox() {
     );
     assert_eq!(std::fs::read(env.path("/p2.txt")).unwrap(), b"");
 
+    // push loads the conf, so its warnings come first; pull loads none (pct.pm)
+    let conf_path = env.path("/etc/pve/lxc/9110.conf");
+    let conf = std::fs::read_to_string(&conf_path).unwrap();
+    std::fs::write(&conf_path, format!("{conf}foo: bar\n")).unwrap();
+    assert_eq!(
+        pct(&env, &["push", "9110", "/in.txt", "/root/w"], &[]),
+        (
+            0,
+            String::new(),
+            "vm 9110 - unable to parse value of 'foo' - unknown setting 'foo'\n".into()
+        )
+    );
+    assert_eq!(
+        pct(&env, &["pull", "9110", "/root/w", "/w.txt"], &[]),
+        (0, String::new(), String::new())
+    );
+    // and the typed wrapper takes the warned push as the success it is
+    env.pct
+        .push(
+            vmid(9110),
+            std::path::Path::new("/in.txt"),
+            "/root/w2",
+            &FileOptions::default(),
+        )
+        .unwrap();
+    std::fs::write(&conf_path, conf).unwrap();
+
     // a stopped CT: refused before any worker, so non-zero
     env.pct.stop(vmid(9110)).unwrap();
     assert_eq!(
