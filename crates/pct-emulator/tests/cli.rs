@@ -277,6 +277,24 @@ fn snapshot_writes_a_section_and_parent_and_refuses_incomplete_rollback() {
         (code, err.as_str()),
         (255, "snapshot name 's1' already used\n")
     );
+    // pve-configid is matched case-insensitively, and names compare exactly
+    assert_eq!(
+        r.pct(&["snapshot", "150", "S1"]),
+        (0, String::new(), String::new())
+    );
+    assert!(r.conf(150).contains("\n[S1]\n") && r.conf(150).contains("\n[s1]\n"));
+    assert_eq!(
+        r.pct(&["snapshot", "150", "S1"]),
+        (
+            255,
+            String::new(),
+            "snapshot name 'S1' already used\n".into()
+        )
+    );
+    assert_eq!(r.pct(&["delsnapshot", "150", "S1"]).0, 0);
+    let (code, _, err) = r.pct(&["snapshot", "150", "1x"]);
+    assert_eq!(code, 255);
+    assert!(err.starts_with("400 Parameter verification failed.\nsnapname: invalid format - invalid configuration ID '1x'\n"), "{err}");
     let (code, _, err) = r.pct(&["snapshot", "150", "current"]);
     assert_eq!(
         (code, err.as_str()),

@@ -34,12 +34,16 @@ pub(crate) fn run(node: &Node, cmd: &str, rest: &[String]) -> Result<i32> {
     .map(|()| 0)
 }
 
+/// `pve-snapshot-name`: format `pve-configid` (`^[a-z][a-z0-9_-]+$` matched with `/i`, so
+/// either case; pve-common `pve_verify_configid`), at most 40 characters. Names are
+/// compared exactly: `S1` and `s1` are two snapshots (`defined($snapshots->{$snapname})`
+/// in pve-guest-common's `__snapshot_prepare`).
 fn check_name(name: &str) -> Result<()> {
     let b = name.as_bytes();
     let ok = (2..=40).contains(&b.len())
-        && b[0].is_ascii_lowercase()
+        && b[0].is_ascii_alphabetic()
         && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-');
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-');
     if !ok {
         return Err(Failure::param(
             "snapname",
