@@ -405,7 +405,10 @@ mod tests {
             check_name("current").unwrap_err().to_string(),
             "unable to use snapshot name 'current' (reserved name)"
         );
-        assert!(check_name("S1").is_err());
+        // pve-configid is matched with /i (pve-common pve_verify_configid)
+        assert!(check_name("S1").is_ok());
+        assert!(check_name("1s").is_err());
+        assert!(check_name("s.1").is_err());
         assert!(check_name("s").is_err());
         assert!(check_name("s1_ok-2").is_ok());
     }
