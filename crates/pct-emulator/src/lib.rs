@@ -1,9 +1,10 @@
 //! An emulator of Proxmox's `pct` and `pvesm` that runs real unprivileged LXC containers,
 //! so phoenix's tests and demo drive the same command line they drive on a Proxmox host.
 //!
-//! Binaries: `pct`, `pvesm`, `phoenix-mktemplate` (the busybox OS template, or with
-//! `--distro debian-12` a Debian 12 one built by mmdebstrap: [`debian`]) and
-//! `pct-emulator-net` (host bridges and the filtered uplink: [`uplink`]). All state
+//! Binaries: `pct`, `pvesm`, `pveversion` (`PCT_EMU_PVE_VERSION=8|9`, see [`pve`]),
+//! `phoenix-mktemplate` (the busybox OS template, or with `--distro debian-12` a Debian
+//! 12 one built by mmdebstrap: [`debian`]) and `pct-emulator-net` (host bridges and the
+//! filtered uplink: [`uplink`]). All state
 //! lives in Proxmox's own formats under `$PHOENIX_ROOT` (default `/`):
 //!
 //! ```text
@@ -38,14 +39,16 @@
 
 pub mod apt_sources;
 pub mod debian;
-pub mod dns;
 pub mod error;
 pub mod guest;
 pub mod lxc;
 pub mod net;
+pub mod out;
 pub mod pct;
+pub mod pve;
 pub mod pvesm;
 pub mod root;
+pub mod setup;
 pub mod shift;
 pub mod storage;
 pub mod template;

@@ -1,10 +1,15 @@
 //! `pvesm status [--storage ID] [--content TYPE] [--enabled]`: Proxmox's storage table,
 //! from `storage.cfg` under the root, with sizes from the host filesystem (in KiB).
+//!
+//! The header is the release's (pve-storage `PVE/CLI/pvesm.pm`, `$print_status`): PVE 8
+//! prints `Total Used Available`; libpve-storage-perl 9.0.14 and later, so every PVE 9,
+//! names the unit: `Total (KiB) Used (KiB) Available (KiB)`. Rows are the same.
 
 use std::process::Command;
 
 use crate::error::{Failure, Result};
 use crate::pct::args::{self, OptKind};
+use crate::pve::PveVersion;
 use crate::root::HostRoot;
 use crate::storage::{Storage, Storages};
 
@@ -25,12 +30,16 @@ pub struct StatusRow {
     pub avail: u64,
 }
 
-/// Renders the table as `pvesm status` prints it.
-pub fn render_status(rows: &[StatusRow]) -> String {
+/// Renders the table as `pvesm status` of `version` prints it.
+pub fn render_status(rows: &[StatusRow], version: PveVersion) -> String {
     let width = rows.iter().map(|r| r.id.len()).max().unwrap_or(0) + 1;
+    let [total, used, avail] = match version {
+        PveVersion::V8 => ["Total", "Used", "Available"],
+        PveVersion::V9 => ["Total (KiB)", "Used (KiB)", "Available (KiB)"],
+    };
     let mut out = format!(
         "{:<width$} {:>10} {:>10} {:>15} {:>15} {:>15} {:>8}\n",
-        "Name", "Type", "Status", "Total", "Used", "Available", "%"
+        "Name", "Type", "Status", total, used, avail, "%"
     );
     let mut sorted = rows.to_vec();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
@@ -108,7 +117,7 @@ fn row(root: &HostRoot, s: &Storage) -> StatusRow {
 pub fn main(argv: &[String]) -> i32 {
     crate::pct::hooks_log(argv, "pvesm");
     match run(argv) {
-        Ok(()) => 0,
+        Ok(text) => crate::out::print(&text),
         Err(e) => {
             eprintln!("{}", e.to_string().trim_end());
             if e.wants_usage() {
@@ -119,7 +128,7 @@ pub fn main(argv: &[String]) -> i32 {
     }
 }
 
-fn run(argv: &[String]) -> Result<()> {
+fn run(argv: &[String]) -> Result<String> {
     let Some(cmd) = argv.first() else {
         return Err(Failure::Die("ERROR: no command specified".into()));
     };
@@ -150,8 +159,7 @@ fn run(argv: &[String]) -> Result<()> {
         list.retain(|s| !s.disabled);
     }
     let rows: Vec<StatusRow> = list.into_iter().map(|s| row(&root, s)).collect();
-    print!("{}", render_status(&rows));
-    Ok(())
+    Ok(render_status(&rows, PveVersion::from_env()))
 }
 
 #[cfg(test)]
@@ -186,6 +194,22 @@ mod tests {
                 avail: 0,
             },
         ];
-        insta::assert_snapshot!(render_status(&rows));
+        insta::assert_snapshot!(render_status(&rows, PveVersion::V9));
+        let v8 = render_status(&rows, PveVersion::V8);
+        assert_eq!(
+            v8.lines()
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["Name", "Type", "Status", "Total", "Used", "Available", "%"]
+        );
+        assert_eq!(
+            v8.lines().skip(1).collect::<Vec<_>>(),
+            render_status(&rows, PveVersion::V9)
+                .lines()
+                .skip(1)
+                .collect::<Vec<_>>()
+        );
     }
 }

@@ -5,6 +5,7 @@ use std::process::Command;
 
 const PCT: &str = env!("CARGO_BIN_EXE_pct");
 const PVESM: &str = env!("CARGO_BIN_EXE_pvesm");
+const PVEVERSION: &str = env!("CARGO_BIN_EXE_pveversion");
 
 struct Root(tempfile::TempDir);
 
@@ -28,7 +29,8 @@ impl Root {
         c.args(args)
             .env("PHOENIX_ROOT", self.0.path())
             .env_remove("PCT_EMU_FAIL")
-            .env_remove("PCT_EMU_LOG");
+            .env_remove("PCT_EMU_LOG")
+            .env_remove("PCT_EMU_PVE_VERSION");
         for (k, v) in env {
             c.env(k, v);
         }
@@ -163,25 +165,84 @@ fn fail_hook_counts_across_processes_and_log_hook_records_argv() {
 }
 
 #[test]
-fn pvesm_status_lists_the_fresh_install_storages() {
+fn pvesm_status_lists_the_fresh_install_storages_with_each_releases_header() {
     let r = Root::new();
-    let (code, out, _) = r.run(PVESM, &["status"], &[]);
-    assert_eq!(code, 0);
-    let lines: Vec<Vec<&str>> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    assert_eq!(
-        lines[0],
-        ["Name", "Type", "Status", "Total", "Used", "Available", "%"]
-    );
-    assert_eq!(&lines[1][..3], ["local", "dir", "active"]);
-    assert_eq!(&lines[2][..3], ["local-zfs", "zfspool", "active"]);
+    for (version, header) in [
+        (
+            "8",
+            &["Name", "Type", "Status", "Total", "Used", "Available", "%"][..],
+        ),
+        (
+            "9",
+            &[
+                "Name",
+                "Type",
+                "Status",
+                "Total",
+                "(KiB)",
+                "Used",
+                "(KiB)",
+                "Available",
+                "(KiB)",
+                "%",
+            ][..],
+        ),
+    ] {
+        let env = [("PCT_EMU_PVE_VERSION", version)];
+        let (code, out, _) = r.run(PVESM, &["status"], &env);
+        assert_eq!(code, 0, "PVE {version}");
+        let lines: Vec<Vec<&str>> = out
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(lines[0], header, "PVE {version}");
+        assert_eq!(&lines[1][..3], ["local", "dir", "active"]);
+        assert_eq!(&lines[2][..3], ["local-zfs", "zfspool", "active"]);
+        // the typed wrapper reads both
+        let runner = phoenix_pct::ProcessRunner::new()
+            .env("PHOENIX_ROOT", r.0.path())
+            .env("PCT_EMU_PVE_VERSION", version);
+        let pools = phoenix_pct::Pvesm::with_binary(PVESM, runner)
+            .status()
+            .unwrap();
+        assert_eq!(pools.len(), 2, "PVE {version}");
+        assert_eq!(pools[1].name, "local-zfs");
+    }
     let (code, _, err) = r.run(PVESM, &["status", "--storage", "nope"], &[]);
     assert_eq!(
         (code, err.as_str()),
         (255, "storage 'nope' does not exist\n")
     );
+}
+
+#[test]
+fn pveversion_answers_as_the_chosen_release() {
+    let r = Root::new();
+    let (code, out, err) = r.run(PVEVERSION, &[], &[]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(out.starts_with("pve-manager/9.0."), "{out}");
+    let (code, out, _) = r.run(PVEVERSION, &["-v"], &[("PCT_EMU_PVE_VERSION", "8")]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("proxmox-ve: 8.4.0 (running kernel: "),
+        "{out}"
+    );
+    for line in [
+        "pve-manager: 8.4.1 ",
+        "lxc-pve: 6.0.0-1",
+        "libpve-storage-perl: 8.",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(line)), "{line} in {out}");
+    }
+    let (_, out, _) = r.run(PVEVERSION, &["-v"], &[("PCT_EMU_PVE_VERSION", "9")]);
+    for line in [
+        "proxmox-ve: 9.0.0 ",
+        "lxc-pve: 6.0.5-1",
+        "libpve-storage-perl: 9.0.14",
+    ] {
+        assert!(out.lines().any(|l| l.starts_with(line)), "{line} in {out}");
+    }
+    assert_eq!(r.run(PVEVERSION, &["--bogus"], &[]).0, 255);
 }
 
 #[test]
@@ -216,6 +277,24 @@ fn snapshot_writes_a_section_and_parent_and_refuses_incomplete_rollback() {
         (code, err.as_str()),
         (255, "snapshot name 's1' already used\n")
     );
+    // pve-configid is matched case-insensitively, and names compare exactly
+    assert_eq!(
+        r.pct(&["snapshot", "150", "S1"]),
+        (0, String::new(), String::new())
+    );
+    assert!(r.conf(150).contains("\n[S1]\n") && r.conf(150).contains("\n[s1]\n"));
+    assert_eq!(
+        r.pct(&["snapshot", "150", "S1"]),
+        (
+            255,
+            String::new(),
+            "snapshot name 'S1' already used\n".into()
+        )
+    );
+    assert_eq!(r.pct(&["delsnapshot", "150", "S1"]).0, 0);
+    let (code, _, err) = r.pct(&["snapshot", "150", "1x"]);
+    assert_eq!(code, 255);
+    assert!(err.starts_with("400 Parameter verification failed.\nsnapname: invalid format - invalid configuration ID '1x'\n"), "{err}");
     let (code, _, err) = r.pct(&["snapshot", "150", "current"]);
     assert_eq!(
         (code, err.as_str()),
@@ -377,4 +456,143 @@ fn revert_drops_pending_changes_and_config_current_hides_them() {
     assert!(conf.ends_with("\n[pve:pending]\nmemory: 1024\n"), "{conf}");
     assert_eq!(r.pct(&["set", "150", "--revert", "memory"]).0, 0);
     assert!(!r.conf(150).contains("pve:pending"));
+}
+
+/// A conf with what Proxmox's load_config warns about (pve-container `LXC/Config.pm`).
+const WARNED_CONF: &str = "arch: amd64\nostype: debian\nrootfs: local-zfs:subvol-160-disk-0,size=8G\nfoo: bar\nlxc.id_map: u 0 100000 65536\nlxc.limit.nofile: 1024\n";
+const WARNINGS: &str = "vm 160 - unable to parse value of 'foo' - unknown setting 'foo'\n\
+vm 160 - lxc.id_map is deprecated and was renamed to lxc.idmap\n\
+vm 160 - lxc.limit.nofile: lxc.limit.* was renamed to lxc.prlimit.*\n";
+
+#[test]
+fn conf_warnings_come_first_on_stderr_of_exec_template_and_resize() {
+    let r = Root::new();
+    r.write_conf(160, WARNED_CONF);
+    let (code, _, err) = r.pct(&["resize", "160", "rootfs", "4G"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            0,
+            format!("{WARNINGS}unable to shrink disk size\n").as_str()
+        )
+    );
+    // exec warns before it looks at the CT (stopped here; or no LXC on this machine)
+    let (code, _, err) = r.pct(&["exec", "160", "--", "true"]);
+    assert_ne!(code, 0);
+    assert!(err.starts_with(WARNINGS), "{err}");
+    let (_, _, err) = r.pct(&["template", "160"]);
+    assert!(err.starts_with(WARNINGS), "{err}");
+    // and the typed wrapper reads the outcome past them
+    let runner = phoenix_pct::ProcessRunner::new().env("PHOENIX_ROOT", r.0.path());
+    let pct = phoenix_pct::Pct::with_binary(PCT, runner);
+    let id = phoenix_pveconf::Vmid::new(160).unwrap();
+    pct.resize(id, "rootfs", "+1G").unwrap();
+    let err = pct.resize(id, "rootfs", "1G").unwrap_err();
+    assert!(
+        err.to_string().ends_with(": unable to shrink disk size"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_no_panic() {
+    let r = Root::new();
+    r.write_conf(
+        150,
+        &format!("{CONF}parent: s2\n\n[s1]\narch: amd64\nsnaptime: 1700000000\n\n[s2]\narch: amd64\nparent: s1\nsnaptime: 1700000100\n"),
+    );
+    // the reader is gone before pct writes a byte
+    for _ in 0..3 {
+        let mut child = Command::new(PCT)
+            .args(["listsnapshot", "150"])
+            .env("PHOENIX_ROOT", r.0.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        // killed-by-SIGPIPE's 141, as the shell reports Perl's death, or 0 had it been quicker
+        assert!(
+            matches!(out.status.code(), Some(141 | 0)),
+            "{:?} {err}",
+            out.status
+        );
+    }
+    // the case users hit: grep -q leaves after the first match, pipefail is set
+    let script = format!("set -o pipefail; '{PCT}' listsnapshot 150 | grep -q s1");
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env("PHOENIX_ROOT", r.0.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_removed_or_replaced_volume_becomes_unused_and_deleting_unused_frees_it() {
+    let r = Root::new();
+    let disk = |n: u32| format!("local-zfs:subvol-170-disk-{n}");
+    for n in 0..4 {
+        std::fs::create_dir_all(r.0.path().join(format!("rpool/data/subvol-170-disk-{n}")))
+            .unwrap();
+    }
+    r.write_conf(
+        170,
+        &format!(
+            "arch: amd64\nostype: debian\nmemory: 512\nrootfs: {},size=8G\nmp0: {},mp=/data,size=1G\nmp1: /srv,mp=/srv\n",
+            disk(0),
+            disk(1)
+        ),
+    );
+    // stopped CT: a delete applies at once; the volume is kept as unused0
+    assert_eq!(
+        r.pct(&["set", "170", "--delete", "mp0,mp1"]),
+        (0, String::new(), String::new())
+    );
+    let conf = r.conf(170);
+    assert!(conf.contains(&format!("unused0: {}\n", disk(1))), "{conf}");
+    assert!(
+        !conf.contains("mp0:") && !conf.contains("mp1:") && !conf.contains("unused1"),
+        "{conf}"
+    );
+    // replacing a volume: the old one becomes the next unused
+    let mp = |n: u32| format!("{},mp=/x,size=1G", disk(n));
+    assert_eq!(r.pct(&["set", "170", "--mp2", &mp(2)]).0, 0);
+    assert_eq!(r.pct(&["set", "170", "--mp2", &mp(3)]).0, 0);
+    let conf = r.conf(170);
+    assert!(conf.contains(&format!("unused1: {}\n", disk(2))), "{conf}");
+    // deleting unusedN destroys the volume
+    assert_eq!(r.pct(&["set", "170", "--delete", "unused0"]).0, 0);
+    assert!(!r.0.path().join("rpool/data/subvol-170-disk-1").exists());
+    assert!(r.0.path().join("rpool/data/subvol-170-disk-2").exists());
+    assert!(!r.conf(170).contains("unused0"));
+}
+
+#[test]
+fn config_hides_pending_deletes_and_current_shows_them() {
+    let r = Root::new();
+    r.write_conf(
+        150,
+        &format!("{CONF}features: nesting=1\nswap: 512\n\n[pve:pending]\ndelete: features\nmemory: 1024\n"),
+    );
+    let (code, out, _) = r.pct(&["config", "150"]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("features"), "{out}");
+    assert!(
+        out.contains("memory: 1024\n") && out.contains("swap: 512\n"),
+        "{out}"
+    );
+    let (_, out, _) = r.pct(&["config", "150", "--current"]);
+    assert!(
+        out.contains("features: nesting=1\n") && out.contains("memory: 512\n"),
+        "{out}"
+    );
 }

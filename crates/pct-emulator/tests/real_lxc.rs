@@ -172,11 +172,11 @@ fn bind_mount_is_root_owned_inside_and_files_written_there_are_100000_outside() 
         conf.contains("features: nesting=1\n") && !conf.contains("pve:pending"),
         "{conf}"
     );
-    // push to a stopped CT fails with exit 0, and the wrapper reads the failure from stderr
+    // push to a stopped CT is refused before any worker: non-zero
     let (code, _, err) = env.raw(&["push", "9200", "/tmp-in.txt", "/root/x"]);
     assert_eq!(
         (code, err.as_str()),
-        (0, "can only push files to a running CT\n")
+        (255, "can only push files to a running CT\n")
     );
     assert!(
         env.pct

@@ -8,7 +8,9 @@ use phoenix_pveconf::conf::{CtConf, ParsedConf};
 
 use crate::argv;
 use crate::binary::{PCT_ENV, resolve_binary};
-use crate::error::{ExitRule, PctError, classify, failed};
+use crate::error::{
+    ExitRule, PctError, classify, failed, strip_leading_conf_warnings, without_conf_warnings,
+};
 use crate::names::SnapshotName;
 use crate::options::{
     CloneOptions, CreateOptions, DestroyOptions, FileOptions, SetOptions, ShutdownOptions,
@@ -183,6 +185,8 @@ impl<R: CommandRunner> Pct<R> {
     /// `pct exec <vmid> -- <command...>`. The command's exit code, stdout and
     /// stderr are the value: a non-zero exit is `Ok`. Errors are only pct's own
     /// refusals (the container is missing or not running) and failures to run.
+    /// The conf warnings pct prints before running the command (`vm <id> - ...`)
+    /// are left out of the returned stderr.
     pub fn exec<S: AsRef<OsStr>>(&self, vmid: Vmid, command: &[S]) -> Result<Output, PctError> {
         self.exec_invocation(vmid, argv::exec(&self.binary, vmid, command))
     }
@@ -199,10 +203,14 @@ impl<R: CommandRunner> Pct<R> {
     }
 
     fn exec_invocation(&self, vmid: Vmid, inv: Invocation) -> Result<Output, PctError> {
-        let out = self.runner.run(&inv)?;
-        // pct's own refusal is its only output, one line on stderr; anything
-        // else, even an error-looking line, is the command's.
-        let stderr = out.stderr_lossy();
+        let mut out = self.runner.run(&inv)?;
+        // load_config warns about the conf before lxc-attach runs the command:
+        // those lines are pct's, not the command's.
+        out.stderr = strip_leading_conf_warnings(&out.stderr);
+        // pct's own refusal is its only output, one line on stderr after the conf
+        // warnings load_config may print first; anything else, even an
+        // error-looking line, is the command's.
+        let stderr = without_conf_warnings(&out.stderr_lossy());
         let single_line = stderr.trim().lines().count() == 1;
         if !out.success() && out.stdout.is_empty() && single_line {
             let err = classify(Some(vmid), inv.argv(), &out);

@@ -15,7 +15,7 @@ use crate::runner::CommandRunner;
 /// let runner = RecordingRunner::new().answer(
 ///     Pattern::exact(["pvesm", "status"]),
 ///     Output::ok(
-///         "Name             Type     Status           Total            Used       Available        %\n\
+///         "Name             Type     Status     Total (KiB)      Used (KiB) Available (KiB)        %\n\
 ///          local             dir     active        98497780        10365212        83083020   10.52%\n",
 ///     ),
 /// );
@@ -66,7 +66,8 @@ impl<R: CommandRunner> Pvesm<R> {
         Ok(self.status()?.into_iter().find(|s| s.name == name))
     }
 
-    /// `pvesm status`: every storage with its state and sizes. A read.
+    /// `pvesm status`: every storage with its state and sizes. A read. Reads the
+    /// header of PVE 9 (`Total (KiB)` ...) and of PVE 8 (`Total` ...).
     pub fn status(&self) -> Result<Vec<StorageStatus>, PctError> {
         let inv = argv::pvesm_status(&self.binary);
         let out = self.runner.run(&inv)?;

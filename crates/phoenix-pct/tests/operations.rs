@@ -306,6 +306,77 @@ fn exec_output_that_merely_looks_like_a_pct_error_is_the_command_s() {
     assert_eq!(out.status, ExitStatus::Code(1));
 }
 
+/// What load_config prints on stderr for a hand-edited conf, before pct does its work
+/// (pve-container `PVE/LXC/Config.pm`; the same texts on PVE 8 and 9).
+const CONF_WARNINGS: &str = "\
+vm 100 - unable to parse value of 'foo' - unknown setting 'foo'
+vm 100 - lxc.id_map is deprecated and was renamed to lxc.idmap
+";
+
+#[test]
+fn exec_reads_pct_s_refusal_and_the_command_s_output_past_conf_warnings() {
+    let r = answering(
+        &["pct", "exec"],
+        Output::failed(
+            255,
+            format!("{CONF_WARNINGS}container '100' not running!\n"),
+        ),
+    );
+    let err = pct(&r).exec(id(100), &["true"]).unwrap_err();
+    assert!(matches!(err, PctError::NotRunning { .. }), "{err:?}");
+
+    let r = answering(
+        &["pct", "exec"],
+        Output::failed(3, format!("{CONF_WARNINGS}grep: /x: No such file\n")),
+    );
+    let out = pct(&r).exec(id(100), &["grep", "y", "/x"]).unwrap();
+    assert_eq!(out.status, ExitStatus::Code(3));
+    assert_eq!(out.stderr, b"grep: /x: No such file\n");
+}
+
+#[test]
+fn push_pull_template_and_resize_succeed_past_conf_warnings() {
+    let warned = || Output::ok("").with_stderr(CONF_WARNINGS);
+    let r = RecordingRunner::new().answer(Pattern::prefix(["pct"]), warned());
+    let p = pct(&r);
+    p.push(
+        id(100),
+        Path::new("/tmp/a"),
+        "/root/a",
+        &FileOptions::default(),
+    )
+    .unwrap();
+    p.pull(
+        id(100),
+        "/root/a",
+        Path::new("/tmp/b"),
+        &FileOptions::default(),
+    )
+    .unwrap();
+    p.template(id(100)).unwrap();
+    p.resize(id(100), "rootfs", "+1G").unwrap();
+    // a task error after the warnings still fails the call
+    let r = answering(
+        &["pct", "push"],
+        Output::ok("").with_stderr(format!(
+            "{CONF_WARNINGS}failed to open /tmp/a for reading\n"
+        )),
+    );
+    let err = pct(&r)
+        .push(
+            id(100),
+            Path::new("/tmp/a"),
+            "/root/a",
+            &FileOptions::default(),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with(": failed to open /tmp/a for reading"),
+        "{err}"
+    );
+}
+
 #[test]
 fn exec_with_stdin_passes_the_bytes() {
     let r = answering(&["pct", "exec"], Output::ok("3\n"));
@@ -328,9 +399,10 @@ fn push_pull_template_and_resize_fail_on_exit_0_with_a_task_error() {
         "{err:?}"
     );
 
+    // a stopped CT is refused before the worker, so with a non-zero exit
     let r = answering(
         &["pct", "push"],
-        hidden("can only push files to a running CT"),
+        Output::failed(255, "can only push files to a running CT\n"),
     );
     let err = pct(&r)
         .push(id(100), Path::new("/tmp/a"), "/a", &FileOptions::default())
@@ -339,8 +411,9 @@ fn push_pull_template_and_resize_fail_on_exit_0_with_a_task_error() {
 
     let r = answering(
         &["pct", "pull"],
-        hidden(
-            "can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 397.",
+        Output::failed(
+            255,
+            "can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 397.\n",
         ),
     );
     let err = pct(&r)

@@ -14,9 +14,25 @@
 //!   PVE 7 are used there (`memory.limit_in_bytes`, `memory.memsw.limit_in_bytes`).
 //! - The seccomp file and every path are under the emulator's root.
 //! - `cores` does not pin a cpuset (Proxmox's cpuset balancer is not emulated).
+//! - `features: mknod=1` writes Proxmox's `lxc.seccomp.notify.*` lines and rules only when
+//!   the syscall proxy socket `/run/pve/lxc-syscalld.sock` exists: LXC refuses to start
+//!   a CT whose proxy is missing, and the emulator has no `pve-lxc-syscalld`.
+//! - Devices and the fuse node: see [`super::devices`].
+//!
+//! The feature lines follow pve-container's `update_lxc_config`, `make_seccomp_config`
+//! and `make_apparmor_config` (`PVE/LXC.pm`): `nesting=1` gives
+//! `lxc.apparmor.allow_nesting = 1` (otherwise /proc and /sys mounts are denied),
+//! `mount=nfs;cifs` one `lxc.apparmor.raw = mount fstype=<fs>,` each (none of these when a
+//! raw `lxc.apparmor.profile` overrides the profile), `fuse=1` the fuse mount rule and a
+//! bind of the node, `keyctl=1` drops the `keyctl errno 38` seccomp rule, and
+//! `force_rw_sys=1` drops `lxc.mount.auto = sys:mixed`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+
+use phoenix_pveconf::props::Features;
+
+use super::devices::DeviceSpec;
 
 /// Which cgroup hierarchy holds the memory controller on this host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +119,14 @@ pub struct StartSpec {
     pub swap: u64,
     /// `tty` (default 2).
     pub tty: u32,
-    /// `features: nesting=1`.
-    pub nesting: bool,
-    /// `features: keyctl=1`.
-    pub keyctl: bool,
+    /// `features`.
+    pub features: Features,
+    /// With `fuse=1`: the node bound at `/dev/fuse`.
+    pub fuse: Option<PathBuf>,
+    /// `devN`, resolved against the host.
+    pub devices: Vec<DeviceSpec>,
+    /// The seccomp proxy socket, when `mknod=1` and it exists.
+    pub mknod_proxy: Option<String>,
     /// The rootfs volume's directory.
     pub rootfs: PathBuf,
     /// The NICs, by index.
@@ -146,14 +166,23 @@ impl StartSpec {
 
 /// The seccomp rules Proxmox writes to `rules.seccomp` for an unprivileged CT: the
 /// common profile, plus `keyctl errno 38` unless the keyctl feature is on (so systemd
-/// falls back instead of failing on keyctl in a user namespace).
-pub fn seccomp_rules(common: &str, keyctl: bool) -> String {
+/// falls back instead of failing on keyctl in a user namespace), plus the `mknod` and
+/// `mknodat` notify rules with `mknod_notify` (sorted by syscall, as Proxmox joins them).
+pub fn seccomp_rules(common: &str, keyctl: bool, mknod_notify: bool) -> String {
     let mut s = common.to_owned();
     if !s.ends_with('\n') && !s.is_empty() {
         s.push('\n');
     }
     if !keyctl {
         s.push_str("keyctl errno 38\n");
+    }
+    if mknod_notify {
+        s.push_str(
+            "mknod notify [1,8192,SCMP_CMP_MASKED_EQ,61440]\n\
+             mknod notify [1,24576,SCMP_CMP_MASKED_EQ,61440]\n\
+             mknodat notify [2,8192,SCMP_CMP_MASKED_EQ,61440]\n\
+             mknodat notify [2,24576,SCMP_CMP_MASKED_EQ,61440]\n",
+        );
     }
     s
 }
@@ -162,6 +191,7 @@ pub fn seccomp_rules(common: &str, keyctl: bool) -> String {
 pub fn render(spec: &StartSpec) -> String {
     let mut r = String::new();
     let id = spec.vmid;
+    let f = &spec.features;
     let dir = spec.lxc_dir.display();
     let _ = writeln!(r, "lxc.cgroup.relative = 0");
     let _ = writeln!(r, "lxc.cgroup.dir.monitor = lxc.monitor/{id}");
@@ -179,19 +209,50 @@ pub fn render(spec: &StartSpec) -> String {
             "lxc.include = {}",
             spec.include(&format!("{}.userns.conf", spec.ostype), "userns.conf")
         );
+        if let Some(proxy) = spec.mknod_proxy.as_ref().filter(|_| f.mknod == Some(true)) {
+            let _ = writeln!(r, "lxc.seccomp.notify.proxy = {proxy}");
+            let _ = writeln!(r, "lxc.seccomp.notify.cookie = {id}");
+        }
         let _ = writeln!(r, "lxc.seccomp.profile = {dir}/rules.seccomp");
     }
     // AppArmor: Proxmox's generated profile. Without AppArmor in the kernel LXC picks its
     // `nop` security driver and ignores these lines, so they are kept as Proxmox writes them.
-    let _ = writeln!(r, "lxc.apparmor.profile = generated");
-    if spec.nesting {
-        let _ = writeln!(r, "lxc.apparmor.allow_nesting = 1");
-    } else {
-        let _ = writeln!(r, "lxc.apparmor.raw = deny mount -> /proc/,");
-        let _ = writeln!(r, "lxc.apparmor.raw = deny mount -> /sys/,");
+    if !spec.raw.iter().any(|(k, _)| k == "lxc.apparmor.profile") {
+        let _ = writeln!(r, "lxc.apparmor.profile = generated");
+        if f.nesting == Some(true) {
+            let _ = writeln!(r, "lxc.apparmor.allow_nesting = 1");
+        } else {
+            let _ = writeln!(r, "lxc.apparmor.raw = deny mount -> /proc/,");
+            let _ = writeln!(r, "lxc.apparmor.raw = deny mount -> /sys/,");
+        }
+        for fs in &f.mount {
+            let _ = writeln!(r, "lxc.apparmor.raw = mount fstype={fs},");
+        }
     }
-    if spec.userns() {
+    if let Some(node) = &spec.fuse {
+        let _ = writeln!(r, "lxc.apparmor.raw = mount fstype=fuse,");
+        let _ = writeln!(
+            r,
+            "lxc.mount.entry = {} dev/fuse none bind,create=file 0 0",
+            node.display()
+        );
+    }
+    if spec.userns() && f.force_rw_sys != Some(true) {
         let _ = writeln!(r, "lxc.mount.auto = sys:mixed");
+    }
+    let allow = match spec.cgroup {
+        CgroupMode::V1 { .. } => "lxc.cgroup.devices.allow",
+        CgroupMode::V2 => "lxc.cgroup2.devices.allow",
+    };
+    for d in &spec.devices {
+        let _ = writeln!(r, "{allow} = {}", d.allow_rule());
+        let ro = if d.deny_write { ",ro" } else { "" };
+        let _ = writeln!(
+            r,
+            "lxc.mount.entry = {} {} none bind,create=file{ro} 0 0",
+            d.node.display(),
+            d.path.trim_start_matches('/')
+        );
     }
     let _ = writeln!(r, "lxc.monitor.unshare = 1");
     // The default map lives only here, never in the .conf (§4).

@@ -73,6 +73,44 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Where the host mounts its cgroups.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// Removes the cgroups LXC makes for container `vmid` (the generated config puts them at
+/// `lxc.monitor/<id>` and `lxc/<id>`, `lxc.cgroup.relative = 0`) under `cgroup_root`, on
+/// a unified host and in every controller of a v1 or hybrid one. A cgroup is removed
+/// with `rmdir`, children first; one that still holds processes stays (the kernel says
+/// EBUSY), so a running container is never touched. Returns what was removed.
+pub fn remove_cgroups(cgroup_root: &Path, vmid: u32) -> Vec<PathBuf> {
+    let mut bases = vec![cgroup_root.to_path_buf()];
+    if let Ok(rd) = std::fs::read_dir(cgroup_root) {
+        bases.extend(rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    let mut removed = Vec::new();
+    for base in bases {
+        for dir in ["lxc.monitor", "lxc"] {
+            let cg = base.join(dir).join(vmid.to_string());
+            if cg.is_dir() {
+                rmdir_tree(&cg, &mut removed);
+            }
+        }
+    }
+    removed
+}
+
+fn rmdir_tree(dir: &Path, removed: &mut Vec<PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                rmdir_tree(&e.path(), removed);
+            }
+        }
+    }
+    if std::fs::remove_dir(dir).is_ok() {
+        removed.push(dir.to_path_buf());
+    }
+}
+
 /// The `lxc-*` commands for one LXC path.
 #[derive(Debug, Clone)]
 pub struct Lxc {
@@ -125,10 +163,18 @@ impl Lxc {
         a
     }
 
-    /// `lxc-attach -P <path> -n <id> --keep-env -- <cmd…>`, as `pct exec` does.
-    pub fn attach_argv(&self, vmid: u32, cmd: &[String]) -> Vec<String> {
+    /// `lxc-attach -P <path> -n <id> --keep-env|--clear-env -- <cmd…>`, as `pct exec`
+    /// does (`--keep-env` unless `pct exec --keep-env 0`).
+    pub fn attach_argv(&self, vmid: u32, keep_env: bool, cmd: &[String]) -> Vec<String> {
         let mut a = self.base("lxc-attach", vmid);
-        a.push("--keep-env".into());
+        a.push(
+            if keep_env {
+                "--keep-env"
+            } else {
+                "--clear-env"
+            }
+            .into(),
+        );
         a.push("--".into());
         a.extend(cmd.iter().cloned());
         a
@@ -185,7 +231,14 @@ impl Lxc {
     }
 
     /// Starts the container in the background; a failure carries the LXC log's tail.
+    ///
+    /// A start that fails can leave its cgroups behind (`lxc.monitor/<id>` above all),
+    /// and LXC then refuses every later start of that id with "Failed to create monitor
+    /// cgroup". So the stopped container's cgroups are removed before the start and
+    /// again after a failed one (on a Proxmox host systemd's `pve-container@<id>` unit
+    /// cleans up after a failure the same way).
     pub fn start(&self, vmid: u32) -> Result<(), LxcError> {
+        remove_cgroups(Path::new(CGROUP_ROOT), vmid);
         let log = self.path.join(vmid.to_string()).join("lxc-start.log");
         let _ = std::fs::remove_file(&log);
         let argv = self.start_argv(vmid, &log);
@@ -194,7 +247,11 @@ impl Lxc {
             let lines: Vec<&str> = l.lines().collect();
             lines[lines.len().saturating_sub(3)..].join(" | ")
         });
-        Self::check(&argv, &out, tail.filter(|t| !t.is_empty()))
+        let result = Self::check(&argv, &out, tail.filter(|t| !t.is_empty()));
+        if result.is_err() && !matches!(self.state(vmid), Ok(State::Running)) {
+            remove_cgroups(Path::new(CGROUP_ROOT), vmid);
+        }
+        result
     }
 
     /// Stops the container: a kill, or a clean shutdown waiting `timeout` seconds.
@@ -221,11 +278,16 @@ impl Lxc {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 
-    /// Runs `cmd` in the container with this process's stdio; returns its exit code.
-    pub fn attach(&self, vmid: u32, cmd: &[String]) -> Result<i32, LxcError> {
-        let argv = self.attach_argv(vmid, cmd);
-        let status = Command::new(&argv[0])
+    /// Runs `cmd` in the container with this process's stdio, in the environment
+    /// `pct exec` gives it ([`attach_env`]); returns its exit code.
+    pub fn attach(&self, vmid: u32, keep_env: bool, cmd: &[String]) -> Result<i32, LxcError> {
+        let argv = self.attach_argv(vmid, keep_env, cmd);
+        // Found on the caller's PATH: the attached command gets Proxmox's PATH instead.
+        let program = find_on_path(&argv[0]).unwrap_or_else(|| PathBuf::from(&argv[0]));
+        let status = Command::new(&program)
             .args(&argv[1..])
+            .env_clear()
+            .envs(attach_env(std::env::vars_os()))
             .status()
             .map_err(|source| LxcError::Spawn {
                 program: argv[0].clone(),
@@ -233,28 +295,36 @@ impl Lxc {
             })?;
         Ok(status.code().unwrap_or(255))
     }
+}
 
-    /// Runs `cmd` in the container with the given stdin/stdout, capturing stderr.
-    pub fn attach_io(
-        &self,
-        vmid: u32,
-        cmd: &[String],
-        stdin: Stdio,
-        stdout: Stdio,
-    ) -> Result<(), LxcError> {
-        let argv = self.attach_argv(vmid, cmd);
-        let out = Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(stdin)
-            .stdout(stdout)
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|source| LxcError::Spawn {
-                program: argv[0].clone(),
-                source,
-            })?;
-        Self::check(&argv, &out, None)
-    }
+/// `PATH` as Proxmox's CLI sets it for itself before anything runs, so also for the
+/// command `pct exec` runs with `--keep-env` (the `pct` script: `$ENV{'PATH'} =
+/// '/sbin:/bin:/usr/sbin:/usr/bin';`, later `setup_default_cli_env`).
+pub const PROXMOX_PATH: &str = "/sbin:/bin:/usr/sbin:/usr/bin";
+
+/// The environment `pct exec` hands to `lxc-attach` (pve-container `PVE/CLI/pct.pm`,
+/// `exec`): the caller's, with `PATH` set to [`PROXMOX_PATH`] and `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` deleted (`clean_environment`). `--keep-env` then passes it into the
+/// container; `--clear-env` leaves it behind.
+///
+/// Not Proxmox: the emulator also drops `PHOENIX_*` and `PCT_EMU_*`, the variables that
+/// configure phoenix and the emulator itself. On a real host pct has no such variables
+/// of its own, and a test must not see the emulator's settings (the root, the failure
+/// hooks) from inside a container.
+pub fn attach_env(
+    caller: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let mut env: Vec<_> = caller
+        .into_iter()
+        .filter(|(k, _)| {
+            let k = k.to_string_lossy();
+            !matches!(k.as_ref(), "PATH" | "SSL_CERT_FILE" | "SSL_CERT_DIR")
+                && !k.starts_with("PHOENIX_")
+                && !k.starts_with("PCT_EMU_")
+        })
+        .collect();
+    env.push(("PATH".into(), PROXMOX_PATH.into()));
+    env
 }
 
 #[cfg(test)]
@@ -277,9 +347,64 @@ mod tests {
             "lxc-stop -P /r/var/lib/lxc -n 100 -t 60 --nokill"
         );
         assert_eq!(
-            l.attach_argv(100, &["id".into(), "-u".into()]).join(" "),
+            l.attach_argv(100, true, &["id".into(), "-u".into()])
+                .join(" "),
             "lxc-attach -P /r/var/lib/lxc -n 100 --keep-env -- id -u"
         );
+        assert_eq!(
+            l.attach_argv(100, false, &["env".into()]).join(" "),
+            "lxc-attach -P /r/var/lib/lxc -n 100 --clear-env -- env"
+        );
+    }
+
+    #[test]
+    fn exec_gets_proxmox_s_path_and_none_of_phoenix_s_variables() {
+        let caller = [
+            ("PATH", "/home/me/.cargo/bin:/usr/bin"),
+            ("PHOENIX_ROOT", "/tmp/r"),
+            ("PCT_EMU_FAIL", "start:1"),
+            ("SSL_CERT_FILE", "/etc/ssl/x.pem"),
+            ("SSL_CERT_DIR", "/etc/ssl/certs"),
+            ("TERM", "xterm"),
+            ("LANG", "C.UTF-8"),
+        ]
+        .map(|(k, v)| (k.into(), v.into()));
+        let env = attach_env(caller);
+        let text: Vec<String> = env
+            .iter()
+            .map(|(k, v)| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "TERM=xterm",
+                "LANG=C.UTF-8",
+                "PATH=/sbin:/bin:/usr/sbin:/usr/bin"
+            ]
+        );
+    }
+
+    #[test]
+    fn leftover_cgroups_of_one_id_are_removed_children_first() {
+        // a plain directory tree stands in for /sys/fs/cgroup (v1: one dir per controller)
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        for d in [
+            "lxc.monitor/9150",
+            "memory/lxc.monitor/9150",
+            "memory/lxc/9150/ns/init.scope",
+            "memory/lxc/9151",
+            "pids/lxc.monitor/91500",
+        ] {
+            std::fs::create_dir_all(r.join(d)).unwrap();
+        }
+        let removed = remove_cgroups(r, 9150);
+        assert_eq!(removed.len(), 5, "{removed:?}");
+        assert!(!r.join("lxc.monitor/9150").exists());
+        assert!(!r.join("memory/lxc/9150").exists());
+        assert!(r.join("memory/lxc/9151").is_dir());
+        assert!(r.join("pids/lxc.monitor/91500").is_dir());
+        assert!(remove_cgroups(r, 9150).is_empty());
     }
 
     #[test]

@@ -11,8 +11,10 @@ fn spec(share: &std::path::Path) -> StartSpec {
         memory: 512,
         swap: 512,
         tty: 2,
-        nesting: false,
-        keyctl: false,
+        features: Default::default(),
+        fuse: None,
+        devices: vec![],
+        mknod_proxy: None,
         rootfs: "/r/rpool/data/subvol-100-disk-0".into(),
         nets: vec![NetSpec {
             index: 0,
@@ -71,7 +73,7 @@ fn custom_idmap_drops_the_default_and_comes_last() {
     s.nets.clear();
     s.mounts.clear();
     s.cgroup = CgroupMode::V2;
-    s.nesting = true;
+    s.features.nesting = Some(true);
     insta::assert_snapshot!(rendered(&s, t.path()));
 }
 
@@ -90,8 +92,52 @@ fn privileged_ct_has_no_userns_lines_and_unknown_ostype_falls_back() {
 #[test]
 fn seccomp_blocks_keyctl_unless_the_feature_is_on() {
     assert_eq!(
-        seccomp_rules("2\ndenylist", false),
+        seccomp_rules("2\ndenylist", false, false),
         "2\ndenylist\nkeyctl errno 38\n"
     );
-    assert_eq!(seccomp_rules("2\ndenylist\n", true), "2\ndenylist\n");
+    assert_eq!(seccomp_rules("2\ndenylist\n", true, false), "2\ndenylist\n");
+    let mknod = seccomp_rules("2\ndenylist\n", true, true);
+    assert!(
+        mknod.ends_with("mknodat notify [2,24576,SCMP_CMP_MASKED_EQ,61440]\n"),
+        "{mknod}"
+    );
+}
+
+#[test]
+fn features_and_devices_render_as_update_lxc_config_does() {
+    let t = share();
+    let mut s = spec(t.path());
+    s.nets.clear();
+    s.mounts.clear();
+    s.features = "nesting=1,fuse=1,mount=nfs;cifs,force_rw_sys=1,mknod=1"
+        .parse()
+        .unwrap();
+    s.fuse = Some("/dev/fuse".into());
+    s.mknod_proxy = Some("unix:/run/pve/lxc-syscalld.sock".into());
+    s.devices = vec![super::super::devices::DeviceSpec {
+        path: "/dev/ttyUSB0".into(),
+        kind: 'c',
+        major: 188,
+        minor: 0,
+        mode: 0o660,
+        uid: 100_000,
+        gid: 100_020,
+        deny_write: true,
+        node: "/r/var/lib/lxc/100/passthrough/dev/ttyUSB0".into(),
+    }];
+    insta::assert_snapshot!(rendered(&s, t.path()));
+    // v2 host: the cgroup2 key Proxmox writes
+    s.cgroup = CgroupMode::V2;
+    assert!(rendered(&s, t.path()).contains("lxc.cgroup2.devices.allow = c 188:0 rw\n"));
+    // a raw lxc.apparmor.profile overrides every generated AppArmor line
+    s.raw = vec![("lxc.apparmor.profile".into(), "unconfined".into())];
+    let out = rendered(&s, t.path());
+    assert!(
+        !out.contains("allow_nesting") && !out.contains("fstype=nfs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("lxc.apparmor.raw = mount fstype=fuse,\n"),
+        "{out}"
+    );
 }

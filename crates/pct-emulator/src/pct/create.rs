@@ -35,35 +35,6 @@ fn kind(name: &str) -> Option<OptKind> {
         .or_else(|| schema::config_key(name))
 }
 
-/// The OS of an extracted rootfs, as Proxmox's setup modules detect it.
-pub fn detect_ostype(rootfs: &Path) -> Option<&'static str> {
-    if rootfs.join("etc/debian_version").is_file() {
-        return Some("debian");
-    }
-    if rootfs.join("etc/alpine-release").is_file() {
-        return Some("alpine");
-    }
-    let os = std::fs::read_to_string(rootfs.join("etc/os-release")).ok()?;
-    let id = os
-        .lines()
-        .find_map(|l| l.strip_prefix("ID="))?
-        .trim_matches('"');
-    [
-        "debian",
-        "devuan",
-        "ubuntu",
-        "centos",
-        "fedora",
-        "opensuse",
-        "archlinux",
-        "alpine",
-        "gentoo",
-        "nixos",
-    ]
-    .into_iter()
-    .find(|o| *o == id)
-}
-
 /// The argv that extracts a template (gzip, xz or zstd, detected by tar) into `dir`,
 /// keeping the archive's numeric owners and leaving out device nodes, as Proxmox does.
 pub fn extract_argv(archive: &Path, dir: &Path) -> Vec<String> {
@@ -169,7 +140,7 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
             e
         };
         let argv = extract_argv(&archive, &dir);
-        println!("extracting archive '{}'", archive.display());
+        crate::out::line(format!("extracting archive '{}'", archive.display()));
         let out = Command::new(&argv[0]).args(&argv[1..]).output()?;
         if !out.status.success() {
             return Err(cleanup(Failure::Die(format!(
@@ -180,28 +151,21 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
         }
         let map = OwnerMap::effective(unprivileged, vec![]);
         shift_tree(&dir, &map).map_err(|e| cleanup(Failure::Die(e.to_string())))?;
-        let ostype = match conf_opts.iter().find(|(k, _)| k == "ostype") {
-            Some((_, o)) => o.clone(),
-            None => detect_ostype(&dir)
-                .ok_or_else(|| cleanup(Failure::Die("unable to detect OS distribution".into())))?
-                .to_owned(),
-        };
+        // PVE::LXC::Setup->new: detected, and the detected type wins over --ostype.
+        let requested = conf_opts
+            .iter()
+            .find(|(k, _)| k == "ostype")
+            .map(|(_, o)| o.as_str());
+        let (ostype, warnings) =
+            crate::setup::choose_ostype(&dir, requested).map_err(|e| cleanup(Failure::Die(e)))?;
+        for w in warnings {
+            crate::out::line(w);
+        }
         let hostname = conf_opts
             .iter()
             .find(|(k, _)| k == "hostname")
             .map(|(_, h)| h.clone());
         let hostname = hostname.unwrap_or_else(|| format!("CT{vmid}"));
-        // Proxmox's setup writes the hostname into the guest at create.
-        if dir.join("etc").is_dir() {
-            crate::guest::write_file(
-                &dir,
-                "/etc/hostname",
-                format!("{hostname}\n").as_bytes(),
-                (0o644, 0o755),
-                &map,
-            )
-            .map_err(|e| cleanup(Failure::Die(e.to_string())))?;
-        }
         if let Some(keys) = &ssh_keys {
             crate::guest::write_file(
                 &dir,
@@ -223,7 +187,7 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
         for (k, v) in &conf_opts {
             if k == "description" {
                 conf.set_description(v);
-            } else if k != "rootfs" {
+            } else if k != "rootfs" && k != "ostype" {
                 set(&mut conf, k, v)?;
             }
         }
@@ -235,6 +199,9 @@ pub(crate) fn run(node: &Node, rest: &[String]) -> Result<i32> {
         if unprivileged {
             set(&mut conf, "unprivileged", "1")?;
         }
+        // post_create_hook: hostname, /etc/hosts and /etc/resolv.conf in the guest.
+        crate::setup::apply(&dir, &conf, &map, &node.host_resolv())
+            .map_err(|e| cleanup(Failure::Die(e.to_string())))?;
         let _g = node.lock(vmid)?;
         node.store(vmid, &conf)
     })();
@@ -262,16 +229,5 @@ mod tests {
             extract_argv(Path::new("/r/t.tar.zst"), Path::new("/r/vol")).join(" "),
             "tar -xpf /r/t.tar.zst --numeric-owner --xattrs --exclude=./dev/* -C /r/vol"
         );
-    }
-
-    #[test]
-    fn ostype_detection() {
-        let t = tempfile::tempdir().unwrap();
-        assert_eq!(detect_ostype(t.path()), None);
-        std::fs::create_dir(t.path().join("etc")).unwrap();
-        std::fs::write(t.path().join("etc/os-release"), "ID=\"ubuntu\"\n").unwrap();
-        assert_eq!(detect_ostype(t.path()), Some("ubuntu"));
-        std::fs::write(t.path().join("etc/debian_version"), "12.0\n").unwrap();
-        assert_eq!(detect_ostype(t.path()), Some("debian"));
     }
 }

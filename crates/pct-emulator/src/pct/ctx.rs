@@ -1,20 +1,25 @@
 //! The emulated node: conf files, locks, storage and LXC under one root.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use phoenix_idmap::IdMapEntry;
 use phoenix_pveconf::Vmid;
 use phoenix_pveconf::conf::CtConf;
+use phoenix_pveconf::props::{Device, Features};
 
 use crate::error::{Failure, Result};
 use crate::lxc::config::{CgroupMode, MountSpec, NetSpec, StartSpec};
+use crate::lxc::devices::DeviceSpec;
 use crate::lxc::{Lxc, State};
 use crate::pct::props::{self, MountKind};
 use crate::root::{HostRoot, write_atomic};
 use crate::shift::OwnerMap;
 use crate::storage::Storages;
+
+/// `make_seccomp_config`'s proxy for `features: mknod=1`.
+const MKNOD_PROXY: &str = "unix:/run/pve/lxc-syscalld.sock";
 
 /// One emulated Proxmox node.
 #[derive(Debug, Clone)]
@@ -44,6 +49,13 @@ impl Node {
             root,
             name,
         }
+    }
+
+    /// The host's `/etc/resolv.conf` (under the root): search list and nameservers.
+    pub fn host_resolv(&self) -> (Option<String>, Vec<String>) {
+        std::fs::read_to_string(self.root.join("/etc/resolv.conf"))
+            .map(|t| crate::setup::parse_host_resolv(&t))
+            .unwrap_or_default()
     }
 
     /// The storages of `storage.cfg`.
@@ -224,6 +236,52 @@ impl Node {
         }
     }
 
+    /// The conf's `devN`, checked against the host's nodes as Proxmox's
+    /// `get_device_mode_and_rdev` does, with the node's owner mapped to the host.
+    pub fn devices(&self, vmid: u32, conf: &CtConf) -> Result<Vec<DeviceSpec>> {
+        let map = Self::owner_map(conf);
+        let mut out = Vec::new();
+        for (k, v) in conf.entries() {
+            if !k
+                .strip_prefix("dev")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            {
+                continue;
+            }
+            out.push(self.device(vmid, k, v, &map)?);
+        }
+        Ok(out)
+    }
+
+    /// One `devN` value resolved against the host.
+    pub fn device(&self, vmid: u32, key: &str, value: &str, map: &OwnerMap) -> Result<DeviceSpec> {
+        let dev: Device =
+            value
+                .parse()
+                .map_err(|e: phoenix_pveconf::props::PropError| match e {
+                    phoenix_pveconf::props::PropError::Missing(_) => {
+                        Failure::Die(format!("Path is not defined for passthrough device {key}"))
+                    }
+                    other => Failure::Die(format!("{key}: {other}")),
+                })?;
+        let (kind, major, minor) = crate::lxc::devices::probe(&dev.path).map_err(Failure::Die)?;
+        Ok(DeviceSpec {
+            node: self
+                .root
+                .lxc_dir(vmid)
+                .join("passthrough")
+                .join(dev.path.trim_start_matches('/')),
+            kind,
+            major,
+            minor,
+            mode: dev.mode.unwrap_or(0o660),
+            uid: map.host_uid(dev.uid.unwrap_or(0)),
+            gid: map.host_gid(dev.gid.unwrap_or(0)),
+            deny_write: dev.deny_write == Some(true),
+            path: dev.path,
+        })
+    }
+
     /// What `start` generates from a conf (§4).
     pub fn start_spec(&self, vmid: u32, conf: &CtConf) -> Result<StartSpec> {
         let arch = conf
@@ -237,7 +295,11 @@ impl Node {
             .ok_or_else(|| Failure::Die("missing 'rootfs' configuration".into()))?;
         let rootfs_dir =
             self.volume_dir(&props::get(rootfs, Some("volume"), "volume").unwrap_or_default())?;
-        let features = conf.get("features").unwrap_or("");
+        // A bad value was warned about when the conf was read; it enables nothing.
+        let features: Features = conf
+            .get("features")
+            .and_then(|f| f.parse().ok())
+            .unwrap_or_default();
         let mut nets = vec![];
         for (k, v) in conf.entries() {
             let Some(index) = k.strip_prefix("net").and_then(|n| n.parse::<u32>().ok()) else {
@@ -291,8 +353,13 @@ impl Node {
             memory: num("memory", 512),
             swap: num("swap", 0),
             tty: num("tty", 2) as u32,
-            nesting: props::flag(features, None, "nesting"),
-            keyctl: props::flag(features, None, "keyctl"),
+            fuse: (features.fuse == Some(true))
+                .then(|| crate::lxc::devices::fuse_source(&self.root.lxc_dir(vmid))),
+            mknod_proxy: Some(MKNOD_PROXY)
+                .filter(|p| Path::new(p.trim_start_matches("unix:")).exists())
+                .map(str::to_owned),
+            devices: self.devices(vmid, conf)?,
+            features,
             rootfs: rootfs_dir,
             nets,
             mounts,
@@ -317,7 +384,12 @@ impl Node {
                 std::fs::read_to_string(spec.lxc_share.join("common.seccomp")).unwrap_or_default();
             write_atomic(
                 &dir.join("rules.seccomp"),
-                crate::lxc::config::seccomp_rules(&common, spec.keyctl).as_bytes(),
+                crate::lxc::config::seccomp_rules(
+                    &common,
+                    spec.features.keyctl == Some(true),
+                    spec.features.mknod == Some(true) && spec.mknod_proxy.is_some(),
+                )
+                .as_bytes(),
             )?;
         }
         write_atomic(

@@ -1,15 +1,25 @@
-//! `exec`, `push` and `pull`: through `lxc-attach`, so owners inside the CT are the
-//! CT's own and the id map shifts them on the host.
+//! `exec`, `push` and `pull` (pve-container `PVE/CLI/pct.pm`).
+//!
+//! `exec` runs `lxc-attach --keep-env` (or `--clear-env` with `--keep-env 0`) in the
+//! environment [`crate::lxc::attach_env`] describes. `push` and `pull` need no binary in
+//! the container (see [`super::files`]).
+//!
+//! The refusals Proxmox makes before any worker, so they exit non-zero: a stopped CT for
+//! push (`can only push files to a running CT`) and pull (`can only pull files from a
+//! running VM at … line N.`, a `die` without a newline); exec on a stopped CT
+//! (`container '<id>' not running!`). Failures inside the push/pull worker are task
+//! errors, printed on stderr with exit 0 (reference §3: push and pull have no
+//! `$upid_exit`).
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
-use std::process::Stdio;
 
 use crate::error::{Failure, Result};
 use crate::lxc::State;
 use crate::pct::args::{self, OptKind};
 use crate::pct::ctx::Node;
+use crate::pct::files::{self, Ownership};
 
+/// A host path under the root; a relative one stays relative to pct's working directory.
 fn host_path(node: &Node, p: &str) -> PathBuf {
     if p.starts_with('/') {
         node.root.join(p)
@@ -18,150 +28,106 @@ fn host_path(node: &Node, p: &str) -> PathBuf {
     }
 }
 
-fn running(node: &Node, vmid: u32) -> Result<bool> {
-    Ok(node.exists(vmid) && node.state(vmid)? == State::Running)
+fn exec_kind(name: &str) -> Option<OptKind> {
+    (name == "keep-env").then_some(OptKind::Bool)
 }
 
 pub(crate) fn exec(node: &Node, rest: &[String]) -> Result<i32> {
-    let p = args::parse(rest, &|_| None, true)?;
+    let p = args::parse(rest, &exec_kind, true)?;
     if p.pos.is_empty() {
         return Err(Failure::Usage("400 not enough arguments".into()));
     }
     let vmid = args::vmid(&p.pos[0], "vmid")?;
     let mut cmd: Vec<String> = p.pos[1..].to_vec();
     cmd.extend(p.extra.iter().cloned());
+    // `--keep-env` defaults to 1 (the FIXME to make it 0 "with PVE 9" is still open
+    // in the pve-container the reference read, which execs `--keep-env`).
+    let keep_env = p.get("keep-env") != Some("0");
     node.load(vmid)?;
-    if cmd.is_empty() {
-        return Err(Failure::Die(
-            "missing command at /usr/share/perl5/PVE/CLI/pct.pm line 207.".into(),
-        ));
-    }
     crate::pct::need_host()?;
     if node.state(vmid)? != State::Running {
         return Err(Failure::Die(format!("container '{vmid}' not running!")));
     }
+    if cmd.is_empty() {
+        return Err(Failure::Die(
+            "missing command at /usr/share/perl5/PVE/CLI/pct.pm line 234.".into(),
+        ));
+    }
     node.lxc
-        .attach(vmid, &cmd)
+        .attach(vmid, keep_env, &cmd)
         .map_err(|e| Failure::Die(e.to_string()))
 }
 
-fn kind(name: &str) -> Option<OptKind> {
+fn file_kind(name: &str) -> Option<OptKind> {
     matches!(name, "user" | "group" | "perms").then_some(OptKind::Value)
 }
 
-fn perms(p: &args::Parsed) -> Result<Option<u32>> {
-    p.get("perms")
-        .map(|v| {
-            let parsed = match v.strip_prefix("0x") {
-                Some(h) => u32::from_str_radix(h, 16),
-                None => u32::from_str_radix(v, 8),
-            };
-            parsed.map_err(|_| Failure::Task(format!("invalid permissions: '{v}'")))
-        })
-        .transpose()
+fn ownership(p: &args::Parsed) -> Ownership {
+    Ownership {
+        user: p.get("user").map(str::to_owned),
+        group: p.get("group").map(str::to_owned),
+        perms: p.get("perms").map(str::to_owned),
+    }
+}
+
+/// `/proc/<pid>/root` of a running CT: its root as the host reaches it.
+fn ct_root(node: &Node, vmid: u32) -> Result<PathBuf> {
+    let pid = node
+        .lxc
+        .init_pid(vmid)
+        .map_err(|e| Failure::Task(e.to_string()))?
+        .ok_or_else(|| Failure::Task(format!("unable to get PID for CT {vmid} (not running?)")))?;
+    Ok(PathBuf::from(format!("/proc/{pid}/root")))
+}
+
+fn is_running(node: &Node, vmid: u32) -> Result<bool> {
+    Ok(node.exists(vmid) && node.state(vmid)? == State::Running)
 }
 
 pub(crate) fn push(node: &Node, rest: &[String]) -> Result<i32> {
-    let p = args::parse(rest, &kind, false)?;
+    let p = args::parse(rest, &file_kind, false)?;
     args::positionals(&p, &["vmid", "file", "destination"])?;
     let vmid = args::vmid(&p.pos[0], "vmid")?;
     crate::pct::need_host()?;
-    if !running(node, vmid)? {
-        return Err(Failure::Task("can only push files to a running CT".into()));
+    let _lock = node.lock(vmid)?;
+    if !is_running(node, vmid)? {
+        return Err(Failure::Die("can only push files to a running CT".into()));
     }
-    let src = host_path(node, &p.pos[1]);
-    let dest = p.pos[2].clone();
-    let file = std::fs::File::open(&src)
-        .map_err(|e| Failure::Task(format!("failed to open {}: {e}", src.display())))?;
-    let mode = perms(&p)?.unwrap_or(file.metadata()?.mode() & 0o7777);
-    let task = |e: crate::lxc::LxcError| Failure::Task(e.to_string());
-    // Written by the CT's root inside the CT, so the id map shifts the owner on the host.
-    node.lxc
-        .attach_io(
-            vmid,
-            &["tee".into(), dest.clone()],
-            Stdio::from(file),
-            Stdio::null(),
-        )
-        .map_err(task)?;
-    let owner = format!(
-        "{}:{}",
-        p.get("user").unwrap_or("0"),
-        p.get("group").unwrap_or("0")
-    );
-    node.lxc
-        .attach_io(
-            vmid,
-            &["chown".into(), owner, dest.clone()],
-            Stdio::null(),
-            Stdio::null(),
-        )
-        .map_err(task)?;
-    node.lxc
-        .attach_io(
-            vmid,
-            &["chmod".into(), format!("{mode:o}"), dest],
-            Stdio::null(),
-            Stdio::null(),
-        )
-        .map_err(task)?;
+    let conf = node.load(vmid)?;
+    let unprivileged = conf.get("unprivileged") == Some("1");
+    let root = ct_root(node, vmid)?;
+    files::push(
+        &host_path(node, &p.pos[1]),
+        &p.pos[1],
+        &root,
+        &p.pos[2],
+        &ownership(&p),
+        unprivileged,
+        &Node::owner_map(&conf),
+    )?;
     Ok(0)
 }
 
 pub(crate) fn pull(node: &Node, rest: &[String]) -> Result<i32> {
-    let p = args::parse(rest, &kind, false)?;
+    let p = args::parse(rest, &file_kind, false)?;
     args::positionals(&p, &["vmid", "path", "destination"])?;
     let vmid = args::vmid(&p.pos[0], "vmid")?;
     crate::pct::need_host()?;
-    if !running(node, vmid)? {
-        return Err(Failure::Task(
-            "can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 457."
+    let _lock = node.lock(vmid)?;
+    // Proxmox's pull loads no config: no conf warnings here.
+    if !is_running(node, vmid)? {
+        return Err(Failure::Die(
+            "can only pull files from a running VM at /usr/share/perl5/PVE/CLI/pct.pm line 531."
                 .into(),
         ));
     }
-    let dest = host_path(node, &p.pos[2]);
-    let tmp = dest.with_file_name(format!(
-        ".{}.pull.{}",
-        dest.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    if let Some(d) = dest.parent() {
-        std::fs::create_dir_all(d)?;
-    }
-    let out = std::fs::File::create(&tmp)?;
-    let copied = node.lxc.attach_io(
-        vmid,
-        &["cat".into(), p.pos[1].clone()],
-        Stdio::null(),
-        Stdio::from(out),
-    );
-    let finish = (|| -> Result<()> {
-        copied.map_err(|e| Failure::Task(e.to_string()))?;
-        let id = |v: Option<&str>, what: &str| -> Result<Option<u32>> {
-            match v {
-                None | Some("root") => Ok(v.map(|_| 0)),
-                Some(n) => n
-                    .parse()
-                    .map(Some)
-                    .map_err(|_| Failure::Task(format!("unknown {what} '{n}' on the host"))),
-            }
-        };
-        std::os::unix::fs::chown(
-            &tmp,
-            id(p.get("user"), "user")?,
-            id(p.get("group"), "group")?,
-        )?;
-        std::fs::set_permissions(
-            &tmp,
-            std::fs::Permissions::from_mode(perms(&p)?.unwrap_or(0o644)),
-        )?;
-        std::fs::rename(&tmp, &dest)?;
-        Ok(())
-    })();
-    if finish.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    finish.map(|()| 0)
+    let root = ct_root(node, vmid)?;
+    files::pull(
+        &root,
+        &p.pos[1],
+        &host_path(node, &p.pos[2]),
+        &p.pos[2],
+        &ownership(&p),
+    )?;
+    Ok(0)
 }

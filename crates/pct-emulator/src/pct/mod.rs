@@ -3,13 +3,16 @@
 //! Test hooks from the environment: `PCT_EMU_LATENCY_MS` sleeps before every call,
 //! `PCT_EMU_FAIL=<subcommand>:<n>[,…]` makes the n-th call of a subcommand fail as
 //! Proxmox would (counted in `<root>/var/lib/pct-emulator/`, across processes), and
-//! `PCT_EMU_LOG=<file>` appends each call's argv as one line.
+//! `PCT_EMU_LOG=<file>` appends each call's argv as one line. `PCT_EMU_PVE_VERSION=8|9` picks
+//! the Proxmox release to behave as ([`crate::pve`]).
 
+mod apply;
 pub mod args;
 mod clone;
 mod create;
 pub mod ctx;
 mod exec;
+mod files;
 mod hooks;
 mod power;
 pub mod props;
@@ -71,8 +74,12 @@ pub fn main(argv: &[String]) -> i32 {
     let rest = &argv[1..];
     let result =
         hooks::injected_failure(&node, cmd, rest).and_then(|()| dispatch(&node, cmd, rest));
+    // stdout is written once, at the end, as Perl flushes its buffered STDOUT (see
+    // [`crate::out`]): a reader that went away early is no panic.
+    let code = crate::out::flush(0);
     match result {
-        Ok(code) => code,
+        Ok(c) if code == 0 => c,
+        Ok(_) => code,
         Err(f) => report(cmd, f),
     }
 }

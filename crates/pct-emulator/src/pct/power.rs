@@ -7,7 +7,7 @@ use crate::error::{Failure, Result};
 use crate::lxc::State;
 use crate::pct::args::{self, OptKind};
 use crate::pct::ctx::Node;
-use crate::pct::set::apply_pending;
+use crate::pct::set::{apply_pending, free_volumes};
 
 fn kind(cmd: &str) -> impl Fn(&str) -> Option<OptKind> + '_ {
     move |name| match (cmd, name) {
@@ -48,7 +48,7 @@ fn status(node: &Node, vmid: u32, verbose: bool) -> Result<()> {
     let running = conf.get("template") != Some("1") && node.state(vmid)? == State::Running;
     let status = if running { "running" } else { "stopped" };
     if !verbose {
-        println!("status: {status}");
+        crate::out::line(format!("status: {status}"));
         return Ok(());
     }
     let mut kv = vec![
@@ -93,7 +93,7 @@ fn status(node: &Node, vmid: u32, verbose: bool) -> Result<()> {
     }
     kv.sort();
     for (k, v) in kv {
-        println!("{k}: {v}");
+        crate::out::line(format!("{k}: {v}"));
     }
     Ok(())
 }
@@ -141,8 +141,9 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
         return Err(Failure::Die(format!("CT {vmid} already running")));
     }
     if conf.pending().is_some() {
-        apply_pending(&mut conf);
+        let free = apply_pending(&mut conf);
         node.store(vmid, &conf)?;
+        free_volumes(node, &free)?;
     }
     let spec = node.start_spec(vmid, &conf).map_err(Failure::into_task)?;
     // Proxmox's lxcnetaddbr hook dies when a NIC's bridge is missing; it never creates
@@ -159,31 +160,32 @@ pub(crate) fn start(node: &Node, vmid: u32, skiplock: bool) -> Result<()> {
     }
     node.update_lxc_config(vmid, &conf)
         .map_err(Failure::into_task)?;
-    // Proxmox's setup sets the guest's hostname before every start (a clone's new
-    // --hostname shows up inside this way).
-    if spec.rootfs.join("etc").is_dir() {
-        let name = spec.hostname.clone().unwrap_or_else(|| format!("CT{vmid}"));
-        let map = Node::owner_map(&conf);
-        crate::guest::write_file(
-            &spec.rootfs,
-            "/etc/hostname",
-            format!("{name}\n").as_bytes(),
-            (0o644, 0o755),
-            &map,
-        )
-        .map_err(|e| Failure::Task(e.to_string()))?;
-        crate::dns::write_guest_resolv_conf(&node.root, &conf, &spec.rootfs, &map)
-            .map_err(|e| Failure::Task(e.to_string()))?;
-    }
+    // pre_start_hook: hostname, /etc/hosts and /etc/resolv.conf before every start (a
+    // clone's new --hostname shows up inside this way).
+    crate::setup::apply(
+        &spec.rootfs,
+        &conf,
+        &Node::owner_map(&conf),
+        &node.host_resolv(),
+    )
+    .map_err(|e| Failure::Task(e.to_string()))?;
     let root = node.root.dir().to_path_buf();
     make_traversable(&root, &node.root.lxc_dir(vmid).join("config"))?;
     make_traversable(&root, &spec.rootfs.join("x"))?;
     for m in &spec.mounts {
         make_traversable(&root, &m.source)?;
     }
+    let map = Node::owner_map(&conf);
+    crate::lxc::devices::prepare(
+        &spec.devices,
+        spec.fuse.as_deref(),
+        &node.root.lxc_dir(vmid),
+        (map.host_uid(0), map.host_gid(0)),
+    )
+    .map_err(Failure::Task)?;
     drop(guard);
     if let Err(e) = node.lxc.start(vmid) {
-        println!("{e}");
+        crate::out::line(e.to_string());
         return Err(Failure::Task(format!(
             "startup for container '{vmid}' failed"
         )));
@@ -208,7 +210,7 @@ fn stop(node: &Node, vmid: u32, skiplock: bool, shutdown: Option<(u64, bool)>) -
     };
     if node.state(vmid)? == State::Running {
         if let Err(e) = result {
-            println!("{e}");
+            crate::out::line(e.to_string());
         }
         return Err(Failure::Task("container did not stop".into()));
     }
@@ -220,8 +222,9 @@ fn stop(node: &Node, vmid: u32, skiplock: bool, shutdown: Option<(u64, bool)>) -
 pub(crate) fn post_stop(node: &Node, vmid: u32) -> Result<()> {
     let _g = node.lock(vmid)?;
     let mut conf = node.load(vmid)?;
-    apply_pending(&mut conf);
+    let free = apply_pending(&mut conf);
     node.store(vmid, &conf)?;
+    free_volumes(node, &free)?;
     node.update_lxc_config(vmid, &conf).or_else(|e| match e {
         Failure::Die(_) => Ok(()),
         other => Err(other),

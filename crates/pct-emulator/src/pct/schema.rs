@@ -142,6 +142,11 @@ pub fn normalize(key: &str, value: &str) -> Result<String> {
         }
         k if k.starts_with("net") => canonical_net(k, value),
         k if k.starts_with("mp") => canonical_mount(k, value),
+        // devN is stored as given once it parses (update_pct_config keeps $value).
+        k if k.starts_with("dev") => value
+            .parse::<phoenix_pveconf::props::Device>()
+            .map(|_| value.to_owned())
+            .map_err(|e| invalid(key, e)),
         _ if value.is_empty() && key != "description" => {
             Err(Failure::param(key, "value may not be empty"))
         }
@@ -189,6 +194,14 @@ mod tests {
             "400 Parameter verification failed.\ntty: value must have a maximum value of 6"
         );
         assert!(normalize("arch", "sparc").is_err());
+        assert_eq!(
+            normalize("dev0", "/dev/null,mode=0666").unwrap(),
+            "/dev/null,mode=0666"
+        );
+        assert_eq!(
+            normalize("dev0", "/tmp/x").unwrap_err().to_string(),
+            "400 Parameter verification failed.\ndev0: invalid format - path: /tmp/x is not a valid device path"
+        );
     }
 
     #[test]

@@ -1,5 +1,13 @@
 //! `pct set`: one call with every change and `--delete`; on a running CT some keys apply
-//! at once, memory is hot-plugged and the rest waits in `[pve:pending]` (§3).
+//! at once, some are hot-plugged and the rest waits in `[pve:pending]`, exactly as
+//! pve-container's `vmconfig_hotplug_pending` decides (`PVE/LXC/Config.pm`):
+//!
+//! - set: the fast-plug keys (below), `cpulimit`, `cpuunits`, `memory`, `swap`, `netN`,
+//!   and an `mpN` or `devN` that does not exist yet; anything else is pending;
+//! - delete: the fast-plug keys, `unusedN` (the volume is freed), `swap`, `cpulimit`,
+//!   `cpuunits` and `netN`; anything else (`mpN`, `devN`, `features`, …) is pending.
+//!
+//! A volume that leaves the config becomes `unusedN` ([`crate::pct::apply`]).
 
 use phoenix_pveconf::conf::CtConf;
 
@@ -10,7 +18,7 @@ use crate::pct::ctx::Node;
 use crate::pct::props::{self, MountKind};
 use crate::pct::schema;
 
-/// Keys a running CT takes at once (§3); everything else but hot-plugged keys is pending.
+/// `$LXC_FASTPLUG_OPTIONS`: keys a running CT takes at once.
 const IMMEDIATE: &[&str] = &[
     "description",
     "onboot",
@@ -22,7 +30,15 @@ const IMMEDIATE: &[&str] = &[
     "tags",
     "lock",
 ];
+/// Set on a running CT through its cgroup.
 const HOTPLUG: &[&str] = &["memory", "swap", "cpulimit", "cpuunits"];
+/// Deleted on a running CT at once (memory cannot be deleted at all).
+const HOT_DELETE: &[&str] = &["swap", "cpulimit", "cpuunits"];
+
+fn indexed(key: &str, prefix: &str) -> bool {
+    key.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
 
 fn set_kind(name: &str) -> Option<OptKind> {
     match name {
@@ -31,30 +47,23 @@ fn set_kind(name: &str) -> Option<OptKind> {
     }
 }
 
-/// Moves `[pve:pending]` into the current config (values, then deletes) and drops it.
-pub fn apply_pending(conf: &mut CtConf) {
-    let Some(p) = conf.pending() else { return };
-    let values: Vec<(String, String)> = p
-        .entries()
-        .filter(|(k, _)| *k != "delete")
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-    let deletes: Vec<String> = p
-        .deletes()
-        .iter()
-        .map(|d| d.trim_start_matches('!').to_owned())
-        .collect();
-    for (k, v) in values {
-        let _ = conf.set(&k, &v);
-    }
-    for k in deletes {
-        conf.remove(&k);
-    }
-    conf.remove_section(phoenix_pveconf::conf::PENDING);
+pub use crate::pct::apply::apply_pending;
+
+/// An `mpN` or `devN` that does not exist yet: hot-plugged (an existing one is pending).
+fn is_new_mount_or_device(conf: &CtConf, key: &str) -> bool {
+    (indexed(key, "mp") || indexed(key, "dev")) && conf.get(key).is_none()
 }
 
-fn is_new_mp(conf: &CtConf, key: &str) -> bool {
-    key.starts_with("mp") && conf.get(key).is_none()
+/// Frees volumes a delete of `unusedN` released.
+pub(crate) fn free_volumes(node: &Node, vols: &[crate::storage::VolId]) -> Result<()> {
+    if vols.is_empty() {
+        return Ok(());
+    }
+    let storages = node.storages()?;
+    for v in vols {
+        storages.free(v).map_err(|e| Failure::Die(e.to_string()))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
@@ -157,16 +166,30 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
             // bind and device mounts are root-only in Proxmox; the emulator runs as root
         }
     }
+    // update_pct_config checks every devN against the host before anything changes.
+    let mut hot_devices = Vec::new();
+    for (k, v) in &changes {
+        if indexed(k, "dev") {
+            let spec = node.device(vmid, k, v, &map)?;
+            if running && conf.get(k).is_none() {
+                hot_devices.push(spec);
+            }
+        }
+    }
+    let mut to_free = Vec::new();
     for (k, v) in &changes {
         let direct = !running
             || IMMEDIATE.contains(&k.as_str())
             || HOTPLUG.contains(&k.as_str())
-            || k.starts_with("net")
-            || is_new_mp(&conf, k);
+            || indexed(k, "net")
+            || is_new_mount_or_device(&conf, k);
         if k == "description" {
             conf.set_description(v);
         } else if direct {
-            conf.set(k, v).map_err(|e| Failure::Die(e.to_string()))?;
+            crate::pct::apply::set_current(&mut conf, k, v);
+            if let Some(p) = conf.pending().is_some().then(|| conf.pending_mut()) {
+                p.remove(k);
+            }
         } else {
             conf.pending_mut()
                 .set(k, v)
@@ -177,21 +200,35 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
         .pending()
         .map(|p| p.deletes().iter().map(|s| s.to_string()).collect())
         .unwrap_or_default();
+    // a key set now is no longer to be deleted (remove_from_pending_delete)
+    pending_deletes.retain(|d| !changes.iter().any(|(k, _)| k == d.trim_start_matches('!')));
     for d in &deletes {
         let key = d.trim_start_matches('!');
-        if conf.get(key).is_none() && !(key == "description" && conf.description().is_some()) {
+        let in_pending = conf.pending().is_some_and(|p| p.get(key).is_some());
+        if conf.get(key).is_none()
+            && !in_pending
+            && !(key == "description" && conf.description().is_some())
+        {
             eprintln!("cannot delete '{key}' - not set in current configuration!");
             continue;
         }
-        if !running || IMMEDIATE.contains(&key) || HOTPLUG.contains(&key) {
+        if in_pending {
+            conf.pending_mut().remove(key);
+        }
+        let hot = IMMEDIATE.contains(&key)
+            || HOT_DELETE.contains(&key)
+            || indexed(key, "unused")
+            || indexed(key, "net");
+        if !running || hot {
             if key == "description" {
                 conf.set_description("");
             } else {
-                conf.remove(key);
+                to_free.extend(crate::pct::apply::delete_current(&mut conf, key));
             }
-        } else if !pending_deletes
-            .iter()
-            .any(|x| x.trim_start_matches('!') == key)
+        } else if conf.get(key).is_some()
+            && !pending_deletes
+                .iter()
+                .any(|x| x.trim_start_matches('!') == key)
         {
             pending_deletes.push(d.clone());
         }
@@ -221,12 +258,39 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
     if running && changes.iter().any(|(k, _)| k == "memory" || k == "swap") {
         hotplug_memory(node, vmid, &conf)?;
     }
+    for d in &hot_devices {
+        hotplug_device(node, vmid, d)?;
+    }
     node.store(vmid, &conf)?;
+    free_volumes(node, &to_free)?;
     // Every set regenerates the LXC config of a CT that has one.
     if node.root.lxc_dir(vmid).join("config").is_file() {
         let _ = node.update_lxc_config(vmid, &conf);
     }
     Ok(())
+}
+
+/// `device_passthrough_hotplug`: the node in the running CT's `/dev` and the cgroup rule.
+fn hotplug_device(node: &Node, vmid: u32, d: &crate::lxc::devices::DeviceSpec) -> Result<()> {
+    let die = |e: String| Failure::Die(format!("unable to hotplug device {}: {e}", d.path));
+    let pid = node
+        .lxc
+        .init_pid(vmid)
+        .map_err(|e| die(e.to_string()))?
+        .ok_or_else(|| die("no init pid".into()))?;
+    let conf = node.load(vmid)?;
+    let map = Node::owner_map(&conf);
+    let rootfs = node.start_spec(vmid, &conf)?.rootfs;
+    crate::lxc::devices::hotplug_node(
+        std::path::Path::new(&format!("/proc/{pid}/root")),
+        &rootfs,
+        d,
+        (map.host_uid(0), map.host_gid(0)),
+    )
+    .map_err(die)?;
+    node.lxc
+        .cgroup_set(vmid, "devices.allow", &d.allow_rule())
+        .map_err(|e| die(e.to_string()))
 }
 
 /// Applies memory and swap to a running CT's cgroup, as Proxmox's hot-plug does. On a

@@ -32,6 +32,14 @@ pub fn config_lines(section: &Section, pending: Option<&Section>) -> Result<Vec<
         if let Some(d) = p.description() {
             description = Some(d);
         }
+        // vm_config without --current: keys waiting to be deleted are not shown
+        for d in p.deletes() {
+            let key = d.trim_start_matches('!');
+            kv.remove(key);
+            if key == "description" {
+                description = None;
+            }
+        }
     }
     kv.remove("digest");
     if let Some(d) = description {
@@ -72,7 +80,7 @@ fn config(node: &Node, rest: &[String]) -> Result<()> {
         None => config_lines(conf.main(), conf.pending())?,
     };
     for l in lines {
-        println!("{l}");
+        crate::out::line(l);
     }
     Ok(())
 }
@@ -103,14 +111,14 @@ fn pending(node: &Node, rest: &[String]) -> Result<()> {
         let cur = conf.get(&k);
         let new = pend.iter().find(|(pk, _)| *pk == k).map(|(_, v)| v);
         if dels.contains(&k) {
-            println!("del {k}: {}", cur.unwrap_or(""));
+            crate::out::line(format!("del {k}: {}", cur.unwrap_or("")));
         } else if let Some(n) = new {
             if let Some(c) = cur {
-                println!("cur {k}: {c}");
+                crate::out::line(format!("cur {k}: {c}"));
             }
-            println!("new {k}: {n}");
+            crate::out::line(format!("new {k}: {n}"));
         } else if let Some(c) = cur {
-            println!("cur {k}: {c}");
+            crate::out::line(format!("cur {k}: {c}"));
         }
     }
     Ok(())
@@ -136,10 +144,10 @@ fn list(node: &Node, rest: &[String]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    println!(
+    crate::out::line(format!(
         "{:<10} {:<10} {:<12} {:<20}",
         "VMID", "Status", "Lock", "Name"
-    );
+    ));
     for id in ids {
         let Ok(conf) = node.load(id) else { continue };
         let template = conf.get("template") == Some("1");
@@ -148,13 +156,13 @@ fn list(node: &Node, rest: &[String]) -> Result<()> {
             .get("hostname")
             .map(|h| h.split_whitespace().collect())
             .unwrap_or_else(|| format!("CT{id}"));
-        println!(
+        crate::out::line(format!(
             "{:<10} {:<10} {:<12} {:<20}",
             id,
             if running { "running" } else { "stopped" },
             conf.get("lock").unwrap_or(""),
             name
-        );
+        ));
     }
     Ok(())
 }
@@ -176,17 +184,7 @@ fn unlock(node: &Node, rest: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pct::set::apply_pending;
     use phoenix_pveconf::conf::CtConf;
-
-    #[test]
-    fn pending_is_applied_and_removed() {
-        let mut c = CtConf::parse("memory: 512\nfeatures: nesting=1\n\n[pve:pending]\nfeatures: keyctl=1\nmemory: 1024\ndelete: features\n").conf;
-        apply_pending(&mut c);
-        assert_eq!(c.get("memory"), Some("1024"));
-        assert_eq!(c.get("features"), None);
-        assert!(c.pending().is_none());
-    }
 
     #[test]
     fn config_merges_pending_and_encodes_the_description() {
@@ -200,6 +198,16 @@ mod tests {
             ]
         );
         assert_eq!(config_lines(c.main(), None).unwrap()[1], "memory: 512");
+        // pending deletes are hidden, --current shows them
+        let c = CtConf::parse(
+            "memory: 512\nswap: 256\nfeatures: nesting=1\n\n[pve:pending]\ndelete: !features,swap\n",
+        )
+        .conf;
+        assert_eq!(
+            config_lines(c.main(), c.pending()).unwrap(),
+            ["memory: 512"]
+        );
+        assert_eq!(config_lines(c.main(), None).unwrap().len(), 3);
         let bad = CtConf::parse("memory: 8\n").conf;
         assert_eq!(
             config_lines(bad.main(), None).unwrap_err().to_string(),

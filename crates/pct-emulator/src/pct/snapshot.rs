@@ -34,12 +34,16 @@ pub(crate) fn run(node: &Node, cmd: &str, rest: &[String]) -> Result<i32> {
     .map(|()| 0)
 }
 
+/// `pve-snapshot-name`: format `pve-configid` (`^[a-z][a-z0-9_-]+$` matched with `/i`, so
+/// either case; pve-common `pve_verify_configid`), at most 40 characters. Names are
+/// compared exactly: `S1` and `s1` are two snapshots (`defined($snapshots->{$snapname})`
+/// in pve-guest-common's `__snapshot_prepare`).
 fn check_name(name: &str) -> Result<()> {
     let b = name.as_bytes();
     let ok = (2..=40).contains(&b.len())
-        && b[0].is_ascii_lowercase()
+        && b[0].is_ascii_alphabetic()
         && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-');
+            .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-');
     if !ok {
         return Err(Failure::param(
             "snapname",
@@ -371,7 +375,7 @@ pub fn tree_lines(conf: &CtConf) -> Vec<String> {
 fn list(node: &Node, vmid: u32) -> Result<()> {
     let conf = node.load(vmid)?;
     for l in tree_lines(&conf) {
-        println!("{l}");
+        crate::out::line(l);
     }
     Ok(())
 }
@@ -401,7 +405,10 @@ mod tests {
             check_name("current").unwrap_err().to_string(),
             "unable to use snapshot name 'current' (reserved name)"
         );
-        assert!(check_name("S1").is_err());
+        // pve-configid is matched with /i (pve-common pve_verify_configid)
+        assert!(check_name("S1").is_ok());
+        assert!(check_name("1s").is_err());
+        assert!(check_name("s.1").is_err());
         assert!(check_name("s").is_err());
         assert!(check_name("s1_ok-2").is_ok());
     }

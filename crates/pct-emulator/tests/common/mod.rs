@@ -54,7 +54,8 @@ impl Env {
         );
         let runner = ProcessRunner::new()
             .env("PHOENIX_ROOT", tmp.path())
-            .env_remove("PCT_EMU_FAIL");
+            .env_remove("PCT_EMU_FAIL")
+            .env_remove("PCT_EMU_PVE_VERSION");
         let env = Env {
             pct: Pct::with_binary(PCT, runner),
             tmp,

@@ -25,8 +25,51 @@ pub(crate) fn failed(output: &Output, rule: ExitRule) -> bool {
         ExitRule::TaskErrorOnStderr => String::from_utf8_lossy(&output.stderr)
             .lines()
             .map(str::trim)
-            .any(|l| !l.is_empty() && !is_warning_summary(l)),
+            .any(|l| !l.is_empty() && !is_warning_summary(l) && !is_conf_warning(l)),
     }
+}
+
+/// A warning Proxmox's `load_config` prints on stderr on every read of a conf it finds
+/// fault with, before push, pull, template, resize and exec do their work. Every one
+/// starts `vm <id> - ` (pve-container `PVE/LXC/Config.pm`, `parse_pct_config` and
+/// `is_valid_lxc_conf_key`), for example:
+///
+/// ```text
+/// vm 100 - unable to parse value of 'foo' - unknown setting 'foo'
+/// vm 100 - unable to parse config: lxc.bogus: 1
+/// vm 100 - lxc.id_map is deprecated and was renamed to lxc.idmap
+/// vm 100 - lxc.limit.nofile: lxc.limit.* was renamed to lxc.prlimit.*
+/// vm 100 - lxc.rootfs.path: lxc.rootfs.path is auto generated from rootfs
+/// ```
+///
+/// None of pct's own errors has that shape, so such a line is never a failure.
+pub(crate) fn is_conf_warning(line: &str) -> bool {
+    line.strip_prefix("vm ")
+        .and_then(|r| r.split_once(" - "))
+        .is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `stderr` without the conf warnings at its start: what `pct exec`'s command itself
+/// wrote, since load_config warns before `lxc-attach` runs the command.
+pub(crate) fn strip_leading_conf_warnings(stderr: &[u8]) -> Vec<u8> {
+    let mut rest = stderr;
+    while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(&rest[..end]);
+        if !is_conf_warning(line.trim()) {
+            break;
+        }
+        rest = &rest[end + 1..];
+    }
+    rest.to_vec()
+}
+
+/// Stderr without the conf warnings, which say nothing about the call's outcome.
+pub(crate) fn without_conf_warnings(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !is_conf_warning(l.trim()))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// `Task finished with N warning(s)!`: printed on stderr by a task that succeeded.
@@ -45,7 +88,7 @@ fn is_warning_summary(line: &str) -> bool {
 pub(crate) fn classify(vmid: Option<Vmid>, argv: Vec<String>, output: &Output) -> PctError {
     let stderr = output.stderr_lossy();
     let stdout = output.stdout_lossy();
-    for line in stderr.lines() {
+    for line in stderr.lines().filter(|l| !is_conf_warning(l.trim())) {
         if let Some(err) = classify_line(vmid, line.trim()) {
             return err;
         }
@@ -284,6 +327,46 @@ mod tests {
         assert_eq!(e.to_string(), "`pvesm` failed (exit code 1): last");
         let e = classify(None, vec!["pvesm".into()], &Output::failed(2, ""));
         assert_eq!(e.to_string(), "`pvesm` failed (exit code 2): no output");
+    }
+
+    const WARNINGS: &str = "\
+vm 100 - unable to parse value of 'foo' - unknown setting 'foo'
+vm 100 - lxc.id_map is deprecated and was renamed to lxc.idmap
+vm 100 - lxc.cgroup.devices.allow: lxc.cgroup.* keys only apply to cgroup v1, use lxc.cgroup2.*
+vm 100 - unable to parse config: CT is locked (backup)
+";
+
+    #[test]
+    fn conf_warnings_before_the_work_are_not_failures() {
+        for rule in [ExitRule::Status, ExitRule::TaskErrorOnStderr] {
+            assert!(
+                !failed(&Output::ok("").with_stderr(WARNINGS), rule),
+                "{rule:?}"
+            );
+        }
+        // a real task error after the warnings still is one, and is what gets classified
+        let hidden =
+            Output::ok("").with_stderr(format!("{WARNINGS}failed to open /nope for reading\n"));
+        assert!(failed(&hidden, ExitRule::TaskErrorOnStderr));
+        let e = fail(&format!("{WARNINGS}CT 100 not running\n"));
+        assert!(matches!(e, PctError::NotRunning { .. }), "{e:?}");
+        // a warning quoting an error text is not read as that error
+        let e = fail(WARNINGS);
+        assert!(matches!(e, PctError::CommandFailed { .. }), "{e:?}");
+        assert!(is_conf_warning(
+            "vm 9100 - property 'delete' is only allowed in [pve:pending]"
+        ));
+        assert!(!is_conf_warning("vm - x"));
+        assert!(!is_conf_warning("vmid 100 - x"));
+        assert!(!is_conf_warning("can only push files to a running CT"));
+        assert_eq!(
+            strip_leading_conf_warnings(format!("{WARNINGS}oops\nvm 1 - x\n").as_bytes()),
+            b"oops\nvm 1 - x\n"
+        );
+        assert_eq!(
+            without_conf_warnings(&format!("{WARNINGS}container '100' not running!\n")),
+            "container '100' not running!\n"
+        );
     }
 
     #[test]

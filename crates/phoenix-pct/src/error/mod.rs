@@ -16,7 +16,9 @@ use crate::state::Lock;
 
 mod classify;
 
-pub(crate) use classify::{ExitRule, classify, failed};
+pub(crate) use classify::{
+    ExitRule, classify, failed, strip_leading_conf_warnings, without_conf_warnings,
+};
 
 /// A failed pct or pvesm call.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,7 @@ fn summary(stderr: &str, stdout: &str) -> String {
     let pick = |text: &str| {
         text.lines()
             .map(str::trim)
+            .filter(|l| !classify::is_conf_warning(l))
             .take_while(|l| !l.starts_with("USAGE:") && !l.starts_with("usage:"))
             .filter(|l| !l.is_empty())
             .take(3)
@@ -121,6 +124,22 @@ fn summary(stderr: &str, stdout: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_skips_conf_warnings() {
+        let e = PctError::CommandFailed {
+            argv: vec!["pct".into(), "resize".into()],
+            status: ExitStatus::Code(0),
+            stdout: String::new(),
+            stderr: "vm 100 - unable to parse value of 'foo' - unknown setting 'foo'\n\
+                     unable to shrink disk size\n"
+                .into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`pct resize` failed (exit code 0): unable to shrink disk size"
+        );
+    }
 
     #[test]
     fn other_error_displays() {

@@ -34,7 +34,7 @@ const ROW: &str = "a row 'VMID Status [Lock] Name'";
 pub(crate) fn parse_list(stdout: &str) -> Result<Vec<ListEntry>, OutputError> {
     super::parse_table(
         stdout,
-        &["VMID", "Status", "Lock", "Name"],
+        &[&["VMID", "Status", "Lock", "Name"]],
         HEADER,
         parse_row,
     )

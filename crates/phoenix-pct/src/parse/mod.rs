@@ -27,12 +27,13 @@ impl OutputError {
     }
 }
 
-/// Reads a table pct or pvesm prints: a header of exactly `columns`, then one row per
+/// Reads a table pct or pvesm prints: a header of exactly one of `headers` (split on
+/// whitespace; releases differ), then one row per
 /// non-blank line, each read by `row` with its 1-based line number. No output at all is
 /// an empty table (pct prints nothing when there is nothing to list).
 pub(crate) fn parse_table<T>(
     stdout: &str,
-    columns: &[&str],
+    headers: &[&[&str]],
     header_expected: &'static str,
     row: impl Fn(usize, &str) -> Result<T, OutputError>,
 ) -> Result<Vec<T>, OutputError> {
@@ -44,7 +45,10 @@ pub(crate) fn parse_table<T>(
     let Some((n, header)) = lines.next() else {
         return Ok(Vec::new());
     };
-    if header.split_whitespace().ne(columns.iter().copied()) {
+    if !headers
+        .iter()
+        .any(|columns| header.split_whitespace().eq(columns.iter().copied()))
+    {
         return Err(OutputError::new(n, header, header_expected));
     }
     lines.map(|(n, line)| row(n, line)).collect()

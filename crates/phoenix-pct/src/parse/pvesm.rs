@@ -1,8 +1,13 @@
 //! `pvesm status`: a header and one row per storage, sorted by name. Sizes are
 //! KiB; the last column is the used share with a `%` sign.
 //!
+//! The header depends on the release (pve-storage `PVE/CLI/pvesm.pm`, `$print_status`):
+//! PVE 9 (libpve-storage-perl 9.0.14 and later) names the unit,
+//! `Total (KiB) Used (KiB) Available (KiB)`; PVE 8 prints `Total Used Available`.
+//! Both are read; the rows are the same.
+//!
 //! ```text
-//! Name             Type     Status           Total            Used       Available        %
+//! Name             Type     Status     Total (KiB)      Used (KiB) Available (KiB)        %
 //! local             dir     active        98497780        10365212        83083020   10.52%
 //! local-zfs     zfspool     active       436907564        93421120       343486444   21.38%
 //! old               dir   disabled               0               0               0      N/A
@@ -67,17 +72,29 @@ pub struct StorageStatus {
     pub used_percent: Option<f64>,
 }
 
-const HEADER: &str = "the header 'Name Type Status Total Used Available %'";
+const HEADER: &str = "the header 'Name Type Status Total (KiB) Used (KiB) Available (KiB) %' \
+                      (PVE 9) or 'Name Type Status Total Used Available %' (PVE 8)";
+
+/// The PVE 9 header, split on whitespace.
+const COLUMNS_PVE9: &[&str] = &[
+    "Name",
+    "Type",
+    "Status",
+    "Total",
+    "(KiB)",
+    "Used",
+    "(KiB)",
+    "Available",
+    "(KiB)",
+    "%",
+];
+/// The PVE 8 header.
+const COLUMNS_PVE8: &[&str] = &["Name", "Type", "Status", "Total", "Used", "Available", "%"];
 const ROW: &str = "a row 'Name Type Status Total Used Available N.NN%|N/A'";
 
 /// Reads `pvesm status` output.
 pub(crate) fn parse_storage_status(stdout: &str) -> Result<Vec<StorageStatus>, OutputError> {
-    super::parse_table(
-        stdout,
-        &["Name", "Type", "Status", "Total", "Used", "Available", "%"],
-        HEADER,
-        parse_row,
-    )
+    super::parse_table(stdout, &[COLUMNS_PVE9, COLUMNS_PVE8], HEADER, parse_row)
 }
 
 fn parse_row(n: usize, line: &str) -> Result<StorageStatus, OutputError> {
@@ -110,6 +127,7 @@ fn parse_row(n: usize, line: &str) -> Result<StorageStatus, OutputError> {
 mod tests {
     use super::*;
 
+    /// PVE 8.4 (libpve-storage-perl 8.3).
     const OUT: &str = "\
 Name             Type     Status           Total            Used       Available        %
 local             dir     active        98497780        10365212        83083020   10.52%
@@ -135,6 +153,27 @@ old               dir   disabled               0               0               0
         assert_eq!(rows[2].state, StorageState::Inactive);
         assert_eq!(rows[3].state, StorageState::Disabled);
         assert_eq!(StorageState::Inactive.to_string(), "inactive");
+    }
+
+    /// PVE 9.0 (libpve-storage-perl 9.0.14): the same rows under a header naming the unit.
+    const OUT_PVE9: &str = "\
+Name             Type     Status     Total (KiB)      Used (KiB) Available (KiB)        %
+local             dir     active        98497780        10365212        83083020   10.52%
+local-zfs     zfspool     active       436907564        93421120       343486444   21.38%
+nfs-backup        nfs   inactive               0               0               0    0.00%
+old               dir   disabled               0               0               0      N/A
+";
+
+    #[test]
+    fn pve8_and_pve9_headers_give_the_same_rows() {
+        let v9 = parse_storage_status(OUT_PVE9).unwrap();
+        assert_eq!(v9, parse_storage_status(OUT).unwrap());
+        assert_eq!(v9[1].total_kib, 436_907_564);
+        // a header of neither release is refused, naming both
+        let err =
+            parse_storage_status("Name Type Status Total (MiB) Used Available %\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(err.to_string().contains("(PVE 9) or"), "{err}");
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub fn is_dns_name(value: &str) -> bool {
 /// The string formats Proxmox checks while parsing (`check_format`) for the keys phoenix
 /// reads. The value is kept either way; only a warning results.
 fn check_format(key: &str, value: &str) -> Result<(), WarningKind> {
-    use crate::props::{Features, MountPoint, NetConfig, PropError, RootFs, Startup};
+    use crate::props::{Device, Features, MountPoint, NetConfig, PropError, RootFs, Startup};
     let prop = |r: Result<(), PropError>| {
         r.map_err(|e| WarningKind::Format {
             key: key.to_owned(),
@@ -160,6 +160,7 @@ fn check_format(key: &str, value: &str) -> Result<(), WarningKind> {
         "startup" => prop(value.parse::<Startup>().map(drop)),
         _ if digits_after("net") => prop(value.parse::<NetConfig>().map(drop)),
         _ if digits_after("mp") => prop(value.parse::<MountPoint>().map(drop)),
+        _ if digits_after("dev") => prop(value.parse::<Device>().map(drop)),
         _ => Ok(()),
     }
 }
@@ -178,6 +179,9 @@ mod tests {
         assert_eq!(key_type("net"), None);
         assert_eq!(key_type("memory"), Some(KeyType::Integer));
         assert_eq!(key_type("foo"), None);
+        assert_eq!(key_type("dev0"), Some(KeyType::String));
+        assert_eq!(check_format("dev0", "/dev/null,mode=0666"), Ok(()));
+        assert!(check_format("dev0", "/tmp/x").is_err());
     }
 
     #[test]

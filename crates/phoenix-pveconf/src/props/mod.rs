@@ -1,5 +1,5 @@
 //! Proxmox property strings (`k=v` pairs joined by commas) for `netN`, `rootfs`, `mpN`,
-//! `features` and `startup`, parsed into typed structs and printed back in Proxmox's order.
+//! `devN`, `features` and `startup`, parsed into typed structs and printed back in Proxmox's order.
 //!
 //! Printing order (pve-common `print_property_string`): the default key first and bare, then
 //! the required keys sorted, then the rest sorted. So a parsed value prints canonically:
@@ -11,6 +11,7 @@
 //! assert_eq!(net.to_string(), "name=eth0,bridge=vmbr0,firewall=1,ip=10.0.0.5/24,type=veth");
 //! ```
 
+mod device;
 mod features;
 mod mount;
 mod mount_idmap;
@@ -20,6 +21,7 @@ mod startup;
 
 use std::collections::BTreeMap;
 
+pub use device::Device;
 pub use features::Features;
 pub use mount::{MountKind, MountPoint, RootFs};
 pub use mount_idmap::MountIdmap;
