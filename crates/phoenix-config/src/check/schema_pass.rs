@@ -212,6 +212,16 @@ fn simple(
 ) -> Finding {
     let shown = show_pointer(pointer);
     let instance: &Value = error.instance();
+    if crate::model::secret::is_secret_pointer(pointer) {
+        // Whatever is wrong with a secret, its value is never printed.
+        return Finding::error(
+            file,
+            pointer,
+            format!(
+                "invalid secret at {shown}: expected a string, {{\"file\": \"/path\"}} or {{\"env\": \"VAR\"}}"
+            ),
+        );
+    }
     let value = show_value(instance);
     let message = match error.kind() {
         ValidationErrorKind::Pattern { pattern } => {
@@ -317,6 +327,9 @@ fn one_of(
             .max()
             .unwrap_or(0)
     };
+    if crate::model::secret::is_secret_pointer(pointer) {
+        return vec![simple(file, error, pointer, schema_path)];
+    }
     let deepest = context.iter().map(depth).max().unwrap_or(0);
     let best: Vec<&Vec<ValidationError<'static>>> =
         context.iter().filter(|e| depth(e) == deepest).collect();

@@ -4,14 +4,17 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::apparmor::{AppArmorRule, ProfileName};
+use super::dns::NameserverList;
 use super::legacy::{
     Firewall, LegacyHealthCheck, LegacyIntegrationTests, StorageVolume, VllmModelType,
     VllmParameters,
 };
+use super::services::TraefikService;
+use super::vllm::VllmEngineConfig;
 use crate::ids::Ctid;
 use crate::names::{
-    AbsPath, Bridge, FeatureName, FileMode, GpuAssignment, Hostname, InterfaceName, LxcOption,
-    OsTemplate, PctOption, PortMapping, ScriptPath, SnapshotName, StorageId, UrlPath,
+    AbsPath, Bridge, FeatureName, FileMode, GpuAssignment, Hostname, HttpUrl, InterfaceName,
+    LxcOption, OsTemplate, PctOption, PortMapping, ScriptPath, SnapshotName, StorageId, UrlPath,
 };
 use crate::net::{Ipv4, Ipv4Cidr, MacAddr};
 
@@ -58,8 +61,15 @@ pub struct Container {
     pub storage_size_gb: u32,
     /// The container's one network interface.
     pub network_config: NetworkConfig,
-    /// The interface's MAC address (unicast); Proxmox generates one when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The interface's MAC address (unicast). Absent or `""` (the old files' way of
+    /// saying "let Proxmox choose"): `None`, phoenix writes no `hwaddr` and Proxmox
+    /// generates one.
+    #[serde(
+        default,
+        deserialize_with = "super::dns::mac_or_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<super::dns::MacOrEmpty>")]
     pub mac_address: Option<MacAddr>,
     /// GPUs passed through: `none` or indices like `0,1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +185,26 @@ pub struct Container {
     /// vLLM: extra command-line arguments, one argv element each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vllm_args: Vec<String>,
+    /// vLLM engine settings grouped by vLLM config class (newest bash-era shape;
+    /// `phoenix config upgrade` moves the flat `vllm_*` keys here). Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_engine_config: Option<VllmEngineConfig>,
+    /// Old system: snapshot the container at each lifecycle step (`pre-configured`
+    /// before features, `final-form` when provisioned). Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_lifecycle_snapshots: Option<bool>,
+    /// Old system: how the internal Traefik proxy routes to this container. Read,
+    /// not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traefik_service: Option<TraefikService>,
+    /// Old system: after provisioning, regenerate the gateway, Traefik and DNS
+    /// configuration from the whole fleet. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_sync_on_completion: Option<bool>,
+    /// Old system: the CA the container trusts and requests its first certificate
+    /// from (`https://10.0.0.10:9000`). Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_ca_url: Option<HttpUrl>,
 }
 
 /// The container's network interface (Proxmox `net0`).
@@ -190,6 +220,13 @@ pub struct NetworkConfig {
     /// Default gateway; must lie in the interface's subnet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gw: Option<Ipv4>,
+    /// DNS servers of the container (Proxmox `nameserver`); the host's when empty.
+    /// The old files write one string (`"10.0.0.13"`); phoenix's form is an array.
+    #[serde(default, skip_serializing_if = "NameserverList::is_empty")]
+    pub nameservers: NameserverList,
+    /// DNS search domain of the container (Proxmox `searchdomain`); the host's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_domain: Option<Hostname>,
 }
 
 /// The container's role in Portainer.
@@ -207,8 +244,21 @@ pub enum PortainerRole {
 }
 
 /// One user-namespace map entry, as in `lxc.idmap: u 0 100000 65536`.
+///
+/// Read in phoenix's shape or the old system's (`{"type": "gid", "container_id": 33,
+/// "host_id": 33, "size": 1}`), always written in phoenix's:
+///
+/// ```
+/// use phoenix_config::{IdMapKind, IdMapSpec};
+/// let old: IdMapSpec = serde_json::from_str(
+///     r#"{"type": "gid", "container_id": 33, "host_id": 33, "size": 1}"#).unwrap();
+/// assert_eq!(old, IdMapSpec { kind: IdMapKind::Gid, container_start: 33, host_start: 33, count: 1 });
+/// assert_eq!(serde_json::to_string(&old).unwrap(),
+///     r#"{"kind":"g","container_start":33,"host_start":33,"count":1}"#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "IdMapForm")]
+#[schemars(with = "IdMapForm")]
 pub struct IdMapSpec {
     /// `u` for user ids, `g` for group ids.
     pub kind: IdMapKind,
@@ -230,6 +280,81 @@ pub enum IdMapKind {
     /// Group ids.
     #[serde(rename = "g")]
     Gid,
+}
+
+/// The two shapes an id map entry is read in.
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum IdMapForm {
+    /// phoenix's shape.
+    Phoenix(PhoenixIdMap),
+    /// The old system's shape.
+    Old(OldIdMap),
+}
+
+/// phoenix's shape of an id map entry.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct PhoenixIdMap {
+    /// `u` for user ids, `g` for group ids.
+    kind: IdMapKind,
+    /// First id inside the container.
+    container_start: u32,
+    /// First id on the host.
+    host_start: u32,
+    /// Number of ids mapped (at least 1).
+    #[schemars(range(min = 1))]
+    count: u32,
+}
+
+/// The old system's shape of an id map entry (read, rewritten by `phoenix config upgrade`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct OldIdMap {
+    /// `uid` or `gid` (also `u` / `g`).
+    #[serde(rename = "type")]
+    kind: OldIdKind,
+    /// First id inside the container.
+    container_id: u32,
+    /// First id on the host.
+    host_id: u32,
+    /// Number of ids mapped (at least 1).
+    #[schemars(range(min = 1))]
+    size: u32,
+}
+
+/// Old spellings of the id kind.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum OldIdKind {
+    /// User ids.
+    #[serde(alias = "u")]
+    Uid,
+    /// Group ids.
+    #[serde(alias = "g")]
+    Gid,
+}
+
+impl From<IdMapForm> for IdMapSpec {
+    fn from(form: IdMapForm) -> Self {
+        match form {
+            IdMapForm::Phoenix(p) => IdMapSpec {
+                kind: p.kind,
+                container_start: p.container_start,
+                host_start: p.host_start,
+                count: p.count,
+            },
+            IdMapForm::Old(o) => IdMapSpec {
+                kind: match o.kind {
+                    OldIdKind::Uid => IdMapKind::Uid,
+                    OldIdKind::Gid => IdMapKind::Gid,
+                },
+                container_start: o.container_id,
+                host_start: o.host_id,
+                count: o.size,
+            },
+        }
+    }
 }
 
 impl IdMapSpec {

@@ -7,10 +7,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::container::TestScript;
-use super::legacy::FirewallAction;
+use super::dns::NameserverList;
+use super::legacy::{AddressOrSubnet, FirewallAction, FirewallRule};
+use super::secret::SecretRef;
+use super::services::{DnsServer, HostVmDefaults, PortainerApi, StepCa, StorageClass};
 use crate::ids::Ctid;
 use crate::names::{
-    AbsPath, Bridge, DatasetPath, FileMode, HttpUrl, StorageId, TimeZone, VersionString,
+    AbsPath, Bridge, DatasetPath, FileMode, Hostname, HttpUrl, StorageId, TimeZone, VersionString,
 };
 use crate::net::{Ipv4, Ipv4Cidr};
 
@@ -75,6 +78,23 @@ pub struct HypervisorFile {
     /// The host firewall.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<HostFirewall>,
+    /// Old system: the fleet's internal DNS domain (`internal.thinkheads.ai`), the
+    /// guests' search domain and the suffix of Traefik and gateway names. Read, not
+    /// applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<Hostname>,
+    /// Old system: the Portainer API used to deploy Docker stacks. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portainer_api: Option<PortainerApi>,
+    /// Old system: host-wide VM defaults. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_defaults: Option<HostVmDefaults>,
+    /// Old system: the DNS server on the host. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_server: Option<DnsServer>,
+    /// Old system: the internal certificate authority. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_ca: Option<StepCa>,
 }
 
 /// The admin user.
@@ -89,6 +109,9 @@ pub struct Users {
     pub sudo_access: bool,
     /// SSH public key (may be empty).
     pub ssh_public_key: String,
+    /// A login password, when one is set (better a `{"file"}` or `{"env"}` reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
 }
 
 /// Paths of phoenix's files on the host (bash era).
@@ -109,6 +132,9 @@ pub struct CorePaths {
     pub hypervisor_marker_dir: AbsPath,
     /// The initialized marker file.
     pub hypervisor_marker: AbsPath,
+    /// The VM file (newest bash era). Read, not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_config_file: Option<AbsPath>,
 }
 
 /// Host network.
@@ -137,6 +163,10 @@ pub struct HostNetwork {
     /// The NFS server's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nfs_server: Option<Ipv4>,
+    /// Old system: the DNS server guests fall back to when the internal one fails.
+    /// Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_dns: Option<Ipv4>,
 }
 
 /// The host's bridge interface.
@@ -149,10 +179,9 @@ pub struct HostInterface {
     pub address: Ipv4Cidr,
     /// Default gateway; must lie in the subnet.
     pub gateway: Ipv4,
-    /// DNS servers, space separated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[0-9.]+( [0-9.]+)*$"))]
-    pub dns_nameservers: Option<String>,
+    /// DNS servers of the host: an array, or (bash era) one string separated by spaces.
+    #[serde(default, skip_serializing_if = "NameserverList::is_empty")]
+    pub dns_nameservers: NameserverList,
 }
 
 /// Docker images.
@@ -179,8 +208,8 @@ pub struct Nfs {
 pub struct NfsExport {
     /// Exported directory.
     pub path: AbsPath,
-    /// Allowed client subnets.
-    pub clients: Vec<Ipv4Cidr>,
+    /// Allowed clients: subnets (`10.0.0.0/24`) or single addresses (`10.0.0.111`).
+    pub clients: Vec<AddressOrSubnet>,
     /// Export options (`rw`, `sync`, ...).
     pub options: Vec<NfsOption>,
 }
@@ -281,6 +310,9 @@ pub struct ZfsDataset {
     pub properties: String,
     /// Proxmox storage type.
     pub proxmox_storage_type: StorageType,
+    /// Old system: whether the dataset holds guest disks or is shared. Read, not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<StorageClass>,
     /// Proxmox content types, joined by commas (`images,rootdir`).
     #[schemars(regex(
         pattern = r"^(images|rootdir|vztmpl|iso|backup|snippets|import)(,(images|rootdir|vztmpl|iso|backup|snippets|import))*$"
@@ -382,6 +414,9 @@ pub struct HostFirewall {
     pub default_input_policy: FirewallAction,
     /// Policy for outgoing traffic.
     pub default_output_policy: FirewallAction,
+    /// Rules of the host (datacenter) firewall, in order. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub global_firewall_rules: Vec<FirewallRule>,
 }
 
 /// A host directory bind-mounted into several containers.

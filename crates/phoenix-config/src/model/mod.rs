@@ -2,9 +2,13 @@
 
 pub mod apparmor;
 pub mod container;
+pub mod dns;
 pub mod hypervisor;
 pub mod legacy;
 pub mod lxc;
+pub mod secret;
+pub mod services;
+pub mod vllm;
 pub mod vm;
 
 use serde::Serialize;
