@@ -46,6 +46,47 @@ pub struct FirewallRule {
 }
 
 impl FirewallRule {
+    /// The rule as a line of Proxmox's guest firewall file (`/etc/pve/firewall/<id>.fw`):
+    ///
+    /// ```
+    /// use phoenix_config::model::legacy::FirewallRule;
+    /// let r: FirewallRule = serde_json::from_str(r#"{"type": "in", "action": "ACCEPT",
+    ///     "source": "10.0.0.10", "proto": "tcp", "port": "80,443", "comment": "ACME"}"#).unwrap();
+    /// assert_eq!(r.to_pve_rule().render(), "IN ACCEPT -source 10.0.0.10 -p tcp -dport 80,443 # ACME");
+    /// ```
+    pub fn to_pve_rule(&self) -> phoenix_pveconf::firewall::FwRule {
+        use phoenix_pveconf::firewall::{Direction as D, FwRule};
+        let direction = match self.direction {
+            Direction::In => D::In,
+            Direction::Out => D::Out,
+        };
+        let action = match self.action {
+            FirewallAction::Accept => "ACCEPT",
+            FirewallAction::Drop => "DROP",
+            FirewallAction::Reject => "REJECT",
+        };
+        let addr = |a: &Option<AddressOrSubnet>| {
+            a.as_ref().map(|a| match a {
+                AddressOrSubnet::Address(ip) => ip.to_string(),
+                AddressOrSubnet::Subnet(net) => net.to_string(),
+            })
+        };
+        let mut rule = FwRule::new(direction, action);
+        rule.source = addr(&self.source);
+        rule.dest = addr(&self.dest);
+        rule.proto = self.proto.map(|p| {
+            match p {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+                Protocol::Icmp => "icmp",
+            }
+            .to_owned()
+        });
+        rule.dport = self.port.as_ref().map(ToString::to_string);
+        rule.comment = self.comment.as_ref().map(ToString::to_string);
+        rule
+    }
+
     /// The rule without its comment: two rules with the same match are the same
     /// rule to the firewall, whatever their comments say.
     pub fn matcher(&self) -> FirewallRule {
