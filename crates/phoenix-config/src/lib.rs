@@ -39,6 +39,7 @@ pub mod model;
 pub mod names;
 pub mod net;
 pub mod schema;
+pub mod upgrade;
 pub mod value;
 
 mod check;
