@@ -7,6 +7,7 @@ use crate::global::Global;
 mod apparmor;
 mod completions;
 mod conf;
+mod config;
 mod converge;
 mod create;
 mod delete;
@@ -31,6 +32,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Read and re-render Proxmox CT conf files.
     Conf(conf::Args),
+    /// Work on the config directory itself: upgrade it to phoenix's canonical shape.
+    Config(config::Args),
     /// Create what is missing and re-apply the configuration of containers.
     Converge(converge::Args),
     /// Create the containers that do not exist yet (clone sources first).
@@ -63,6 +66,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::AppArmor(args) => apparmor::run(args, global),
         Command::Completions(args) => completions::run(args, global),
         Command::Conf(args) => conf::run(args, global),
+        Command::Config(args) => config::run(args, global),
         Command::Converge(args) => converge::run(args, global),
         Command::Create(args) => create::run(args, global),
         Command::Delete(args) => delete::run(args, global),
