@@ -179,6 +179,9 @@ pub fn explain(pattern: &str, value: &str) -> Option<InvalidValue> {
         (FileAccess::PATTERN, err::<FileAccess>),
         (FsType::PATTERN, err::<FsType>),
     ];
+    if pattern == crate::model::dns::NameserverList::TEXT_PATTERN {
+        return crate::model::dns::NameserverList::explain_text(value);
+    }
     explainers
         .iter()
         .find(|(p, _)| *p == pattern)

@@ -174,3 +174,26 @@ fn secrets_never_appear_in_reports_or_debug_output() {
     assert!(!format!("{api:?}").contains("NewKick"));
     assert!(!serde_json::to_string(&api).unwrap().contains("NewKick"));
 }
+
+#[test]
+fn container_rules_render_as_a_proxmox_firewall_file() {
+    use phoenix_pveconf::firewall::{FwFile, render_rules};
+    let text =
+        std::fs::read_to_string(reference("phoenix-bash-newest").join("phoenix_lxc_configs.json"))
+            .unwrap();
+    let lxc: phoenix_config::LxcFile = serde_json::from_str(&text).unwrap();
+    let gateway = &lxc.lxc_configs[&"101".parse().unwrap()];
+    let rules: Vec<_> = gateway
+        .firewall
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| r.to_pve_rule())
+        .collect();
+    let rendered = render_rules(&rules);
+    insta::assert_snapshot!("newest_101_firewall_rules", rendered);
+    let parsed = FwFile::parse(&rendered).unwrap();
+    assert_eq!(parsed.rules(), rules);
+    assert_eq!(parsed.render(), rendered);
+}

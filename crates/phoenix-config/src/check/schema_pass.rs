@@ -336,6 +336,31 @@ fn one_of(
     if deepest > pointer.len() && best.len() == 1 {
         return convert(file, best[0]);
     }
+    // A value of the right type for only some forms (a string where the forms are an
+    // array or a string pattern): those forms' errors say what is wrong. Among them, a
+    // pattern error (with its type's own reason) says more than "not one of these words".
+    let here = error.instance_path().as_str();
+    let fitting: Vec<&Vec<ValidationError<'static>>> = context
+        .iter()
+        .filter(|errs| {
+            !errs.iter().all(|e| {
+                matches!(e.kind(), ValidationErrorKind::Type { .. })
+                    && e.instance_path().as_str() == here
+            })
+        })
+        .collect();
+    let with_pattern: Vec<&&Vec<ValidationError<'static>>> = fitting
+        .iter()
+        .filter(|errs| {
+            errs.iter()
+                .any(|e| matches!(e.kind(), ValidationErrorKind::Pattern { .. }))
+        })
+        .collect();
+    match (fitting.len(), with_pattern.len()) {
+        (1, _) => return convert(file, fitting[0]),
+        (n, 1) if n > 1 => return convert(file, with_pattern[0]),
+        _ => {}
+    }
     let forms: Vec<String> = schema_at(file, schema_path)
         .and_then(Value::as_array)
         .map(|branches| {

@@ -35,6 +35,19 @@ impl NameserverList {
     pub fn addresses(&self) -> &[Ipv4] {
         &self.0
     }
+
+    /// Why `text` is not a string of DNS servers (for the schema pass's messages).
+    pub(crate) fn explain_text(text: &str) -> Option<crate::value::InvalidValue> {
+        let words: Vec<&str> = text.split([' ', ',']).filter(|s| !s.is_empty()).collect();
+        if words.is_empty() {
+            return Some(crate::value::InvalidValue::new(
+                "nameserver list",
+                text,
+                "expected IPv4 addresses separated by spaces, like 10.0.0.13 8.8.8.8",
+            ));
+        }
+        words.iter().find_map(|w| w.parse::<Ipv4>().err())
+    }
 }
 
 #[derive(Deserialize)]
