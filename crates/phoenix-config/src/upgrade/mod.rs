@@ -69,7 +69,9 @@ pub fn upgrade_text(file: ConfigFile, src: &str) -> Result<Upgraded, serde_json:
     let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
     serde::Serialize::serialize(&value, &mut ser)?;
     let mut text = String::from_utf8(out).expect("serde_json writes UTF-8");
-    text.push('\n');
+    if src.ends_with('\n') {
+        text.push('\n');
+    }
     Ok(Upgraded { text, changes })
 }
 
