@@ -44,6 +44,7 @@ pub mod value;
 
 mod check;
 mod load;
+mod scripts;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use ids::{Ctid, Vmid};

@@ -14,6 +14,8 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::locate::locate;
 use crate::model::{Fleet, HypervisorFile, LxcFile, VmFile};
 use crate::schema::ConfigFile;
+use crate::scripts::list_scripts;
+pub use crate::scripts::{ValidateOptions, scripts_dir_for};
 
 /// Everything validation found.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,14 +28,6 @@ pub struct Report {
     pub fleet: Option<Fleet>,
     /// The scripts directory application scripts were checked against; `None` when
     /// none was given or found, and the scripts were not checked.
-    pub scripts_dir: Option<Utf8PathBuf>,
-}
-
-/// What validation reads besides the config files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ValidateOptions {
-    /// The directory holding application scripts. When `None`, the old layout's
-    /// `bin/` beside the config directory is used if it exists.
     pub scripts_dir: Option<Utf8PathBuf>,
 }
 
@@ -97,45 +91,6 @@ pub fn load_dir(dir: &Utf8Path) -> Result<Validated, ConfigError> {
 /// file is an error diagnostic.
 pub fn validate_dir(dir: &Utf8Path) -> Result<Report, ConfigError> {
     validate_dir_with(dir, &ValidateOptions::default())
-}
-
-/// The scripts directory for `dir`: the one given, else `bin/` beside `dir` when it
-/// exists (the old system kept its config in `<base>/etc` and its scripts in
-/// `<base>/bin`).
-pub fn scripts_dir_for(dir: &Utf8Path, options: &ValidateOptions) -> Option<Utf8PathBuf> {
-    if let Some(d) = &options.scripts_dir {
-        return Some(d.clone());
-    }
-    let beside = dir.parent()?.join("bin");
-    beside.is_dir().then_some(beside)
-}
-
-/// Every file under `dir` (four levels deep at most), by relative path.
-fn list_scripts(dir: &Utf8Path) -> Result<ScriptIndex, ConfigError> {
-    let mut files = std::collections::BTreeSet::new();
-    let mut todo = vec![(dir.to_owned(), String::new(), 0)];
-    while let Some((path, prefix, depth)) = todo.pop() {
-        let entries = std::fs::read_dir(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        for entry in entries.flatten() {
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            let rel = format!("{prefix}{name}");
-            let full = path.join(&name);
-            if full.is_dir() && depth < 4 {
-                todo.push((full, format!("{rel}/"), depth + 1));
-            } else if full.is_file() {
-                files.insert(rel);
-            }
-        }
-    }
-    Ok(ScriptIndex {
-        dir: dir.to_string(),
-        files,
-    })
 }
 
 /// [`validate_dir`] with options: application scripts are checked against the
@@ -438,28 +393,6 @@ mod tests {
             e.to_string(),
             "invalid config: 1 error(s), the first: phoenix_lxc_configs.json: missing file: a config directory needs phoenix_lxc_configs.json"
         );
-    }
-
-    #[test]
-    fn loose_old_shapes_get_precise_messages_and_secrets_stay_hidden() {
-        let lxc = r#"{"lxc_configs": {"101": {"name": "a", "memory_mb": 64, "cores": 1,
-          "template": "local:vztmpl/x.tar.gz", "storage_pool": "local", "storage_size_gb": 1,
-          "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "10.0.0.5/24", "nameservers": "10.0.0.1 dns"},
-          "firewall": {"enabled": true, "rules": [{"type": "in", "action": "ACCEPT", "port": "80,70000"}]}}}}"#;
-        let hyp = r#"{"portainer_api": {"admin_user": "a", "admin_password": 31337, "portainer_hostname": "p"}}"#;
-        let vm = r#"{"vms": [{"vmid": 9000, "name": "t", "network_config": {"ip": "10.0.0.5"}}]}"#;
-        let r = validate_texts(lxc, hyp, Some(vm));
-        let messages: Vec<&str> = r.errors.iter().map(|d| d.message.as_str()).collect();
-        assert_eq!(
-            messages,
-            vec![
-                "invalid IPv4 address \"dns\" at /lxc_configs/101/network_config/nameservers: expected four decimal numbers 0-255 joined by dots, like 10.0.0.1",
-                "invalid port list \"80,70000\" at /lxc_configs/101/firewall/rules/0/port: port 70000 is outside 1-65535",
-                "invalid secret at /portainer_api/admin_password: expected a string, {\"file\": \"/path\"} or {\"env\": \"VAR\"}",
-                "invalid IPv4 address/prefix \"10.0.0.5\" at /vms/0/network_config/ip: expected an IPv4 address and a prefix length 0-32, like 10.0.0.5/24",
-            ]
-        );
-        assert!(!format!("{r:?}").contains("31337"));
     }
 
     #[test]
