@@ -24,3 +24,26 @@ fn loose_old_shapes_get_precise_messages_and_secrets_stay_hidden() {
     );
     assert!(!format!("{r:?}").contains("31337"));
 }
+
+#[test]
+fn old_features_warn_and_unknown_ones_stay_errors() {
+    let lxc = r#"{"lxc_configs": {"101": {"name": "a", "memory_mb": 64, "cores": 1,
+      "template": "local:vztmpl/x.tar.gz", "storage_pool": "local", "storage_size_gb": 1,
+      "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "10.0.0.5/24"},
+      "features": ["base_setup", "traefik", "traefk"]}}}"#;
+    let r = validate_texts(lxc, "{}", None);
+    let errors: Vec<&str> = r.errors.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        errors,
+        vec![
+            "unknown feature \"traefk\" at /lxc_configs/101/features/2: known features are base_setup, nvidia, docker, vllm, ollama; did you mean \"traefik\"?"
+        ]
+    );
+    let warnings: Vec<&str> = r.warnings.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "feature \"traefik\" at /lxc_configs/101/features/1: an old system's feature this phoenix version has no installer for; it is not installed"
+        ]
+    );
+}

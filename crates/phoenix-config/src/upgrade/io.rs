@@ -264,5 +264,10 @@ mod tests {
             source: io::Error::other("boom"),
         };
         assert_eq!(e.to_string(), "cannot rename /d/x");
+        let e = UpgradeError::InvalidJson {
+            path: "/d/x".into(),
+            source: serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
+        };
+        assert_eq!(e.to_string(), "/d/x is not valid JSON");
     }
 }
