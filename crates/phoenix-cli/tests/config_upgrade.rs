@@ -94,6 +94,11 @@ fn write_then_validate_gives_the_same_guests_and_no_new_errors() {
         let tmp = copy(version);
         let dir = tmp.path();
         let before_guests = guests(dir);
+        let typed_lxc = |d: &Path| -> phoenix_config::LxcFile {
+            let text = std::fs::read_to_string(d.join("phoenix_lxc_configs.json")).unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let before_lxc = typed_lxc(dir);
         let before_errors = errors(dir);
         let originals: Vec<(PathBuf, String)> = std::fs::read_dir(dir)
             .unwrap()
@@ -123,6 +128,15 @@ fn write_then_validate_gives_the_same_guests_and_no_new_errors() {
         assert!(leftovers.is_empty(), "{leftovers:?}");
 
         assert_eq!(guests(dir), before_guests, "{version}: same guests");
+        if version == "phoenix-bash-newest" {
+            // Only shapes change (old id maps, nameserver strings): the typed
+            // containers are the same values.
+            assert_eq!(
+                typed_lxc(dir),
+                before_lxc,
+                "{version}: same typed containers"
+            );
+        }
         let after_errors = errors(dir);
         let new: Vec<_> = after_errors.difference(&before_errors).collect();
         assert!(new.is_empty(), "{version}: new errors {new:?}");
