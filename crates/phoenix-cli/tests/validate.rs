@@ -101,6 +101,30 @@ fn bash_era_files_report_their_defects() {
 }
 
 #[test]
+fn newest_bash_files_report_only_their_defects() {
+    let dir = repo().join("../shared/reference/phoenix-bash-newest");
+    assert!(dir.is_dir(), "{} is missing", dir.display());
+    let out = validate(&dir, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out).replace(dir.to_str().unwrap(), "[bash-newest]");
+    assert!(!text.contains("NewKick"), "a secret leaked");
+    assert!(
+        text.ends_with("[bash-newest]: invalid, 16 errors, 104 warnings\n"),
+        "{text}"
+    );
+    insta::assert_snapshot!("bash_newest_validate", text);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("note: no scripts directory"), "{err}");
+}
+
+#[test]
+fn the_design_container_101_validates() {
+    let out = validate(&repo().join("fixtures/design-101"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).ends_with("valid, 2 containers, 4 warnings\n"));
+}
+
+#[test]
 fn a_missing_directory_is_invalid_input() {
     let out = validate(&repo().join("fixtures/no-such-dir"), &[]);
     assert_eq!(out.status.code(), Some(2));

@@ -39,15 +39,18 @@ pub mod model;
 pub mod names;
 pub mod net;
 pub mod schema;
+pub mod upgrade;
 pub mod value;
 
 mod check;
 mod load;
+mod scripts;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use ids::{Ctid, Vmid};
 pub use load::{
-    ConfigError, Report, Validated, load_dir, validate_dir, validate_fleet, validate_texts,
+    ConfigError, Report, ValidateOptions, Validated, load_dir, scripts_dir_for, validate_dir,
+    validate_dir_with, validate_fleet, validate_texts,
 };
 pub use model::Fleet;
 pub use model::container::{
@@ -56,10 +59,11 @@ pub use model::container::{
 pub use model::docker::{DockerEngine, DockerSettings, DockerStorageDriver};
 pub use model::hypervisor::{HypervisorFile, SharedVolume};
 pub use model::lxc::LxcFile;
+pub use model::secret::SecretRef;
 pub use model::vm::VmFile;
 pub use names::{
-    AbsPath, Bridge, FeatureName, FileMode, Hostname, LxcOption, OsTemplate, ScriptPath,
-    SnapshotName, StorageId,
+    AbsPath, Bridge, EnvVarName, FeatureName, FileMode, Hostname, LxcOption, OsTemplate, PortList,
+    RuleComment, ScriptPath, SnapshotName, StackName, StorageId,
 };
 pub use net::{Ipv4, Ipv4Cidr, MacAddr};
 pub use schema::ConfigFile;

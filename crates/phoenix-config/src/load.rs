@@ -8,11 +8,14 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::check::semantic::ScriptIndex;
 use crate::check::{Finding, schema_pass, semantic};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::locate::locate;
 use crate::model::{Fleet, HypervisorFile, LxcFile, VmFile};
 use crate::schema::ConfigFile;
+use crate::scripts::list_scripts;
+pub use crate::scripts::{ValidateOptions, scripts_dir_for};
 
 /// Everything validation found.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +26,9 @@ pub struct Report {
     pub warnings: Vec<Diagnostic>,
     /// The typed fleet, when there are no errors.
     pub fleet: Option<Fleet>,
+    /// The scripts directory application scripts were checked against; `None` when
+    /// none was given or found, and the scripts were not checked.
+    pub scripts_dir: Option<Utf8PathBuf>,
 }
 
 /// A config directory that passed validation.
@@ -52,6 +58,12 @@ pub enum ConfigError {
         #[source]
         source: io::Error,
     },
+    /// The scripts directory given does not exist.
+    #[error("scripts directory {path} does not exist")]
+    NoScriptsDirectory {
+        /// The directory.
+        path: Utf8PathBuf,
+    },
     /// Validation found errors; every error of both passes is here.
     #[error("invalid config: {} error(s), the first: {}", diagnostics.len(), diagnostics.first().map(ToString::to_string).unwrap_or_default())]
     Invalid {
@@ -78,6 +90,12 @@ pub fn load_dir(dir: &Utf8Path) -> Result<Validated, ConfigError> {
 /// Validates a config directory. Only I/O problems are `Err`; a missing required
 /// file is an error diagnostic.
 pub fn validate_dir(dir: &Utf8Path) -> Result<Report, ConfigError> {
+    validate_dir_with(dir, &ValidateOptions::default())
+}
+
+/// [`validate_dir`] with options: application scripts are checked against the
+/// scripts directory ([`scripts_dir_for`]) when there is one.
+pub fn validate_dir_with(dir: &Utf8Path, options: &ValidateOptions) -> Result<Report, ConfigError> {
     if !dir.is_dir() {
         return Err(ConfigError::NoDirectory {
             path: dir.to_owned(),
@@ -96,18 +114,30 @@ pub fn validate_dir(dir: &Utf8Path) -> Result<Report, ConfigError> {
         read(ConfigFile::Hypervisor)?,
         read(ConfigFile::Vm)?,
     );
-    Ok(run(lxc.as_deref(), hypervisor.as_deref(), vm.as_deref()))
+    let scripts = match scripts_dir_for(dir, options) {
+        Some(d) if d.is_dir() => Some(list_scripts(&d)?),
+        Some(d) => return Err(ConfigError::NoScriptsDirectory { path: d }),
+        None => None,
+    };
+    let mut report = run(
+        lxc.as_deref(),
+        hypervisor.as_deref(),
+        vm.as_deref(),
+        scripts.as_ref(),
+    );
+    report.scripts_dir = scripts.map(|s| Utf8PathBuf::from(s.dir));
+    Ok(report)
 }
 
 /// Validates the texts of the three files (`vm` is optional).
 pub fn validate_texts(lxc: &str, hypervisor: &str, vm: Option<&str>) -> Report {
-    run(Some(lxc), Some(hypervisor), vm)
+    run(Some(lxc), Some(hypervisor), vm, None)
 }
 
 /// Runs pass (b) alone on a fleet built in code. Diagnostics carry pointers but no
 /// line or column.
 pub fn validate_fleet(fleet: &Fleet) -> Vec<Diagnostic> {
-    semantic::check(fleet)
+    semantic::check(fleet, None)
         .into_iter()
         .map(|f| place(f, None))
         .collect()
@@ -263,7 +293,12 @@ fn typed<T: DeserializeOwned>(
     }
 }
 
-fn run(lxc_text: Option<&str>, hyp_text: Option<&str>, vm_text: Option<&str>) -> Report {
+fn run(
+    lxc_text: Option<&str>,
+    hyp_text: Option<&str>,
+    vm_text: Option<&str>,
+    scripts: Option<&ScriptIndex>,
+) -> Report {
     let mut diags = Vec::new();
     let mut removed: Vec<(ConfigFile, String)> = Vec::new();
     let lxc: Option<LxcFile> = typed(ConfigFile::Lxc, lxc_text, &mut diags, &mut removed);
@@ -284,7 +319,7 @@ fn run(lxc_text: Option<&str>, hyp_text: Option<&str>, vm_text: Option<&str>) ->
             .iter()
             .map(|d| (d.file.clone(), d.pointer.clone()))
             .collect();
-        for finding in semantic::check(&f) {
+        for finding in semantic::check(&f, scripts) {
             let cut = removed.iter().any(|(file, p)| {
                 *file == finding.file
                     && (finding.pointer == *p || finding.pointer.starts_with(&format!("{p}/")))
@@ -319,6 +354,7 @@ fn run(lxc_text: Option<&str>, hyp_text: Option<&str>, vm_text: Option<&str>) ->
         fleet: if errors.is_empty() { fleet } else { None },
         errors,
         warnings,
+        scripts_dir: None,
     }
 }
 
@@ -341,6 +377,10 @@ mod tests {
             path: "/nope".into(),
         };
         assert_eq!(e.to_string(), "config directory /nope does not exist");
+        let e = ConfigError::NoScriptsDirectory {
+            path: "/nope/bin".into(),
+        };
+        assert_eq!(e.to_string(), "scripts directory /nope/bin does not exist");
         let e = ConfigError::Read {
             path: "/x/phoenix_lxc_configs.json".into(),
             source: io::Error::other("boom"),

@@ -242,6 +242,90 @@ string_newtype! {
     }
 }
 
+string_newtype! {
+    /// Destination or source ports of a firewall rule, in pve-firewall's `-dport`
+    /// syntax: one port (`80`), a range (`8000:8010`) or a comma list of both
+    /// (`80,443`). Each port is 1-65535 and a range runs upwards.
+    ///
+    /// ```
+    /// use phoenix_config::PortList;
+    /// let p: PortList = "80,443,8000:8010".parse().unwrap();
+    /// assert_eq!(p.ranges(), vec![(80, 80), (443, 443), (8000, 8010)]);
+    /// assert!("80,".parse::<PortList>().is_err());
+    /// ```
+    PortList {
+        what: "port list",
+        pattern: "^(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?(,(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?)*$",
+        reason: "expected ports 1-65535: one, a range like 8000:8010 or a comma list like 80,443",
+        check: |s| {
+            for item in s.split(',') {
+                let mut ends = item.split(':').map(|p| p.parse::<u32>().unwrap_or(0));
+                let lo = ends.next().unwrap_or(0);
+                let hi = ends.next().unwrap_or(lo);
+                if !(1..=65535).contains(&lo) || !(1..=65535).contains(&hi) {
+                    return Err(format!("port {item} is outside 1-65535"));
+                }
+                if lo > hi {
+                    return Err(format!("range {item} runs downwards"));
+                }
+            }
+            Ok(())
+        },
+    }
+}
+
+impl PortList {
+    /// The ranges, `(first, last)`; a single port is `(p, p)`.
+    pub fn ranges(&self) -> Vec<(u16, u16)> {
+        self.0
+            .split(',')
+            .map(|item| {
+                let mut ends = item.split(':').map(|p| p.parse().expect("checked"));
+                let lo = ends.next().expect("checked");
+                (lo, ends.next().unwrap_or(lo))
+            })
+            .collect()
+    }
+
+    /// True when every port of `other` is also one of these.
+    pub fn covers(&self, other: &PortList) -> bool {
+        let mine = self.ranges();
+        other
+            .ranges()
+            .iter()
+            .all(|(lo, hi)| (*lo..=*hi).all(|p| mine.iter().any(|(a, b)| (*a..=*b).contains(&p))))
+    }
+}
+
+string_newtype! {
+    /// A firewall rule comment: one line of text (Proxmox writes it after `#` on the
+    /// rule's line, so a line break would end the rule early and start another).
+    RuleComment {
+        what: "rule comment",
+        pattern: "^[^\\x00-\\x1f\\x7f]*$",
+        reason: "a comment is one line of text, without line breaks or other control characters",
+        max_len: 500,
+    }
+}
+
+string_newtype! {
+    /// The name of an environment variable holding a secret: `PORTAINER_PASSWORD`.
+    EnvVarName {
+        what: "environment variable name",
+        pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+        reason: "an environment variable name is letters, digits and '_', not starting with a digit",
+    }
+}
+
+string_newtype! {
+    /// A Docker stack name the old system deployed through Portainer: `qdrant_service`.
+    StackName {
+        what: "stack name",
+        pattern: "^[a-z0-9][a-z0-9_.-]*$",
+        reason: "a stack name is lower-case letters, digits, '_', '.' and '-'",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,14 +166,22 @@ pub fn explain(pattern: &str, value: &str) -> Option<InvalidValue> {
         (HttpUrl::PATTERN, err::<HttpUrl>),
         (VersionString::PATTERN, err::<VersionString>),
         (UrlPath::PATTERN, err::<UrlPath>),
+        (PortList::PATTERN, err::<PortList>),
+        (RuleComment::PATTERN, err::<RuleComment>),
+        (EnvVarName::PATTERN, err::<EnvVarName>),
+        (StackName::PATTERN, err::<StackName>),
         (Ipv4::PATTERN, err::<Ipv4>),
         (Ipv4Cidr::PATTERN, err::<Ipv4Cidr>),
         (MacAddr::PATTERN, err::<MacAddr>),
+        (crate::model::dns::MacOrEmpty::PATTERN, err::<MacAddr>),
         (ProfileName::PATTERN, err::<ProfileName>),
         (AppArmorPath::PATTERN, err::<AppArmorPath>),
         (FileAccess::PATTERN, err::<FileAccess>),
         (FsType::PATTERN, err::<FsType>),
     ];
+    if pattern == crate::model::dns::NameserverList::TEXT_PATTERN {
+        return crate::model::dns::NameserverList::explain_text(value);
+    }
     explainers
         .iter()
         .find(|(p, _)| *p == pattern)

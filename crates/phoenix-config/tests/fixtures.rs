@@ -72,3 +72,128 @@ fn bash_era_files_report_exactly_their_defects() {
     assert_eq!(report.errors.len(), 7, "{}", render(&report));
     insta::assert_snapshot!("bash_era", render(&report));
 }
+
+fn reference(version: &str) -> Utf8PathBuf {
+    let dir = repo().join("../shared/reference").join(version);
+    assert!(
+        dir.is_dir(),
+        "{dir} is missing: the bash-era reference files live in shared/ beside the repository"
+    );
+    dir
+}
+
+#[test]
+fn newest_bash_files_report_only_their_defects() {
+    let report = validate_dir(&reference("phoenix-bash-newest")).unwrap();
+    assert_eq!(report.errors.len(), 16, "{}", render(&report));
+    // Every key of the newest files is read: no unknown field is left.
+    assert!(
+        report
+            .errors
+            .iter()
+            .all(|d| !d.message.starts_with("unknown field") || d.message.contains("did you mean")),
+        "{}",
+        render(&report)
+    );
+    insta::assert_snapshot!("bash_newest", render(&report));
+}
+
+#[test]
+fn the_design_container_101_validates_with_warnings_only() {
+    let loaded = load_dir(&repo().join("fixtures/design-101")).unwrap();
+    let ct = &loaded.fleet.lxc.lxc_configs[&"101".parse().unwrap()];
+    // "" means: let Proxmox choose, so phoenix writes no hwaddr.
+    assert_eq!(ct.mac_address, None);
+    assert_eq!(ct.firewall.as_ref().map(|f| f.enabled), Some(true));
+    assert_eq!(loaded.warnings.len(), 4, "{:?}", loaded.warnings);
+}
+
+#[test]
+fn application_scripts_are_checked_in_bin_beside_the_config_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = Utf8PathBuf::from_path_buf(tmp.path().to_owned()).unwrap();
+    let etc = base.join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    for f in ["phoenix_lxc_configs.json", "phoenix_hypervisor_config.json"] {
+        std::fs::copy(repo().join("fixtures/design-101").join(f), etc.join(f)).unwrap();
+    }
+    // No bin/: nothing is checked, and the report says so.
+    let report = validate_dir(&etc).unwrap();
+    assert!(report.errors.is_empty());
+    assert_eq!(report.scripts_dir, None);
+    std::fs::create_dir_all(base.join("bin")).unwrap();
+    let report = validate_dir(&etc).unwrap();
+    assert_eq!(report.scripts_dir, Some(base.join("bin")));
+    let messages: Vec<String> = report.errors.iter().map(|d| d.message.clone()).collect();
+    assert_eq!(
+        messages,
+        vec![format!(
+            "unknown application script \"phoenix_hypervisor_lxc_101.sh\" at /lxc_configs/101/application_script: {} has no such file, so provisioning container 101 would fail at its last step",
+            base.join("bin")
+        )]
+    );
+    std::fs::write(
+        base.join("bin/phoenix_hypervisor_lxc_101.sh"),
+        "#!/bin/sh\n",
+    )
+    .unwrap();
+    assert!(validate_dir(&etc).unwrap().errors.is_empty());
+    let options = phoenix_config::ValidateOptions {
+        scripts_dir: Some(base.join("nope")),
+    };
+    assert!(matches!(
+        phoenix_config::validate_dir_with(&etc, &options),
+        Err(ConfigError::NoScriptsDirectory { .. })
+    ));
+}
+
+#[test]
+fn secrets_never_appear_in_reports_or_debug_output() {
+    let report = validate_dir(&reference("phoenix-bash-newest")).unwrap();
+    let text = format!("{}{:?}", render(&report), report);
+    assert!(!text.contains("NewKick"), "a secret leaked");
+    let hyp = std::fs::read_to_string(
+        reference("phoenix-bash-newest").join("phoenix_hypervisor_config.json"),
+    )
+    .unwrap();
+    let typed: phoenix_config::HypervisorFile = {
+        let mut v: serde_json::Value = serde_json::from_str(&hyp).unwrap();
+        // The misplaced firewall and the typo are the file's own defects; cut them to type the rest.
+        v["shared_volumes"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("firewall");
+        v["tests"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("hypervisor_health_.check");
+        serde_json::from_value(v).unwrap()
+    };
+    let api = typed.portainer_api.unwrap();
+    assert!(api.admin_password.is_plaintext());
+    assert!(!format!("{api:?}").contains("NewKick"));
+    assert!(!serde_json::to_string(&api).unwrap().contains("NewKick"));
+}
+
+#[test]
+fn container_rules_render_as_a_proxmox_firewall_file() {
+    use phoenix_pveconf::firewall::{FwFile, render_rules};
+    let text =
+        std::fs::read_to_string(reference("phoenix-bash-newest").join("phoenix_lxc_configs.json"))
+            .unwrap();
+    let lxc: phoenix_config::LxcFile = serde_json::from_str(&text).unwrap();
+    let gateway = &lxc.lxc_configs[&"101".parse().unwrap()];
+    let rules: Vec<_> = gateway
+        .firewall
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| r.to_pve_rule())
+        .collect();
+    let rendered = render_rules(&rules);
+    insta::assert_snapshot!("newest_101_firewall_rules", rendered);
+    let parsed = FwFile::parse(&rendered).unwrap();
+    assert_eq!(parsed.rules(), rules);
+    assert_eq!(parsed.render(), rendered);
+}

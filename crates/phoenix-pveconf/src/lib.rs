@@ -46,8 +46,11 @@
 //!
 //! The effective user-namespace map of a conf is [`idmap::from_conf`]; the map itself
 //! (entries, validation, subordinate ids) is `phoenix-idmap`'s.
+//!
+//! Guest firewall files (`/etc/pve/firewall/<vmid>.fw`) are [`firewall::FwFile`].
 
 pub mod conf;
+pub mod firewall;
 pub mod idmap;
 pub mod props;
 mod vmid;

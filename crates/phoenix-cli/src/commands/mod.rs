@@ -8,6 +8,7 @@ mod apparmor;
 mod apply;
 mod completions;
 mod conf;
+mod config;
 mod converge;
 mod create;
 mod delete;
@@ -35,6 +36,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Read and re-render Proxmox CT conf files.
     Conf(conf::Args),
+    /// Work on the config directory itself: upgrade it to phoenix's canonical shape.
+    Config(config::Args),
     /// Create what is missing and re-apply the configuration of containers.
     Converge(converge::Args),
     /// Create the containers that do not exist yet (clone sources first).
@@ -70,6 +73,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::Apply(args) => apply::run(args, global),
         Command::Completions(args) => completions::run(args, global),
         Command::Conf(args) => conf::run(args, global),
+        Command::Config(args) => config::run(args, global),
         Command::Converge(args) => converge::run(args, global),
         Command::Create(args) => create::run(args, global),
         Command::Delete(args) => delete::run(args, global),

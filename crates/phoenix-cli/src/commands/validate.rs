@@ -1,23 +1,41 @@
 //! `phoenix validate`: check a config directory (both passes) and print every
 //! diagnostic. Exit 2 on errors, 0 with warnings only.
 
-use phoenix_config::{ConfigError, Diagnostic, validate_dir};
+use camino::Utf8PathBuf;
+use phoenix_config::{ConfigError, Diagnostic, ValidateOptions, validate_dir_with};
 
 use crate::exit::{Reported, invalid};
 use crate::global::Global;
 
 /// Arguments of `phoenix validate` (the directory is the global `--config-dir`).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Directory holding the application scripts containers name (default: `bin/`
+    /// beside the config directory, the old system's layout, when it exists).
+    #[arg(long)]
+    pub scripts_dir: Option<Utf8PathBuf>,
+}
 
 /// Validates `--config-dir` and prints the report.
-pub fn run(_args: &Args, global: &Global) -> anyhow::Result<()> {
+pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     let dir = &global.config_dir;
-    let report = match validate_dir(dir) {
+    let options = ValidateOptions {
+        scripts_dir: args.scripts_dir.clone(),
+    };
+    let report = match validate_dir_with(dir, &options) {
         Ok(report) => report,
-        Err(e @ ConfigError::NoDirectory { .. }) => return Err(invalid(e)),
+        Err(e @ (ConfigError::NoDirectory { .. } | ConfigError::NoScriptsDirectory { .. })) => {
+            return Err(invalid(e));
+        }
         Err(e) => return Err(e.into()),
     };
+    if report.scripts_dir.is_none() && !global.quiet {
+        // Not a diagnostic: a missing scripts directory is a fact about this machine,
+        // not a defect of the config, so it is said once, on stderr.
+        eprintln!(
+            "note: no scripts directory (--scripts-dir, or bin/ beside {dir}), so application scripts were not checked"
+        );
+    }
     let (errors, warnings) = (&report.errors, &report.warnings);
     if global.json() {
         let out = serde_json::json!({
@@ -25,6 +43,7 @@ pub fn run(_args: &Args, global: &Global) -> anyhow::Result<()> {
             "valid": errors.is_empty(),
             "errors": errors,
             "warnings": warnings,
+            "scripts_dir": report.scripts_dir,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

@@ -212,6 +212,16 @@ fn simple(
 ) -> Finding {
     let shown = show_pointer(pointer);
     let instance: &Value = error.instance();
+    if crate::model::secret::is_secret_pointer(pointer) {
+        // Whatever is wrong with a secret, its value is never printed.
+        return Finding::error(
+            file,
+            pointer,
+            format!(
+                "invalid secret at {shown}: expected a string, {{\"file\": \"/path\"}} or {{\"env\": \"VAR\"}}"
+            ),
+        );
+    }
     let value = show_value(instance);
     let message = match error.kind() {
         ValidationErrorKind::Pattern { pattern } => {
@@ -317,11 +327,39 @@ fn one_of(
             .max()
             .unwrap_or(0)
     };
+    if crate::model::secret::is_secret_pointer(pointer) {
+        return vec![simple(file, error, pointer, schema_path)];
+    }
     let deepest = context.iter().map(depth).max().unwrap_or(0);
     let best: Vec<&Vec<ValidationError<'static>>> =
         context.iter().filter(|e| depth(e) == deepest).collect();
     if deepest > pointer.len() && best.len() == 1 {
         return convert(file, best[0]);
+    }
+    // A value of the right type for only some forms (a string where the forms are an
+    // array or a string pattern): those forms' errors say what is wrong. Among them, a
+    // pattern error (with its type's own reason) says more than "not one of these words".
+    let here = error.instance_path().as_str();
+    let fitting: Vec<&Vec<ValidationError<'static>>> = context
+        .iter()
+        .filter(|errs| {
+            !errs.iter().all(|e| {
+                matches!(e.kind(), ValidationErrorKind::Type { .. })
+                    && e.instance_path().as_str() == here
+            })
+        })
+        .collect();
+    let with_pattern: Vec<&&Vec<ValidationError<'static>>> = fitting
+        .iter()
+        .filter(|errs| {
+            errs.iter()
+                .any(|e| matches!(e.kind(), ValidationErrorKind::Pattern { .. }))
+        })
+        .collect();
+    match (fitting.len(), with_pattern.len()) {
+        (1, _) => return convert(file, fitting[0]),
+        (n, 1) if n > 1 => return convert(file, with_pattern[0]),
+        _ => {}
     }
     let forms: Vec<String> = schema_at(file, schema_path)
         .and_then(Value::as_array)

@@ -4,16 +4,21 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::apparmor::{AppArmorRule, ProfileName};
+use super::dns::NameserverList;
 use super::legacy::{
     Firewall, LegacyHealthCheck, LegacyIntegrationTests, StorageVolume, VllmModelType,
     VllmParameters,
 };
+use super::services::TraefikService;
+use super::vllm::VllmEngineConfig;
 use crate::ids::Ctid;
 use crate::names::{
-    AbsPath, Bridge, FeatureName, FileMode, GpuAssignment, Hostname, InterfaceName, LxcOption,
-    OsTemplate, PctOption, PortMapping, ScriptPath, SnapshotName, StorageId, UrlPath,
+    AbsPath, Bridge, FeatureName, FileMode, GpuAssignment, Hostname, HttpUrl, InterfaceName,
+    LxcOption, OsTemplate, PctOption, PortMapping, ScriptPath, SnapshotName, StorageId, UrlPath,
 };
 use crate::net::{Ipv4, Ipv4Cidr, MacAddr};
+
+pub use super::idmap::{IdMapKind, IdMapSpec};
 
 fn yes() -> bool {
     true
@@ -58,8 +63,15 @@ pub struct Container {
     pub storage_size_gb: u32,
     /// The container's one network interface.
     pub network_config: NetworkConfig,
-    /// The interface's MAC address (unicast); Proxmox generates one when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The interface's MAC address (unicast). Absent or `""` (the old files' way of
+    /// saying "let Proxmox choose"): `None`, phoenix writes no `hwaddr` and Proxmox
+    /// generates one.
+    #[serde(
+        default,
+        deserialize_with = "super::dns::mac_or_empty",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<super::dns::MacOrEmpty>")]
     pub mac_address: Option<MacAddr>,
     /// GPUs passed through: `none` or indices like `0,1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +191,26 @@ pub struct Container {
     /// vLLM: extra command-line arguments, one argv element each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vllm_args: Vec<String>,
+    /// vLLM engine settings grouped by vLLM config class (newest bash-era shape;
+    /// `phoenix config upgrade` moves the flat `vllm_*` keys here). Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_engine_config: Option<VllmEngineConfig>,
+    /// Old system: snapshot the container at each lifecycle step (`pre-configured`
+    /// before features, `final-form` when provisioned). Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_lifecycle_snapshots: Option<bool>,
+    /// Old system: how the internal Traefik proxy routes to this container. Read,
+    /// not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traefik_service: Option<TraefikService>,
+    /// Old system: after provisioning, regenerate the gateway, Traefik and DNS
+    /// configuration from the whole fleet. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_sync_on_completion: Option<bool>,
+    /// Old system: the CA the container trusts and requests its first certificate
+    /// from (`https://10.0.0.10:9000`). Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_ca_url: Option<HttpUrl>,
 }
 
 /// The container's network interface (Proxmox `net0`).
@@ -194,6 +226,13 @@ pub struct NetworkConfig {
     /// Default gateway; must lie in the interface's subnet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gw: Option<Ipv4>,
+    /// DNS servers of the container (Proxmox `nameserver`); the host's when empty.
+    /// The old files write one string (`"10.0.0.13"`); phoenix's form is an array.
+    #[serde(default, skip_serializing_if = "NameserverList::is_empty")]
+    pub nameservers: NameserverList,
+    /// DNS search domain of the container (Proxmox `searchdomain`); the host's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_domain: Option<Hostname>,
 }
 
 /// The container's role in Portainer.
@@ -208,43 +247,6 @@ pub enum PortainerRole {
     Agent,
     /// Infrastructure Portainer depends on (the gateway).
     Infrastructure,
-}
-
-/// One user-namespace map entry, as in `lxc.idmap: u 0 100000 65536`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IdMapSpec {
-    /// `u` for user ids, `g` for group ids.
-    pub kind: IdMapKind,
-    /// First id inside the container.
-    pub container_start: u32,
-    /// First id on the host.
-    pub host_start: u32,
-    /// Number of ids mapped (at least 1).
-    #[schemars(range(min = 1))]
-    pub count: u32,
-}
-
-/// Which ids an [`IdMapSpec`] maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum IdMapKind {
-    /// User ids.
-    #[serde(rename = "u")]
-    Uid,
-    /// Group ids.
-    #[serde(rename = "g")]
-    Gid,
-}
-
-impl IdMapSpec {
-    /// The phoenix-idmap entry this spec describes.
-    pub fn to_entry(&self) -> phoenix_idmap::IdMapEntry {
-        let kind = match self.kind {
-            IdMapKind::Uid => phoenix_idmap::IdKind::Uid,
-            IdMapKind::Gid => phoenix_idmap::IdKind::Gid,
-        };
-        phoenix_idmap::IdMapEntry::new(kind, self.container_start, self.host_start, self.count)
-    }
 }
 
 /// A bind mount of a host directory into the container.

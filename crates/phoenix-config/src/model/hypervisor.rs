@@ -7,12 +7,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::container::TestScript;
-use super::legacy::FirewallAction;
+use super::dns::NameserverList;
+use super::legacy::{FirewallAction, FirewallRule};
+use super::secret::SecretRef;
+use super::services::{DnsServer, HostVmDefaults, PortainerApi, StepCa};
 use crate::ids::Ctid;
 use crate::names::{
-    AbsPath, Bridge, DatasetPath, FileMode, HttpUrl, StorageId, TimeZone, VersionString,
+    AbsPath, Bridge, DatasetPath, FileMode, Hostname, HttpUrl, StorageId, TimeZone, VersionString,
 };
 use crate::net::{Ipv4, Ipv4Cidr};
+
+pub use super::storage::{
+    Nfs, NfsExport, NfsOption, RaidLevel, Samba, SambaShare, StorageType, Zfs, ZfsDataset, ZfsPool,
+};
 
 /// The hypervisor file. Every section is optional.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -75,6 +82,23 @@ pub struct HypervisorFile {
     /// The host firewall.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<HostFirewall>,
+    /// Old system: the fleet's internal DNS domain (`internal.thinkheads.ai`), the
+    /// guests' search domain and the suffix of Traefik and gateway names. Read, not
+    /// applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<Hostname>,
+    /// Old system: the Portainer API used to deploy Docker stacks. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portainer_api: Option<PortainerApi>,
+    /// Old system: host-wide VM defaults. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_defaults: Option<HostVmDefaults>,
+    /// Old system: the DNS server on the host. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_server: Option<DnsServer>,
+    /// Old system: the internal certificate authority. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_ca: Option<StepCa>,
 }
 
 /// The admin user.
@@ -89,6 +113,9 @@ pub struct Users {
     pub sudo_access: bool,
     /// SSH public key (may be empty).
     pub ssh_public_key: String,
+    /// A login password, when one is set (better a `{"file"}` or `{"env"}` reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
 }
 
 /// Paths of phoenix's files on the host (bash era).
@@ -109,6 +136,9 @@ pub struct CorePaths {
     pub hypervisor_marker_dir: AbsPath,
     /// The initialized marker file.
     pub hypervisor_marker: AbsPath,
+    /// The VM file (newest bash era). Read, not applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_config_file: Option<AbsPath>,
 }
 
 /// Host network.
@@ -137,6 +167,10 @@ pub struct HostNetwork {
     /// The NFS server's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nfs_server: Option<Ipv4>,
+    /// Old system: the DNS server guests fall back to when the internal one fails.
+    /// Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_dns: Option<Ipv4>,
 }
 
 /// The host's bridge interface.
@@ -149,10 +183,9 @@ pub struct HostInterface {
     pub address: Ipv4Cidr,
     /// Default gateway; must lie in the subnet.
     pub gateway: Ipv4,
-    /// DNS servers, space separated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[0-9.]+( [0-9.]+)*$"))]
-    pub dns_nameservers: Option<String>,
+    /// DNS servers of the host: an array, or (bash era) one string separated by spaces.
+    #[serde(default, skip_serializing_if = "NameserverList::is_empty")]
+    pub dns_nameservers: NameserverList,
 }
 
 /// Docker: the images the host deploys and the fleet's defaults for containers.
@@ -171,139 +204,6 @@ pub struct DockerImages {
     /// The fleet's default engine (`docker.io` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<super::docker::DockerEngine>,
-}
-
-/// NFS exports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Nfs {
-    /// The exports.
-    pub exports: Vec<NfsExport>,
-}
-
-/// One NFS export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NfsExport {
-    /// Exported directory.
-    pub path: AbsPath,
-    /// Allowed client subnets.
-    pub clients: Vec<Ipv4Cidr>,
-    /// Export options (`rw`, `sync`, ...).
-    pub options: Vec<NfsOption>,
-}
-
-/// NFS export options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(missing_docs)]
-pub enum NfsOption {
-    Rw,
-    Ro,
-    Sync,
-    Async,
-    SubtreeCheck,
-    NoSubtreeCheck,
-    RootSquash,
-    NoRootSquash,
-    AllSquash,
-    Secure,
-    Insecure,
-}
-
-/// Samba.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Samba {
-    /// The Samba user.
-    pub user: String,
-    /// The shares.
-    pub shares: Vec<SambaShare>,
-}
-
-/// One Samba share of a ZFS dataset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SambaShare {
-    /// Share name.
-    pub name: String,
-    /// The shared dataset, `pool/dataset`; must be declared in `zfs.datasets`.
-    pub path: DatasetPath,
-    /// smb.conf options, `key=value` separated by spaces.
-    #[schemars(regex(pattern = r"^[a-z ]+=[a-z0-9]+( [a-z ]+=[a-z0-9]+)*$"))]
-    pub options: String,
-    /// Users allowed.
-    pub valid_users: Vec<String>,
-}
-
-/// ZFS.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Zfs {
-    /// ARC size limit in GB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arc_max_gb: Option<u32>,
-    /// Pools.
-    #[serde(default)]
-    pub pools: Vec<ZfsPool>,
-    /// Datasets.
-    #[serde(default)]
-    pub datasets: Vec<ZfsDataset>,
-}
-
-/// A ZFS pool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ZfsPool {
-    /// Pool name.
-    pub name: String,
-    /// Layout.
-    pub raid_level: RaidLevel,
-    /// Member disks (`/dev/disk/by-id/...`).
-    pub disks: Vec<AbsPath>,
-}
-
-/// ZFS pool layouts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum RaidLevel {
-    Single,
-    Mirror,
-    Raid10,
-    Raidz1,
-    Raidz2,
-    Raidz3,
-}
-
-/// A ZFS dataset and the Proxmox storage made from it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ZfsDataset {
-    /// Dataset name inside the pool.
-    pub name: String,
-    /// The pool; must be one of `zfs.pools`.
-    pub pool: String,
-    /// ZFS properties, `key=value` joined by commas.
-    #[schemars(regex(pattern = r"^[a-z]+=[A-Za-z0-9.]+(,[a-z]+=[A-Za-z0-9.]+)*$"))]
-    pub properties: String,
-    /// Proxmox storage type.
-    pub proxmox_storage_type: StorageType,
-    /// Proxmox content types, joined by commas (`images,rootdir`).
-    #[schemars(regex(
-        pattern = r"^(images|rootdir|vztmpl|iso|backup|snippets|import)(,(images|rootdir|vztmpl|iso|backup|snippets|import))*$"
-    ))]
-    pub proxmox_content_type: String,
-}
-
-/// Proxmox storage types phoenix creates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum StorageType {
-    /// A ZFS pool storage.
-    Zfspool,
-    /// A directory storage.
-    Dir,
 }
 
 /// Defaults for new guests (bash era).
@@ -390,6 +290,9 @@ pub struct HostFirewall {
     pub default_input_policy: FirewallAction,
     /// Policy for outgoing traffic.
     pub default_output_policy: FirewallAction,
+    /// Rules of the host (datacenter) firewall, in order. Read, not applied yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub global_firewall_rules: Vec<FirewallRule>,
 }
 
 /// A host directory bind-mounted into several containers.

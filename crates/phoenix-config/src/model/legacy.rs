@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::names::{AbsPath, ScriptPath, StorageId};
+use crate::names::{AbsPath, PortList, RuleComment, ScriptPath, StorageId};
 use crate::net::{Ipv4, Ipv4Cidr};
 
 /// Proxmox firewall settings of a container.
@@ -19,7 +19,7 @@ pub struct Firewall {
 }
 
 /// One firewall rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FirewallRule {
     /// Direction.
@@ -36,14 +36,69 @@ pub struct FirewallRule {
     /// Protocol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proto: Option<Protocol>,
-    /// Destination port or range (`8000`, `8000:8010`).
+    /// Destination ports: one port, a range or a comma list (`80`, `8000:8010`,
+    /// `80,443`), as pve-firewall's `-dport` takes them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[0-9]{1,5}(:[0-9]{1,5})?$"))]
-    pub port: Option<String>,
+    pub port: Option<PortList>,
+    /// Why the rule exists; Proxmox shows it after `#` on the rule's line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<RuleComment>,
+}
+
+impl FirewallRule {
+    /// The rule as a line of Proxmox's guest firewall file (`/etc/pve/firewall/<id>.fw`):
+    ///
+    /// ```
+    /// use phoenix_config::model::legacy::FirewallRule;
+    /// let r: FirewallRule = serde_json::from_str(r#"{"type": "in", "action": "ACCEPT",
+    ///     "source": "10.0.0.10", "proto": "tcp", "port": "80,443", "comment": "ACME"}"#).unwrap();
+    /// assert_eq!(r.to_pve_rule().render(), "IN ACCEPT -source 10.0.0.10 -p tcp -dport 80,443 # ACME");
+    /// ```
+    pub fn to_pve_rule(&self) -> phoenix_pveconf::firewall::FwRule {
+        use phoenix_pveconf::firewall::{Direction as D, FwRule};
+        let direction = match self.direction {
+            Direction::In => D::In,
+            Direction::Out => D::Out,
+        };
+        let action = match self.action {
+            FirewallAction::Accept => "ACCEPT",
+            FirewallAction::Drop => "DROP",
+            FirewallAction::Reject => "REJECT",
+        };
+        let addr = |a: &Option<AddressOrSubnet>| {
+            a.as_ref().map(|a| match a {
+                AddressOrSubnet::Address(ip) => ip.to_string(),
+                AddressOrSubnet::Subnet(net) => net.to_string(),
+            })
+        };
+        let mut rule = FwRule::new(direction, action);
+        rule.source = addr(&self.source);
+        rule.dest = addr(&self.dest);
+        rule.proto = self.proto.map(|p| {
+            match p {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+                Protocol::Icmp => "icmp",
+            }
+            .to_owned()
+        });
+        rule.dport = self.port.as_ref().map(ToString::to_string);
+        rule.comment = self.comment.as_ref().map(ToString::to_string);
+        rule
+    }
+
+    /// The rule without its comment: two rules with the same match are the same
+    /// rule to the firewall, whatever their comments say.
+    pub fn matcher(&self) -> FirewallRule {
+        FirewallRule {
+            comment: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// An address (`10.0.0.153`) or a subnet (`10.0.0.0/24`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum AddressOrSubnet {
     /// One address.
@@ -53,7 +108,7 @@ pub enum AddressOrSubnet {
 }
 
 /// Firewall rule direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// Incoming traffic.
@@ -63,7 +118,7 @@ pub enum Direction {
 }
 
 /// Firewall verdicts (also the hypervisor's default policies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum FirewallAction {
     /// Let the packet through.
@@ -75,7 +130,7 @@ pub enum FirewallAction {
 }
 
 /// Firewall protocols.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// TCP.

@@ -3,9 +3,15 @@
 pub mod apparmor;
 pub mod container;
 pub mod docker;
+pub mod dns;
 pub mod hypervisor;
+pub mod idmap;
 pub mod legacy;
 pub mod lxc;
+pub mod secret;
+pub mod services;
+pub mod storage;
+pub mod vllm;
 pub mod vm;
 
 use serde::Serialize;

@@ -8,7 +8,7 @@ use crate::check::suggest;
 use crate::diagnostic::escape_segment;
 use crate::features;
 use crate::model::apparmor::Capability;
-use crate::model::container::mount_targets;
+use crate::model::container::{IdMapKind, IdMapSpec, mount_targets};
 use crate::schema::ConfigFile::{self, Hypervisor, Lxc, Vm};
 
 /// The schema checks these too; repeated here for fleets built in code.
@@ -48,7 +48,18 @@ pub(super) fn features(ctx: &mut Ctx<'_>) {
         if features::is_known(&name) {
             continue;
         }
-        let hint = suggest(&name, features::KNOWN.iter().copied())
+        if features::lacks_installer(&name) {
+            ctx.warning(
+                file,
+                &pointer,
+                format!(
+                    "feature \"{name}\" at {pointer}: an old system's feature this phoenix version has no installer for; it is not installed"
+                ),
+            );
+            continue;
+        }
+        let names = features::KNOWN.iter().chain(features::WITHOUT_INSTALLER);
+        let hint = suggest(&name, names.copied())
             .map(|s| format!("; did you mean \"{s}\"?"))
             .unwrap_or_default();
         ctx.error(
@@ -171,6 +182,27 @@ pub(super) fn id_maps(ctx: &mut Ctx<'_>) {
                 );
             }
         }
+        let maps_root = |kind: IdMapKind| {
+            c.id_maps
+                .iter()
+                .any(|m| m.kind == kind && m.container_start == 0)
+        };
+        let missing = match (maps_root(IdMapKind::Uid), maps_root(IdMapKind::Gid)) {
+            (false, false) => Some("uid 0 and no container gid 0"),
+            (false, true) => Some("uid 0"),
+            (true, false) => Some("gid 0"),
+            (true, true) => None,
+        };
+        if let Some(missing) = missing {
+            ctx.error(
+                Lxc,
+                &base,
+                format!(
+                    "id_maps at {base}: maps no container {missing}; id_maps replaces Proxmox's default map as a whole, so container root would have no host id and the container cannot start; map the rest too, like {}",
+                    complete_map(&c.id_maps)
+                ),
+            );
+        }
         if let Err(err) = phoenix_idmap::validate_entries(&entries) {
             let phoenix_idmap::IdMapError::Overlap { entry, .. } = &err;
             let i = entries.iter().rposition(|e| e == entry).unwrap_or(0);
@@ -265,5 +297,56 @@ pub(super) fn gateways(ctx: &mut Ctx<'_>) {
                 }
             }
         }
+    }
+}
+
+/// The map `entries` describe, completed with Proxmox's default (container id `n`
+/// to host id 100000 + `n`, for ids below 65536) wherever they leave a gap, as
+/// `lxc.idmap` triples joined by "; ".
+fn complete_map(entries: &[IdMapSpec]) -> String {
+    let mut out = Vec::new();
+    for (kind, letter) in [(IdMapKind::Uid, "u"), (IdMapKind::Gid, "g")] {
+        let mut own: Vec<&IdMapSpec> = entries.iter().filter(|m| m.kind == kind).collect();
+        own.sort_by_key(|m| m.container_start);
+        let mut next: u64 = 0;
+        for m in own {
+            let start = u64::from(m.container_start);
+            if start > next && next < 65536 {
+                let end = start.min(65536);
+                out.push(format!("{letter} {next} {} {}", 100_000 + next, end - next));
+            }
+            out.push(format!(
+                "{letter} {} {} {}",
+                m.container_start, m.host_start, m.count
+            ));
+            next = next.max(start + u64::from(m.count));
+        }
+        if next < 65536 {
+            out.push(format!(
+                "{letter} {next} {} {}",
+                100_000 + next,
+                65536 - next
+            ));
+        }
+    }
+    out.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_map_is_completed_with_the_default() {
+        let entries = [IdMapSpec {
+            kind: IdMapKind::Gid,
+            container_start: 33,
+            host_start: 33,
+            count: 1,
+        }];
+        assert_eq!(
+            complete_map(&entries),
+            "u 0 100000 65536; g 0 100000 33; g 33 33 1; g 34 100034 65502"
+        );
     }
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Ctx, Guest, ct};
 use crate::ids::Ctid;
-use crate::schema::ConfigFile::{Lxc, Vm};
+use crate::schema::ConfigFile::{self, Lxc, Vm};
 
 pub(super) fn unique_ids(ctx: &mut Ctx<'_>) {
     let vms: Vec<_> = ctx.vms().collect();
@@ -115,6 +115,21 @@ pub(super) fn references(ctx: &mut Ctx<'_>) {
         }
     }
     let vms: Vec<_> = ctx.vms().collect();
+    for (n, vm) in vms {
+        for (i, dep) in vm.dependencies.iter().enumerate() {
+            if !ctx.guests.contains_key(dep) {
+                let pointer = format!("/vms/{n}/dependencies/{i}");
+                ctx.error(
+                    Vm,
+                    &pointer,
+                    format!(
+                        "unknown dependency {dep} at {pointer}: no container or VM has this id"
+                    ),
+                );
+            }
+        }
+    }
+    let vms: Vec<_> = ctx.vms().collect();
     for (i, vm) in vms {
         let Some(src) = vm.clone_from_vmid else {
             continue;
@@ -215,6 +230,12 @@ pub(super) fn cycles(ctx: &mut Ctx<'_>) {
             d.push((*dep, format!("{}/dependencies/{i}", ct(id))));
         }
     }
+    for (n, vm) in ctx.vms() {
+        let d = deps.entry(vm.vmid).or_default();
+        for (i, dep) in vm.dependencies.iter().enumerate() {
+            d.push((*dep, format!("/vms/{n}/dependencies/{i}")));
+        }
+    }
     for (cycle, pointer) in find_cycles(&clones) {
         ctx.error(
             Lxc,
@@ -224,32 +245,58 @@ pub(super) fn cycles(ctx: &mut Ctx<'_>) {
     }
     for (cycle, pointer) in find_cycles(&deps) {
         ctx.error(
-            Lxc,
+            if pointer.starts_with("/vms/") {
+                Vm
+            } else {
+                Lxc
+            },
             &pointer,
             format!("dependency cycle at {pointer}: {}", show_cycle(&cycle)),
         );
     }
 }
 
-/// A container that starts at boot must start after the containers it depends on.
+/// Whether a guest starts at boot, and its boot order.
+fn boot(guest: Guest<'_>) -> (bool, Option<u32>) {
+    match guest {
+        Guest::Container(c) => (c.start_at_boot, c.boot_order),
+        Guest::Vm(_, vm) => (vm.start_at_boot.unwrap_or(false), vm.boot_order),
+    }
+}
+
+/// A guest that starts at boot must start after the guests it depends on.
 /// Proxmox starts guests by ascending `order`; guests without one start last.
 pub(super) fn boot_order(ctx: &mut Ctx<'_>) {
-    let containers: Vec<_> = ctx.containers().collect();
-    for (id, c) in containers {
-        if !c.start_at_boot {
+    let mut guests: Vec<(ConfigFile, String, Ctid, Guest<'_>, &[Ctid])> = Vec::new();
+    for (id, c) in ctx.containers() {
+        guests.push((Lxc, ct(id), id, Guest::Container(c), &c.dependencies));
+    }
+    for (n, vm) in ctx.vms() {
+        guests.push((
+            Vm,
+            format!("/vms/{n}"),
+            vm.vmid,
+            Guest::Vm(n, vm),
+            &vm.dependencies,
+        ));
+    }
+    for (file, base, id, guest, dependencies) in guests {
+        let (at_boot, order) = boot(guest);
+        if !at_boot {
             continue;
         }
-        for (i, dep) in c.dependencies.iter().enumerate() {
-            let Some(Guest::Container(d)) = ctx.guests.get(dep).copied() else {
+        for (i, dep) in dependencies.iter().enumerate() {
+            let Some(d) = ctx.guests.get(dep).copied() else {
                 continue;
             };
             if *dep == id {
                 continue;
             }
-            if !d.start_at_boot {
-                let pointer = format!("{}/dependencies/{i}", ct(id));
+            let (dep_at_boot, dep_order) = boot(d);
+            if !dep_at_boot {
+                let pointer = format!("{base}/dependencies/{i}");
                 ctx.warning(
-                    Lxc,
+                    file,
                     &pointer,
                     format!(
                         "dependency {dep} at {pointer}: {id} starts at boot but {dep} does not"
@@ -257,24 +304,23 @@ pub(super) fn boot_order(ctx: &mut Ctx<'_>) {
                 );
                 continue;
             }
-            let before = match (c.boot_order, d.boot_order) {
+            let before = match (order, dep_order) {
                 (Some(mine), Some(theirs)) => mine < theirs,
                 (Some(_), None) => true,
                 _ => false,
             };
             if before {
-                let pointer = format!("{}/boot_order", ct(id));
-                let theirs = d
-                    .boot_order
+                let pointer = format!("{base}/boot_order");
+                let theirs = dep_order
                     .map_or(String::from("no boot_order, so it starts last"), |o| {
                         format!("boot_order {o}")
                     });
                 ctx.error(
-                    Lxc,
+                    file,
                     &pointer,
                     format!(
                         "boot order at {pointer}: {id} (boot_order {}) starts before its dependency {dep} ({theirs})",
-                        c.boot_order.unwrap_or_default()
+                        order.unwrap_or_default()
                     ),
                 );
             }

@@ -1,9 +1,14 @@
 //! Pass (b): semantic checks on the typed model, the rules a schema cannot say.
 
 mod container;
+mod firewall;
 mod graph;
 mod host;
 mod network;
+mod not_applied;
+mod scripts;
+
+pub(crate) use scripts::ScriptIndex;
 
 use std::collections::BTreeMap;
 
@@ -70,8 +75,9 @@ pub(super) fn elsewhere(here: ConfigFile, other: ConfigFile) -> String {
     }
 }
 
-/// Every semantic finding of a fleet.
-pub(crate) fn check(fleet: &Fleet) -> Vec<Finding> {
+/// Every semantic finding of a fleet; application scripts are checked against
+/// `scripts` when a scripts directory was found.
+pub(crate) fn check(fleet: &Fleet, scripts: Option<&ScriptIndex>) -> Vec<Finding> {
     let mut guests = BTreeMap::new();
     for (id, c) in &fleet.lxc.lxc_configs {
         guests.insert(*id, Guest::Container(c));
@@ -98,6 +104,11 @@ pub(crate) fn check(fleet: &Fleet) -> Vec<Finding> {
     host::shared_volume_owners(&mut ctx);
     host::storage(&mut ctx);
     host::nvidia(&mut ctx);
+    firewall::duplicate_rules(&mut ctx);
+    scripts::application_scripts(&mut ctx, scripts);
+    scripts::health_checks(&mut ctx);
+    not_applied::keys(&mut ctx);
+    not_applied::plaintext_secrets(&mut ctx);
     ctx.out
 }
 

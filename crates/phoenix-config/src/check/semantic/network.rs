@@ -31,10 +31,12 @@ fn interfaces<'a>(ctx: &Ctx<'a>) -> Vec<Interface<'a>> {
         out.push((Lxc, format!("{base}/ip"), &c.network_config.ip, gw));
     }
     for (i, vm) in ctx.vms() {
-        if let Some(n) = &vm.network_config {
+        if let Some(n) = &vm.network_config
+            && let Some(ip) = n.ip.cidr()
+        {
             let base = format!("/vms/{i}/network_config");
             let gw = n.gw.as_ref().map(|g| (format!("{base}/gw"), g));
-            out.push((Vm, format!("{base}/ip"), &n.ip, gw));
+            out.push((Vm, format!("{base}/ip"), ip, gw));
         }
     }
     out

@@ -1,0 +1,164 @@
+//! Keys phoenix reads but does not act on yet, and secrets written in plaintext:
+//! both are warnings, never errors, so the newest bash-era files validate while
+//! saying exactly what this phoenix version leaves undone.
+
+use super::{Ctx, ct};
+use crate::model::secret::SecretRef;
+use crate::schema::ConfigFile::{self, Hypervisor, Lxc, Vm};
+
+/// The warning text for a key read but not applied.
+fn not_applied(ctx: &mut Ctx<'_>, file: ConfigFile, pointer: String) {
+    let key = pointer.rsplit('/').next().unwrap_or_default().to_owned();
+    ctx.warning(
+        file,
+        &pointer,
+        format!("{key} at {pointer}: read, not applied by this phoenix version"),
+    );
+}
+
+/// Every key of the newest bash-era files that phoenix models but does not act on.
+pub(super) fn keys(ctx: &mut Ctx<'_>) {
+    let mut found: Vec<(ConfigFile, String)> = Vec::new();
+    for (id, c) in ctx.containers() {
+        let base = ct(id);
+        let net = &c.network_config;
+        let set = [
+            ("network_config/nameservers", !net.nameservers.is_empty()),
+            ("network_config/search_domain", net.search_domain.is_some()),
+            ("vllm_engine_config", c.vllm_engine_config.is_some()),
+            (
+                "enable_lifecycle_snapshots",
+                c.enable_lifecycle_snapshots.is_some(),
+            ),
+            ("traefik_service", c.traefik_service.is_some()),
+            (
+                "trigger_sync_on_completion",
+                c.trigger_sync_on_completion.is_some(),
+            ),
+            ("bootstrap_ca_url", c.bootstrap_ca_url.is_some()),
+        ];
+        found.extend(
+            set.into_iter()
+                .filter(|(_, on)| *on)
+                .map(|(key, _)| (Lxc, format!("{base}/{key}"))),
+        );
+    }
+    let h = &ctx.fleet.hypervisor;
+    let top = [
+        ("/domain_name", h.domain_name.is_some()),
+        ("/portainer_api", h.portainer_api.is_some()),
+        ("/vm_defaults", h.vm_defaults.is_some()),
+        ("/dns_server", h.dns_server.is_some()),
+        ("/step_ca", h.step_ca.is_some()),
+        (
+            "/core_paths/vm_config_file",
+            h.core_paths
+                .as_ref()
+                .is_some_and(|p| p.vm_config_file.is_some()),
+        ),
+        (
+            "/network/fallback_dns",
+            h.network.as_ref().is_some_and(|n| n.fallback_dns.is_some()),
+        ),
+        (
+            "/firewall/global_firewall_rules",
+            h.firewall
+                .as_ref()
+                .is_some_and(|f| !f.global_firewall_rules.is_empty()),
+        ),
+    ];
+    found.extend(
+        top.into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(p, _)| (Hypervisor, p.to_owned())),
+    );
+    if let Some(zfs) = &h.zfs {
+        for (i, d) in zfs.datasets.iter().enumerate() {
+            if d.storage_class.is_some() {
+                found.push((Hypervisor, format!("/zfs/datasets/{i}/storage_class")));
+            }
+        }
+    }
+    for (n, vm) in ctx.vms() {
+        let base = format!("/vms/{n}");
+        let set = [
+            ("start_at_boot", vm.start_at_boot.is_some()),
+            ("boot_order", vm.boot_order.is_some()),
+            ("boot_delay", vm.boot_delay.is_some()),
+            ("dependencies", !vm.dependencies.is_empty()),
+            ("portainer_role", vm.portainer_role.is_some()),
+            (
+                "portainer_environment_name",
+                vm.portainer_environment_name.is_some(),
+            ),
+            (
+                "portainer_agent_hostname",
+                vm.portainer_agent_hostname.is_some(),
+            ),
+            (
+                "trigger_sync_on_completion",
+                vm.trigger_sync_on_completion.is_some(),
+            ),
+            ("traefik_service", vm.traefik_service.is_some()),
+            ("volumes", !vm.volumes.is_empty()),
+            ("docker_stacks", !vm.docker_stacks.is_empty()),
+            ("dns_records", !vm.dns_records.is_empty()),
+            ("firewall", vm.firewall.is_some()),
+            (
+                "network_config/nameserver",
+                vm.network_config
+                    .as_ref()
+                    .is_some_and(|c| c.nameserver.is_some()),
+            ),
+        ];
+        found.extend(
+            set.into_iter()
+                .filter(|(_, on)| *on)
+                .map(|(key, _)| (Vm, format!("{base}/{key}"))),
+        );
+    }
+    for (file, pointer) in found {
+        not_applied(ctx, file, pointer);
+    }
+}
+
+/// A secret written in a config file is readable by anyone who can read the file
+/// (and ends up in backups and version control): warn, and show how to reference it
+/// instead. The value itself is never part of the message.
+pub(super) fn plaintext_secrets(ctx: &mut Ctx<'_>) {
+    let mut found: Vec<(ConfigFile, String)> = Vec::new();
+    let h = &ctx.fleet.hypervisor;
+    let mut push = |file: ConfigFile, pointer: String, s: Option<&SecretRef>| {
+        if s.is_some_and(SecretRef::is_plaintext) {
+            found.push((file, pointer));
+        }
+    };
+    push(
+        Hypervisor,
+        "/portainer_api/admin_password".into(),
+        h.portainer_api.as_ref().map(|p| &p.admin_password),
+    );
+    push(
+        Hypervisor,
+        "/users/password".into(),
+        h.users.as_ref().and_then(|u| u.password.as_ref()),
+    );
+    for (n, vm) in ctx.vms() {
+        push(
+            Vm,
+            format!("/vms/{n}/user_config/password"),
+            vm.user_config.as_ref().and_then(|u| u.password.as_ref()),
+        );
+    }
+    for (file, pointer) in found {
+        let key = pointer.rsplit('/').next().unwrap_or_default().to_owned();
+        ctx.warning(
+            file,
+            &pointer,
+            format!(
+                "plaintext secret at {pointer}: anyone who can read {} can read this {key}; write {{\"file\": \"/path\"}} or {{\"env\": \"VAR\"}} instead",
+                file.file_name()
+            ),
+        );
+    }
+}

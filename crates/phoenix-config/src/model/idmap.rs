@@ -1,0 +1,130 @@
+//! One user-namespace map entry of a container (`id_maps[]`), read in phoenix's
+//! shape or the old system's.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One user-namespace map entry, as in `lxc.idmap: u 0 100000 65536`.
+///
+/// Read in phoenix's shape or the old system's (`{"type": "gid", "container_id": 33,
+/// "host_id": 33, "size": 1}`), always written in phoenix's:
+///
+/// ```
+/// use phoenix_config::{IdMapKind, IdMapSpec};
+/// let old: IdMapSpec = serde_json::from_str(
+///     r#"{"type": "gid", "container_id": 33, "host_id": 33, "size": 1}"#).unwrap();
+/// assert_eq!(old, IdMapSpec { kind: IdMapKind::Gid, container_start: 33, host_start: 33, count: 1 });
+/// assert_eq!(serde_json::to_string(&old).unwrap(),
+///     r#"{"kind":"g","container_start":33,"host_start":33,"count":1}"#);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(from = "IdMapForm")]
+#[schemars(with = "IdMapForm")]
+pub struct IdMapSpec {
+    /// `u` for user ids, `g` for group ids.
+    pub kind: IdMapKind,
+    /// First id inside the container.
+    pub container_start: u32,
+    /// First id on the host.
+    pub host_start: u32,
+    /// Number of ids mapped (at least 1).
+    #[schemars(range(min = 1))]
+    pub count: u32,
+}
+
+/// Which ids an [`IdMapSpec`] maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum IdMapKind {
+    /// User ids.
+    #[serde(rename = "u")]
+    Uid,
+    /// Group ids.
+    #[serde(rename = "g")]
+    Gid,
+}
+
+/// The two shapes an id map entry is read in.
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum IdMapForm {
+    /// phoenix's shape.
+    Phoenix(PhoenixIdMap),
+    /// The old system's shape.
+    Old(OldIdMap),
+}
+
+/// phoenix's shape of an id map entry.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct PhoenixIdMap {
+    /// `u` for user ids, `g` for group ids.
+    kind: IdMapKind,
+    /// First id inside the container.
+    container_start: u32,
+    /// First id on the host.
+    host_start: u32,
+    /// Number of ids mapped (at least 1).
+    #[schemars(range(min = 1))]
+    count: u32,
+}
+
+/// The old system's shape of an id map entry (read, rewritten by `phoenix config upgrade`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct OldIdMap {
+    /// `uid` or `gid` (also `u` / `g`).
+    #[serde(rename = "type")]
+    kind: OldIdKind,
+    /// First id inside the container.
+    container_id: u32,
+    /// First id on the host.
+    host_id: u32,
+    /// Number of ids mapped (at least 1).
+    #[schemars(range(min = 1))]
+    size: u32,
+}
+
+/// Old spellings of the id kind.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum OldIdKind {
+    /// User ids.
+    #[serde(alias = "u")]
+    Uid,
+    /// Group ids.
+    #[serde(alias = "g")]
+    Gid,
+}
+
+impl From<IdMapForm> for IdMapSpec {
+    fn from(form: IdMapForm) -> Self {
+        match form {
+            IdMapForm::Phoenix(p) => IdMapSpec {
+                kind: p.kind,
+                container_start: p.container_start,
+                host_start: p.host_start,
+                count: p.count,
+            },
+            IdMapForm::Old(o) => IdMapSpec {
+                kind: match o.kind {
+                    OldIdKind::Uid => IdMapKind::Uid,
+                    OldIdKind::Gid => IdMapKind::Gid,
+                },
+                container_start: o.container_id,
+                host_start: o.host_id,
+                count: o.size,
+            },
+        }
+    }
+}
+
+impl IdMapSpec {
+    /// The phoenix-idmap entry this spec describes.
+    pub fn to_entry(&self) -> phoenix_idmap::IdMapEntry {
+        let kind = match self.kind {
+            IdMapKind::Uid => phoenix_idmap::IdKind::Uid,
+            IdMapKind::Gid => phoenix_idmap::IdKind::Gid,
+        };
+        phoenix_idmap::IdMapEntry::new(kind, self.container_start, self.host_start, self.count)
+    }
+}
