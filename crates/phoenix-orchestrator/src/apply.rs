@@ -160,18 +160,7 @@ impl Orchestrator<'_> {
         Ok(())
     }
 
-    pub(crate) fn apply_planned(
-        &self,
-        plan: &Plan,
-        states: Option<BTreeMap<u32, GuestState>>,
-        opts: &RunOptions,
-        progress: &(dyn Fn(Event<'_>) + Sync),
-    ) -> Result<RunReport, RunError> {
-        let _lock = FleetLock::acquire(&self.root, opts.wait)?;
-        self.apply_locked(plan, states, opts, progress)
-    }
-
-    fn apply_locked(
+    pub(crate) fn apply_locked(
         &self,
         plan: &Plan,
         states: Option<BTreeMap<u32, GuestState>>,

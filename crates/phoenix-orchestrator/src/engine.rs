@@ -486,11 +486,15 @@ impl<'a> Orchestrator<'a> {
         opts: &RunOptions,
         progress: &(dyn Fn(Event<'_>) + Sync),
     ) -> Result<RunReport, RunError> {
-        let (plan, states) = self.plan_with_state(opts)?;
         if opts.dry_run {
+            let (plan, _) = self.plan_with_state(opts)?;
             return Ok(self.report_of_plan(&plan));
         }
-        self.apply_planned(&plan, Some(states), opts, progress)
+        // The plan of a run that applies it is made under the fleet lock: nobody else
+        // changes the fleet between the two.
+        let _lock = crate::lock::FleetLock::acquire(&self.root, opts.wait)?;
+        let (plan, states) = self.plan_with_state(opts)?;
+        self.apply_locked(&plan, Some(states), opts, progress)
     }
 }
 

@@ -2,8 +2,8 @@
 
 pub mod apparmor;
 pub mod container;
-pub mod docker;
 pub mod dns;
+pub mod docker;
 pub mod hypervisor;
 pub mod idmap;
 pub mod legacy;
