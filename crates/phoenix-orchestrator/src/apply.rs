@@ -426,7 +426,9 @@ impl Orchestrator<'_> {
                     .status_optional(d.vmid)
                     .map_err(err)?
                     .is_some_and(|s| s == phoenix_pct::CtStatus::Running);
-                let snapshots = if d.template_snapshot.is_some() && !defined_by_run {
+                let snapshots = if (d.template_snapshot.is_some() || d.lifecycle_snapshots)
+                    && !defined_by_run
+                {
                     Some(
                         pct.listsnapshot(d.vmid)
                             .map_err(err)?

@@ -132,6 +132,12 @@ impl<'a> NodeBackend<'a> {
                 added,
                 ..
             } => edit_text(path.as_str(), removed, added),
+            Op::EditFirewall {
+                path,
+                removed,
+                added,
+                ..
+            } => edit_text(path.as_str(), removed, added),
             Op::EnsureDir {
                 path,
                 uid,
@@ -255,6 +261,7 @@ impl<'a> NodeBackend<'a> {
                 set_mode,
                 ..
             } => self.ensure_dir(path, *uid, *gid, *mode, *set_mode),
+            Op::EditFirewall { path, content, .. } => self.write_file(path, content),
             Op::ProveMap {
                 vmid: id,
                 kind,
@@ -305,6 +312,30 @@ impl<'a> NodeBackend<'a> {
         if conf.render() != before {
             write_conf_atomic(root, vmid(id), &conf, Some(digest)).map_err(conf_err)?;
         }
+        Ok(())
+    }
+
+    /// Writes a host file atomically: a temp file in the same directory, renamed.
+    fn write_file(&self, host_path: &Utf8Path, content: &str) -> Result<(), StepError> {
+        let path = under_root(self.root, host_path);
+        let io = |what, source| StepError::Io {
+            what,
+            path: path.clone(),
+            source,
+        };
+        let dir = path.parent().unwrap_or(self.root);
+        std::fs::create_dir_all(dir).map_err(|e| io("cannot create the directory of", e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".phoenix-")
+            .tempfile_in(dir)
+            .map_err(|e| io("cannot write", e))?;
+        std::io::Write::write_all(&mut tmp, content.as_bytes())
+            .map_err(|e| io("cannot write", e))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| io("cannot write", e))?;
+        tmp.persist(&path)
+            .map_err(|e| io("cannot rename into place", e.error))?;
         Ok(())
     }
 

@@ -109,6 +109,11 @@ pub struct DesiredCt {
     pub requirement_reasons: Vec<String>,
     /// Host steps the features need.
     pub host_needs: Vec<String>,
+    /// The guest firewall (`/etc/pve/firewall/<id>.fw`): enabled, and its rules.
+    pub firewall: Option<(bool, Vec<phoenix_pveconf::firewall::FwRule>)>,
+    /// Snapshots at lifecycle steps (`pre-configured` before the features,
+    /// `final-form` once provisioned), as the old system took them.
+    pub lifecycle_snapshots: bool,
 }
 
 /// Why a container's desired state cannot be computed.
@@ -228,6 +233,18 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
         net0(ct).map_err(|r| invalid("network_config", &ct.network_config.ip, r))?,
     );
     options.features = pct_features(ct, &needs).map_err(|r| invalid("pct_options", &"", r))?;
+    let dns = &ct.network_config;
+    if !dns.nameservers.is_empty() {
+        options.nameserver = Some(
+            dns.nameservers
+                .0
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    options.searchdomain = dns.search_domain.as_ref().map(|d| d.as_str().to_owned());
     if ct.start_at_boot && (ct.boot_order.is_some() || ct.boot_delay.is_some()) {
         options.startup = Some(Startup {
             order: ct.boot_order.map(u64::from),
@@ -306,6 +323,11 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
             .iter()
             .flat_map(|(_, r)| r.host.iter().map(|h| h.name.clone()))
             .collect(),
+        firewall: ct
+            .firewall
+            .as_ref()
+            .map(|f| (f.enabled, f.rules.iter().map(|r| r.to_pve_rule()).collect())),
+        lifecycle_snapshots: ct.enable_lifecycle_snapshots.unwrap_or(false),
     })
 }
 

@@ -83,6 +83,27 @@ pub fn set_options(
             set.changes.onboot = Some(on);
         }
     }
+    for (key, wanted) in [
+        ("nameserver", &want.nameserver),
+        ("searchdomain", &want.searchdomain),
+    ] {
+        let seen = main.get(key);
+        match (wanted, seen) {
+            (Some(w), s) if s != Some(w.as_str()) => {
+                note(key, s.map(str::to_owned), w.clone());
+                if key == "nameserver" {
+                    set.changes.nameserver = Some(w.clone());
+                } else {
+                    set.changes.searchdomain = Some(w.clone());
+                }
+            }
+            (None, Some(s)) => {
+                note(key, Some(s.to_owned()), "(unset: the host's)".into());
+                set.delete.push(key.to_owned());
+            }
+            _ => {}
+        }
+    }
     let seen_startup = main.startup().map_err(err("startup"))?;
     match (&want.startup, seen_startup) {
         (Some(w), s) if s.as_ref() != Some(w) => {

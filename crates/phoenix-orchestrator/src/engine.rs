@@ -332,7 +332,7 @@ impl<'a> Orchestrator<'a> {
         let wants = ObserveWants {
             snapshots: wanted
                 .values()
-                .filter(|d| d.template_snapshot.is_some())
+                .filter(|d| d.template_snapshot.is_some() || d.lifecycle_snapshots)
                 .map(|d| d.vmid.get())
                 .collect(),
             ledgers: wanted

@@ -162,6 +162,20 @@ pub enum Op {
         /// Lines added.
         added: Vec<String>,
     },
+    /// The guest firewall file written (atomically) with the desired rules; its other
+    /// sections are kept.
+    EditFirewall {
+        /// The container.
+        vmid: u32,
+        /// `/etc/pve/firewall/<vmid>.fw`.
+        path: Utf8PathBuf,
+        /// The whole new content.
+        content: String,
+        /// Lines removed.
+        removed: Vec<String>,
+        /// Lines added.
+        added: Vec<String>,
+    },
     /// A host directory with its owner and mode.
     EnsureDir {
         /// The directory (as on the host).
@@ -250,6 +264,7 @@ impl Op {
             | Op::Start { vmid }
             | Op::Snapshot { vmid, .. }
             | Op::EditConf { vmid, .. }
+            | Op::EditFirewall { vmid, .. }
             | Op::ProveMap { vmid, .. }
             | Op::ProveVolume { vmid, .. }
             | Op::Feature { vmid, .. } => Some(*vmid),

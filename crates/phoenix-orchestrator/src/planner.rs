@@ -397,6 +397,8 @@ fn plan_ct_steps(
         }
     }
 
+    plan_firewall(d, inputs, change_kind, out)?;
+
     // The map Proxmox will use, read from the conf as it will be written, must be the
     // one the volumes were chowned for.
     confirm_idmap(d, &map, &file_conf)?;
@@ -465,7 +467,35 @@ fn plan_ct_steps(
         }
     }
 
-    // customize: features, then the template snapshot
+    // customize: features, then the template snapshot (with lifecycle snapshots
+    // `pre-configured` before the features and `final-form` at the end)
+    let has_snapshot = |name: &str| {
+        !created
+            && seen
+                .and_then(|o| o.snapshots.as_ref())
+                .is_some_and(|s| s.iter().any(|n| n == name))
+    };
+    let lifecycle = d.lifecycle_snapshots && !template;
+    if lifecycle
+        && !has_snapshot("pre-configured")
+        && d.template_snapshot
+            .as_ref()
+            .is_none_or(|t| t.as_str() != "pre-configured")
+    {
+        out.steps.push(
+            PlannedStep::new(
+                Step::Customize,
+                Change::Create,
+                Op::Snapshot {
+                    vmid,
+                    name: "pre-configured".into(),
+                },
+            )
+            .because(vec![
+                "enable_lifecycle_snapshots: before the features".into(),
+            ]),
+        );
+    }
     plan_features(d, seen, inputs, template, out);
     if let Some(snap) = &d.template_snapshot {
         let exists = !created
@@ -488,7 +518,118 @@ fn plan_ct_steps(
             ));
         }
     }
+    if lifecycle && !has_snapshot("final-form") {
+        out.steps.push(
+            PlannedStep::new(
+                Step::Customize,
+                Change::Create,
+                Op::Snapshot {
+                    vmid,
+                    name: "final-form".into(),
+                },
+            )
+            .because(vec!["enable_lifecycle_snapshots: provisioned".into()]),
+        );
+    }
     out.final_conf = Some(conf);
+    Ok(())
+}
+
+/// The guest firewall file: the desired rules in `[RULES]` (other sections kept) and
+/// `enable` in `[OPTIONS]`, written only when the text differs.
+fn plan_firewall(
+    d: &DesiredCt,
+    inputs: &GuestInputs<'_>,
+    change_kind: Change,
+    out: &mut Planned,
+) -> Result<(), StepError> {
+    use phoenix_pveconf::firewall::FwFile;
+    let Some((enabled, rules)) = &d.firewall else {
+        return Ok(());
+    };
+    let vmid = d.vmid.get();
+    let path = Utf8PathBuf::from(format!("/etc/pve/firewall/{vmid}.fw"));
+    let full = under_root(inputs.root, &path);
+    let current = match std::fs::read(&full) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(StepError::Io {
+                what: "cannot read",
+                path: full,
+                source,
+            });
+        }
+    };
+    out.reads.push(FileRead {
+        path: path.clone(),
+        digest: current
+            .as_ref()
+            .map(|b| phoenix_pveconf::conf::Digest::of(b).to_string()),
+    });
+    let enable = format!("enable: {}", u8::from(*enabled));
+    let before = current
+        .as_ref()
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    let content = match &before {
+        None => format!(
+            "[OPTIONS]\n\n{enable}\n\n{}",
+            phoenix_pveconf::firewall::render_rules(rules)
+        ),
+        Some(text) => {
+            let file = FwFile::parse(text).map_err(|e| {
+                StepError::Refused(format!(
+                    "{path}: cannot be read as a Proxmox firewall file: {e}"
+                ))
+            })?;
+            let mut text = file.with_rules(rules).render();
+            match file.option("enable") {
+                Some(v) if v == enable.trim_start_matches("enable: ") => {}
+                Some(_) => {
+                    text = text
+                        .lines()
+                        .map(|l| {
+                            if l.starts_with("enable:") {
+                                enable.as_str()
+                            } else {
+                                l
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                        + "\n";
+                }
+                None if text.starts_with("[OPTIONS]") => {
+                    text = text.replacen("[OPTIONS]\n", &format!("[OPTIONS]\n\n{enable}\n"), 1);
+                }
+                None => text = format!("[OPTIONS]\n\n{enable}\n\n{text}"),
+            }
+            text
+        }
+    };
+    if before.as_deref() == Some(content.as_str()) {
+        out.steps.push(PlannedStep::note(
+            Step::Configure,
+            format!("{path}: firewall rules as configured"),
+        ));
+        return Ok(());
+    }
+    let (removed, added) = crate::diff::line_diff(before.as_deref().unwrap_or(""), &content);
+    out.steps.push(PlannedStep::new(
+        Step::Configure,
+        if before.is_none() {
+            Change::Create
+        } else {
+            change_kind
+        },
+        Op::EditFirewall {
+            vmid,
+            path,
+            content,
+            removed,
+            added,
+        },
+    ));
     Ok(())
 }
 

@@ -58,6 +58,17 @@ pub fn preflight(
         let is_source = wanted
             .values()
             .any(|c| matches!(&c.source, Source::Clone { from, .. } if from.get() == *id));
+        if d.lifecycle_snapshots
+            && !is_source
+            && d.template_snapshot.is_none()
+            && !d.mounts.is_empty()
+        {
+            let what: Vec<String> = d.mounts.iter().map(|m| m.origin.clone()).collect();
+            refused.entry(*id).or_insert_with(|| format!(
+                "CT {id} has enable_lifecycle_snapshots but bind mounts ({}): Proxmox refuses to snapshot a container with bind mounts; turn the lifecycle snapshots off or move the data to a storage volume",
+                what.join(", ")
+            ));
+        }
         if (is_source || d.template_snapshot.is_some()) && !d.mounts.is_empty() {
             let what: Vec<String> = d.mounts.iter().map(|m| m.origin.clone()).collect();
             refused.entry(*id).or_insert_with(|| format!(

@@ -256,3 +256,56 @@ fn staging_directories_are_removed_after_success_and_after_a_failed_install() {
     );
     assert_eq!(staged(&node), Vec::<String>::new(), "{text}");
 }
+
+#[test]
+fn nameservers_firewall_rules_and_lifecycle_snapshots_are_applied_once() {
+    let node = Node::new();
+    let mut fleet = example();
+    let id = phoenix_orchestrator::config::Ctid::new(901).unwrap();
+    let ct = fleet.lxc.lxc_configs.get_mut(&id).unwrap();
+    ct.network_config.nameservers =
+        serde_json::from_value(serde_json::json!(["10.0.0.53", "1.1.1.1"])).unwrap();
+    ct.network_config.search_domain = Some("lab.internal".parse().unwrap());
+    ct.enable_lifecycle_snapshots = Some(true);
+    ct.firewall = Some(
+        serde_json::from_value(serde_json::json!({"enabled": true, "rules": [
+            {"type": "in", "action": "ACCEPT", "proto": "tcp", "port": "80,443", "comment": "web"},
+            {"type": "in", "action": "DROP", "source": "10.0.0.66"}
+        ]}))
+        .unwrap(),
+    );
+    let report = up(&node, &fleet);
+    assert!(report.ok(), "{}", report.render_text(false));
+    let text = report.render_text(false);
+    assert!(
+        text.contains("--nameserver '10.0.0.53 1.1.1.1'")
+            && text.contains("--searchdomain lab.internal"),
+        "{text}"
+    );
+    let fw = std::fs::read_to_string(node.root.join("etc/pve/firewall/901.fw")).unwrap();
+    assert_eq!(
+        fw,
+        "[OPTIONS]\n\nenable: 1\n\n[RULES]\n\nIN ACCEPT -p tcp -dport 80,443 # web\nIN DROP -source 10.0.0.66\n"
+    );
+    let snaps = node.state.lock().unwrap().cts[&901].snapshots.clone();
+    assert_eq!(snaps, ["pre-configured", "final-form"]);
+    node.runner.clear_invocations();
+    let again = up(&node, &fleet);
+    assert!(again.ok());
+    assert_eq!(again.change_count(), 0, "{}", again.render_text(false));
+    assert_eq!(mutations(&node), Vec::<String>::new());
+    // A hand edit of another section survives the next change of the rules.
+    std::fs::write(
+        node.root.join("etc/pve/firewall/901.fw"),
+        format!("{fw}\n[IPSET mgmt] # admins\n\n10.0.0.0/24\n"),
+    )
+    .unwrap();
+    let ct = fleet.lxc.lxc_configs.get_mut(&id).unwrap();
+    ct.firewall.as_mut().unwrap().rules.pop();
+    assert!(up(&node, &fleet).ok());
+    let fw = std::fs::read_to_string(node.root.join("etc/pve/firewall/901.fw")).unwrap();
+    assert!(
+        fw.contains("[IPSET mgmt] # admins\n\n10.0.0.0/24\n") && !fw.contains("10.0.0.66"),
+        "{fw}"
+    );
+}
