@@ -21,15 +21,10 @@ pub(super) fn keys(ctx: &mut Ctx<'_>) {
     let mut found: Vec<(ConfigFile, String)> = Vec::new();
     for (id, c) in ctx.containers() {
         let base = ct(id);
-        let net = &c.network_config;
+        // Applied (so not listed): network_config.nameservers and search_domain
+        // (pct --nameserver/--searchdomain), enable_lifecycle_snapshots, firewall.
         let set = [
-            ("network_config/nameservers", !net.nameservers.is_empty()),
-            ("network_config/search_domain", net.search_domain.is_some()),
             ("vllm_engine_config", c.vllm_engine_config.is_some()),
-            (
-                "enable_lifecycle_snapshots",
-                c.enable_lifecycle_snapshots.is_some(),
-            ),
             ("traefik_service", c.traefik_service.is_some()),
             (
                 "trigger_sync_on_completion",
