@@ -349,6 +349,18 @@ impl<'a> Orchestrator<'a> {
         let observed =
             observe(&pct, &self.root, &ct_ids, &wants, opts.jobs).map_err(RunError::Observe)?;
 
+        // A guest of another cluster node: pct here cannot touch it.
+        let local = crate::cluster::local_node(&self.root);
+        for id in &ct_ids {
+            if observed.contains_key(id) {
+                continue;
+            }
+            if let Some(e) = crate::cluster::elsewhere(&self.root, local.as_deref(), *id) {
+                refused
+                    .entry(*id)
+                    .or_insert(StepError::Refused(crate::cluster::refusal(*id, &e)));
+            }
+        }
         let (map_refused, map_warnings) = idmap_changes(&wanted, &observed);
         for (id, e) in preflight(&wanted, &observed).into_iter().chain(map_refused) {
             refused.entry(id).or_insert(StepError::Refused(e));

@@ -39,6 +39,7 @@
 mod apparmor_rules;
 mod apply;
 mod backend;
+mod cluster;
 pub mod dag;
 mod desired;
 mod diff;

@@ -309,3 +309,28 @@ fn nameservers_firewall_rules_and_lifecycle_snapshots_are_applied_once() {
         "{fw}"
     );
 }
+
+#[test]
+fn a_container_of_another_cluster_node_is_refused_before_any_mutating_call() {
+    let node = Node::new();
+    let fleet = example();
+    let other = node.root.join("etc/pve/nodes/pve2/lxc");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("950.conf"), "hostname: vllm-demo\nmemory: 512\n").unwrap();
+    let report = up(&node, &fleet);
+    let text = report.render_text(false);
+    assert!(
+        text.contains("FAILED at define: CT 950 exists on cluster node pve2 (/etc/pve/nodes/pve2/lxc/950.conf), not on this node"),
+        "{text}"
+    );
+    assert!(
+        !mutations(&node).iter().any(|m| m.contains(" 950")),
+        "{:?}",
+        mutations(&node)
+    );
+    assert_eq!(
+        report.containers.iter().filter(|c| !c.ok()).count(),
+        1,
+        "{text}"
+    );
+}
