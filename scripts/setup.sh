@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(lxc uidmap busybox-static apparmor nginx iproute2 tar xz-utils zstd gzip
-  mmdebstrap debian-archive-keyring nftables)
+  mmdebstrap debian-archive-keyring nftables shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
