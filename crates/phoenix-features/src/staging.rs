@@ -61,6 +61,16 @@ pub fn last_lines(out: &ExecResult, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// Waits (at most two minutes) until the container's init has finished booting:
+/// systemd's `tmpfiles.d` empties `/tmp` during boot (`D /tmp`), under a staging
+/// directory and under apt's temporary files. A container without systemd returns at
+/// once. Returns what `systemctl is-system-running` said, if anything.
+pub fn wait_for_boot(ct: &dyn Container) -> Result<Option<String>, FeatureError> {
+    let out = ct.exec(&["timeout", "120", "systemctl", "is-system-running", "--wait"])?;
+    let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    Ok((!state.is_empty()).then_some(state))
+}
+
 /// Runs `staged` in `ct`; a non-zero exit is [`FeatureError::CommandFailed`] with the
 /// script's last lines. The staging directory is removed in every case.
 pub fn run_staged(ct: &dyn Container, staged: &Staged) -> Result<ExecResult, FeatureError> {

@@ -505,7 +505,9 @@ impl Orchestrator<'_> {
             vmid: d.vmid,
             run_id: &self.run_id,
             progress,
+            root: &self.root,
         };
+        phoenix_features::staging::wait_for_boot(&access).map_err(ferr)?;
         let probe = feature.probe(&request, &access).map_err(ferr)?;
         if action == FeatureAction::Install || probe != phoenix_features::Probe::Converged {
             feature.install(&request, &access).map_err(ferr)?;
@@ -553,6 +555,8 @@ struct PctContainer<'a, 'r> {
     vmid: Vmid,
     run_id: &'a str,
     progress: &'a (dyn Fn(Event<'_>) + Sync),
+    /// Host paths handed to pct are under the root (as every host path of phoenix's).
+    root: &'a camino::Utf8Path,
 }
 
 impl Container for PctContainer<'_, '_> {
@@ -613,14 +617,22 @@ impl Container for PctContainer<'_, '_> {
             vmid: self.vmid.get(),
             source: e,
         };
-        let tmp = tempfile::NamedTempFile::new().map_err(|e| access(Box::new(e)))?;
+        // The file is written under the root's /tmp and named as on the host, so `pct`
+        // (real, or the emulator, which resolves host paths under the root) finds it.
+        let dir = self.root.join("tmp");
+        std::fs::create_dir_all(&dir).map_err(|e| access(Box::new(e)))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".phoenix-push-")
+            .tempfile_in(&dir)
+            .map_err(|e| access(Box::new(e)))?;
         std::fs::write(tmp.path(), data).map_err(|e| access(Box::new(e)))?;
+        let on_host = std::path::Path::new("/tmp").join(tmp.path().file_name().unwrap_or_default());
         let opts = FileOptions {
             perms: Some(mode),
             ..FileOptions::default()
         };
         self.pct
-            .push(self.vmid, tmp.path(), dest, &opts)
+            .push(self.vmid, &on_host, dest, &opts)
             .map_err(|e| access(Box::new(e)))
     }
 }

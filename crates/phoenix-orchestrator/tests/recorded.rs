@@ -74,7 +74,7 @@ fn the_example_fleet_converges_from_nothing_and_a_rerun_changes_nothing() {
         planned,
         "the run makes what the plan announced"
     );
-    insta::with_settings!({filters => vec![(r"/tmp/\.tmp\w+", "[tmpfile]")]}, {
+    insta::with_settings!({filters => vec![(r"/tmp/\.phoenix-push-\w+", "[tmpfile]")]}, {
         insta::assert_snapshot!("transcript_from_nothing", node.runner.transcript());
     });
     insta::assert_snapshot!("state_after_converge", node.snapshot_state());
@@ -102,7 +102,7 @@ fn a_failure_at_each_step_then_a_rerun_ends_like_a_clean_run() {
         ("set", 1),
         ("start", 2),
         ("exec", 1),
-        ("exec", 4),
+        ("exec", 5),
         ("snapshot", 1),
     ] {
         let node = Node::new();

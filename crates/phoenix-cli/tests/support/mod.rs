@@ -19,9 +19,9 @@ pub struct Env {
     pub root: PathBuf,
     config: PathBuf,
     log: PathBuf,
-    bins: PathBuf,
+    pub bins: PathBuf,
     ids: Vec<u32>,
-    bridge: String,
+    pub bridge: String,
 }
 
 pub fn bin_dir() -> PathBuf {

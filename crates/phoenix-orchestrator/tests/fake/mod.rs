@@ -368,7 +368,9 @@ fn pct(
             ok("")
         }
         "push" => {
-            let data = std::fs::read(&a[2]).expect("pushed file exists");
+            // Host paths are under the root, as pct (the emulator) resolves them.
+            let data =
+                std::fs::read(root.join(a[2].trim_start_matches('/'))).expect("pushed file exists");
             s.cts.get_mut(&id).unwrap().files.insert(a[3].clone(), data);
             ok("")
         }
@@ -421,6 +423,7 @@ fn pct(
                     ok("")
                 }
                 ["rmdir", "--ignore-fail-on-non-empty", _] => ok(""),
+                ["timeout", "120", "systemctl", "is-system-running", "--wait"] => ok("running\n"),
                 ["env", "-i", rest @ ..] => {
                     // A feature script: its effects, as Debian would have them.
                     let env: BTreeMap<&str, &str> = rest
