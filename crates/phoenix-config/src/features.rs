@@ -1,5 +1,6 @@
-//! The features phoenix knows how to install: one list in one place until
-//! phoenix-features owns it.
+//! The one list of feature names phoenix knows. phoenix-features holds what each one
+//! needs and installs (and tests that it covers exactly this list); validation checks
+//! names against it.
 
 /// Every known feature name, in the order they are usually installed.
 pub const KNOWN: &[&str] = &["base_setup", "nvidia", "docker", "vllm", "ollama"];

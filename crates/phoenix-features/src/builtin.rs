@@ -11,21 +11,6 @@ pub const DOCKER: &str = "docker";
 /// names another one.
 pub const NVIDIA: &str = "nvidia";
 
-/// Names of features the old system used that phoenix knows but cannot install yet.
-pub const KNOWN_WITHOUT_INSTALLER: &[&str] = &[
-    DOCKER,
-    NVIDIA,
-    "base_setup",
-    "vllm",
-    "ollama",
-    "portainer",
-    "python_ai",
-    "trusted_ca",
-    "step_cli",
-    "step_ca",
-    "traefik",
-];
-
 /// The requirements of a known feature without an installer, `None` for a name it
 /// does not know.
 pub fn requirements(name: &str, _request: &Request<'_>) -> Option<Requirements> {
@@ -43,7 +28,58 @@ pub fn requirements(name: &str, _request: &Request<'_>) -> Option<Requirements> 
             reasons: vec!["vllm runs on the NVIDIA driver".into()],
             ..Requirements::default()
         }),
-        n if KNOWN_WITHOUT_INSTALLER.contains(&n) => Some(Requirements::default()),
+        n if phoenix_config::features::is_known(n)
+            || phoenix_config::features::lacks_installer(n) =>
+        {
+            Some(Requirements::default())
+        }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Registry;
+
+    /// Every name of the config's one list has requirements here, and no requirement
+    /// names a feature outside it or forms a cycle.
+    #[test]
+    fn every_known_feature_is_declared_and_requirements_have_no_cycle() {
+        let hypervisor: phoenix_config::HypervisorFile =
+            serde_json::from_value(serde_json::json!({})).unwrap();
+        let ct: phoenix_config::Container = serde_json::from_value(serde_json::json!({
+            "name": "a", "memory_mb": 64, "cores": 1, "storage_pool": "local-zfs",
+            "storage_size_gb": 1, "template": "local:vztmpl/x.tar.zst",
+            "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "10.0.0.5/24"},
+            "features": ["nvidia", "docker"]
+        }))
+        .unwrap();
+        let req = Request {
+            vmid: 100,
+            container: &ct,
+            hypervisor: &hypervisor,
+        };
+        let reg = Registry::builtin();
+        let all: Vec<String> = phoenix_config::features::KNOWN
+            .iter()
+            .chain(phoenix_config::features::WITHOUT_INSTALLER)
+            .map(|n| n.to_string())
+            .collect();
+        for n in &all {
+            let r = reg
+                .requirements(n, &req)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{n} undeclared"));
+            for needed in &r.features {
+                assert!(all.contains(needed), "{n} requires unknown {needed}");
+            }
+        }
+        assert!(reg.install_order(&all, &req).is_ok());
+        let order = reg
+            .install_order(&["vllm".into(), "docker".into()], &req)
+            .unwrap();
+        assert_eq!(order, ["nvidia", "vllm", "docker"]);
+        assert!(!reg.is_known("dokcer"));
     }
 }

@@ -64,7 +64,7 @@ mod registry;
 pub mod staging;
 
 pub use base_setup::{BASE_PACKAGES, BaseSetup, LOCALE};
-pub use builtin::{DOCKER, KNOWN_WITHOUT_INSTALLER, NVIDIA};
+pub use builtin::{DOCKER, NVIDIA};
 pub use docker::{DAEMON_JSON, Docker, merged_daemon_json, settings as docker_settings};
 pub use error::FeatureError;
 pub use feature::{

@@ -20,8 +20,8 @@ impl Registry {
         Self::default()
     }
 
-    /// A registry that knows the built-in features' requirements (see
-    /// [`KNOWN_WITHOUT_INSTALLER`](crate::KNOWN_WITHOUT_INSTALLER)).
+    /// A registry with phoenix's installers that knows every feature of the config's
+    /// one list (`phoenix_config::features`), installable or not.
     pub fn builtin() -> Self {
         let mut r = Registry {
             installers: BTreeMap::new(),
@@ -45,7 +45,9 @@ impl Registry {
     /// Whether `name` is a feature phoenix knows (with or without an installer).
     pub fn is_known(&self, name: &str) -> bool {
         self.installers.contains_key(name)
-            || (self.builtin && builtin::KNOWN_WITHOUT_INSTALLER.contains(&name))
+            || (self.builtin
+                && (phoenix_config::features::is_known(name)
+                    || phoenix_config::features::lacks_installer(name)))
     }
 
     /// What `name` needs on this container: its installer's answer, else the built-in
