@@ -36,6 +36,10 @@ impl Feature for BaseSetup {
         Ok(Requirements::default())
     }
 
+    fn describe(&self) -> &'static str {
+        "the time zone (the hypervisor's), the en_US.UTF-8 locale and the base packages (ca-certificates, curl, gnupg, jq, less, procps)"
+    }
+
     fn inputs(&self, req: &Request<'_>) -> Value {
         serde_json::json!({"timezone": timezone(req), "locale": LOCALE, "packages": BASE_PACKAGES})
     }

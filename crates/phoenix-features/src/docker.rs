@@ -15,7 +15,9 @@ use phoenix_pveconf::props::Features;
 use serde_json::{Map, Value};
 
 use crate::FeatureError;
-use crate::feature::{AppArmorRequirement, Container, Feature, Probe, Request, Requirements};
+use crate::feature::{
+    AppArmorRequirement, Check, CheckRun, Container, Feature, Probe, Request, Requirements, Suite,
+};
 use crate::staging::{Staged, last_lines, run_staged};
 
 const INSTALL: &str = include_str!("../scripts/docker.sh");
@@ -127,6 +129,46 @@ impl Feature for Docker {
             r.features.push(crate::NVIDIA.into());
         }
         Ok(r)
+    }
+
+    fn describe(&self) -> &'static str {
+        "the Docker engine (docker.io, or docker-ce from Docker's repository), fuse-overlayfs when it is the driver, /etc/docker/daemon.json's storage-driver (merged)"
+    }
+
+    fn checks(&self, req: &Request<'_>) -> Vec<Check> {
+        let (_, driver) = settings(req);
+        let script = |name: &str, body: String| Check {
+            name: format!("docker: {name}"),
+            suite: Suite::Health,
+            run: CheckRun::Script(body),
+        };
+        vec![
+            script("service active", "systemctl is-active docker\n".into()),
+            script(
+                "storage driver",
+                format!(
+                    "driver=$(docker info --format '{{{{.Driver}}}}')\necho \"$driver\"\n[ \"$driver\" = {} ]\n",
+                    driver.as_str()
+                ),
+            ),
+            script(
+                "a local image runs",
+                "docker run --rm phoenix/busybox echo phoenix-image-ok\n".into(),
+            ),
+            script(
+                "outbound network to the package mirror",
+                "apt-get update -q -o Acquire::Retries=1 >/dev/null\necho apt reaches its mirror\n"
+                    .into(),
+            ),
+            Check {
+                name: "docker: apparmor profile".into(),
+                suite: Suite::Health,
+                run: CheckRun::ConfLine(
+                    "lxc.apparmor.profile".into(),
+                    "lxc-docker-secure".into(),
+                ),
+            },
+        ]
     }
 
     fn inputs(&self, req: &Request<'_>) -> Value {

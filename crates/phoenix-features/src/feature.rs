@@ -126,6 +126,45 @@ pub enum Probe {
     Missing(String),
 }
 
+/// Which suite a check belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Suite {
+    /// Quick checks that the container is healthy.
+    Health,
+    /// Slower end-to-end tests.
+    Integration,
+}
+
+impl std::fmt::Display for Suite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Suite::Health => "health",
+            Suite::Integration => "integration",
+        })
+    }
+}
+
+/// What a check runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckRun {
+    /// A script staged and run inside the container (exit 0 passes).
+    Script(String),
+    /// The container's conf on the host must hold this raw line (`key`, `value`).
+    ConfLine(String, String),
+}
+
+/// A check a feature ships (run by `phoenix test` and after a converge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// Its name (`docker: storage driver`).
+    pub name: String,
+    /// Its suite.
+    pub suite: Suite,
+    /// What it runs.
+    pub run: CheckRun,
+}
+
 /// A feature installer.
 pub trait Feature: Send + Sync {
     /// The name used in the config's `features` list.
@@ -147,4 +186,12 @@ pub trait Feature: Send + Sync {
     -> Result<(), FeatureError>;
     /// Checks that the installed feature works.
     fn verify(&self, request: &Request<'_>, container: &dyn Container) -> Result<(), FeatureError>;
+    /// The checks it ships for `phoenix test`.
+    fn checks(&self, _request: &Request<'_>) -> Vec<Check> {
+        Vec::new()
+    }
+    /// What it installs, one line, for `phoenix features list`.
+    fn describe(&self) -> &'static str {
+        ""
+    }
 }

@@ -68,7 +68,7 @@ pub use builtin::{DOCKER, NVIDIA};
 pub use docker::{DAEMON_JSON, Docker, merged_daemon_json, settings as docker_settings};
 pub use error::FeatureError;
 pub use feature::{
-    AppArmorRequirement, Container, ExecResult, Feature, HostRequirement, Probe, Request,
-    Requirements,
+    AppArmorRequirement, Check, CheckRun, Container, ExecResult, Feature, HostRequirement, Probe,
+    Request, Requirements, Suite,
 };
 pub use registry::Registry;

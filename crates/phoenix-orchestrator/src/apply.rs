@@ -550,13 +550,13 @@ fn self_guest(plan: &Plan, id: u32) -> GuestId {
 }
 
 /// A running container reached through pct, for feature installers.
-struct PctContainer<'a, 'r> {
-    pct: &'a Pct<&'r dyn CommandRunner>,
-    vmid: Vmid,
-    run_id: &'a str,
-    progress: &'a (dyn Fn(Event<'_>) + Sync),
+pub(crate) struct PctContainer<'a, 'r> {
+    pub(crate) pct: &'a Pct<&'r dyn CommandRunner>,
+    pub(crate) vmid: Vmid,
+    pub(crate) run_id: &'a str,
+    pub(crate) progress: &'a (dyn Fn(Event<'_>) + Sync),
     /// Host paths handed to pct are under the root (as every host path of phoenix's).
-    root: &'a camino::Utf8Path,
+    pub(crate) root: &'a camino::Utf8Path,
 }
 
 impl Container for PctContainer<'_, '_> {

@@ -132,6 +132,8 @@ pub struct Orchestrator<'a> {
     pub(crate) fs: Box<dyn HostFs + 'a>,
     /// This run's id: staging directories in guests are `/tmp/phoenix_run/<run-id>/`.
     pub(crate) run_id: String,
+    /// Where the config's scripts (tests, application scripts) are.
+    pub(crate) scripts_dir: Option<Utf8PathBuf>,
 }
 
 /// What planning knows of one guest, kept to re-plan it at apply time.
@@ -163,6 +165,7 @@ impl<'a> Orchestrator<'a> {
                     .unwrap_or(0),
                 std::process::id()
             ),
+            scripts_dir: None,
         }
     }
 

@@ -57,6 +57,7 @@ pub mod plan;
 mod planner;
 mod preflight;
 pub mod report;
+pub mod testing;
 #[cfg(test)]
 mod testutil;
 

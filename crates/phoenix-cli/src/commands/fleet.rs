@@ -25,6 +25,12 @@ pub struct RunFlags {
     /// unchanged ones (runs pct exec in each).
     #[arg(long)]
     pub verify: bool,
+    /// Do not run the test suites of the containers this run changed.
+    #[arg(long)]
+    pub no_tests: bool,
+    /// Where the config's scripts are (default: `bin/` beside the config directory).
+    #[arg(long, env = "PHOENIX_SCRIPTS_DIR")]
+    pub scripts_dir: Option<camino::Utf8PathBuf>,
 }
 
 /// Which containers, and how to run.
@@ -69,10 +75,56 @@ pub fn converge(
         only_missing,
         reprove: flags.verify,
     };
-    let report = orchestrator(&fleet, global, &runner)
+    let orch = orchestrator(&fleet, global, &runner).with_scripts_dir(scripts_dir(
+        global,
+        flags.scripts_dir.as_ref(),
+    ));
+    let report = orch
         .converge(&opts, &progress(global))
         .map_err(run_error)?;
-    finish(&report, global, flags.dry_run)
+    let done = finish(&report, global, flags.dry_run);
+    if flags.dry_run || flags.no_tests {
+        return done;
+    }
+    // The test suites of the containers this run changed (a no-op run tests nothing).
+    let changed: Vec<u32> = report
+        .containers
+        .iter()
+        .filter(|c| c.ok() && c.changes().next().is_some())
+        .map(|c| c.vmid)
+        .collect();
+    if changed.is_empty() {
+        return done;
+    }
+    let suites = [
+        phoenix_orchestrator::features::Suite::Health,
+        phoenix_orchestrator::features::Suite::Integration,
+    ];
+    let tests = orch
+        .test(&changed, &suites, &progress(global))
+        .map_err(run_error)?;
+    if !tests.results.is_empty() && !global.json() && (!global.quiet || !tests.ok()) {
+        print!("\n{}", tests.render_text());
+    }
+    done?;
+    if tests.ok() {
+        Ok(())
+    } else {
+        Err(Reported::runtime())
+    }
+}
+
+/// The scripts directory: the one given, else `bin/` beside the config directory.
+pub fn scripts_dir(
+    global: &Global,
+    given: Option<&camino::Utf8PathBuf>,
+) -> Option<camino::Utf8PathBuf> {
+    phoenix_config::scripts_dir_for(
+        &global.config_dir,
+        &phoenix_config::ValidateOptions {
+            scripts_dir: given.cloned(),
+        },
+    )
 }
 
 /// Loads and validates the config directory; invalid config exits 2 with every

@@ -12,6 +12,7 @@ mod config;
 mod converge;
 mod create;
 mod delete;
+mod features;
 mod doctor;
 mod fleet;
 mod idmap;
@@ -21,6 +22,7 @@ mod schema;
 mod start;
 mod status;
 mod stop;
+mod test;
 mod up;
 mod validate;
 
@@ -46,6 +48,8 @@ pub enum Command {
     Delete(delete::Args),
     /// Check the host facts phoenix depends on (ok / warn / fail with a reason).
     Doctor(doctor::Args),
+    /// The features phoenix knows: requirements, Proxmox changes, what they install.
+    Features(features::Args),
     /// Check, show and plan user-namespace id maps (lxc.idmap).
     Idmap(idmap::Args),
     /// Print what a converge would do (exact pct argv and file edits); change nothing.
@@ -60,6 +64,8 @@ pub enum Command {
     Status(status::Args),
     /// Shut containers down.
     Stop(stop::Args),
+    /// Run the containers' test suites inside them.
+    Test(test::Args),
     /// Converge every container (converge --all).
     Up(up::Args),
     /// Validate the config directory and print every problem.
@@ -78,6 +84,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::Create(args) => create::run(args, global),
         Command::Delete(args) => delete::run(args, global),
         Command::Doctor(args) => doctor::run(args, global),
+        Command::Features(args) => features::run(args, global),
         Command::Idmap(args) => idmap::run(args, global),
         Command::Plan(args) => plan::run(args, global),
         Command::Restart(args) => restart::run(args, global),
@@ -85,6 +92,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::Start(args) => start::run(args, global),
         Command::Status(args) => status::run(args, global),
         Command::Stop(args) => stop::run(args, global),
+        Command::Test(args) => test::run(args, global),
         Command::Up(args) => up::run(args, global),
         Command::Validate(args) => validate::run(args, global),
     }
