@@ -90,6 +90,16 @@ fn docker_in_a_debian_container_converges_switches_driver_and_takes_base_setup()
     );
     assert!(first.contains("1 containers: 1 ok"), "{first}");
     assert!(first.contains("install feature docker"), "{first}");
+    // The run tested what it changed: docker's own checks, all passing.
+    for check in [
+        "docker: service active",
+        "docker: storage driver",
+        "docker: a local image runs",
+        "docker: outbound network to the package mirror",
+        "docker: apparmor profile",
+    ] {
+        assert!(first.contains(&format!("ok   {check}")), "{check}: {first}");
+    }
     assert_eq!(
         exec(&env, &["docker", "info", "--format", "{{.Driver}}"]),
         "fuse-overlayfs"
@@ -168,5 +178,31 @@ fn docker_in_a_debian_container_converges_switches_driver_and_takes_base_setup()
     assert!(fourth.contains("install feature base_setup"), "{fourth}");
     assert!(!fourth.contains("install feature docker"), "{fourth}");
     assert_eq!(exec(&env, &["cat", "/etc/timezone"]), "UTC");
+
+    // A failing health check of the config: exit 1, naming the container, the suite
+    // and the check, with its last lines; no staging directory is left.
+    let bin = env.config.parent().unwrap().join("bin/checks");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("web.sh"),
+        "echo checking the web page\necho 'curl: (7) connection refused' >&2\nexit 7\n",
+    )
+    .unwrap();
+    fleet(
+        &env,
+        json!({"docker": {"storage_driver": "overlay2"}, "features": ["base_setup", "docker"],
+               "tests": {"health_checks": [{"name": "web answers", "type": "script", "path": "checks/web.sh"}]}}),
+    );
+    let t = Instant::now();
+    let failed = env.phoenix(&["test", "8700", "--suite", "health"], &[]);
+    eprintln!("timing: phoenix test (6 health checks) {:.1?}", t.elapsed());
+    let text = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("CT 8700 health check 'web answers' failed:"),
+        "{text}"
+    );
+    assert!(text.contains("curl: (7) connection refused"), "{text}");
+    assert!(text.contains("6 checks: 5 passed, 1 failed"), "{text}");
     assert!(!exec(&env, &["ls", "-A", "/tmp"]).contains("phoenix_run"));
 }

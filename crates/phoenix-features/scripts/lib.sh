@@ -25,7 +25,8 @@ apt_install() {
   fi
   log "installing ${missing[*]}"
   if [ ! -f /var/lib/phoenix/apt-updated ] || [ -n "$(find /var/lib/phoenix/apt-updated -mmin +60 2>/dev/null)" ]; then
-    apt-get update -q
+    # One retry: a mirror or DNS hiccup right after boot is not worth a failed run.
+    apt-get update -q || { sleep 3; apt-get update -q; }
     mkdir -p /var/lib/phoenix
     touch /var/lib/phoenix/apt-updated
   fi

@@ -163,10 +163,7 @@ impl Feature for Docker {
             Check {
                 name: "docker: apparmor profile".into(),
                 suite: Suite::Health,
-                run: CheckRun::ConfLine(
-                    "lxc.apparmor.profile".into(),
-                    "lxc-docker-secure".into(),
-                ),
+                run: CheckRun::ConfLine("lxc.apparmor.profile".into(), "lxc-docker-secure".into()),
             },
         ]
     }

@@ -61,14 +61,29 @@ pub fn last_lines(out: &ExecResult, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Waits (at most two minutes) until the container's init has finished booting:
+/// Waits (at most about two minutes) until the container's init has finished booting:
 /// systemd's `tmpfiles.d` empties `/tmp` during boot (`D /tmp`), under a staging
-/// directory and under apt's temporary files. A container without systemd returns at
-/// once. Returns what `systemctl is-system-running` said, if anything.
+/// directory and under apt's temporary files. Right after a start `systemctl` may not
+/// reach systemd yet and answer at once, so it is asked again until it says `running`
+/// or `degraded`. A container without systemd (no `systemctl`) returns at once.
+/// Returns the last state systemd reported, if any.
 pub fn wait_for_boot(ct: &dyn Container) -> Result<Option<String>, FeatureError> {
-    let out = ct.exec(&["timeout", "120", "systemctl", "is-system-running", "--wait"])?;
-    let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    Ok((!state.is_empty()).then_some(state))
+    let mut last = None;
+    for attempt in 0..60 {
+        let out = ct.exec(&["timeout", "110", "systemctl", "is-system-running", "--wait"])?;
+        if out.code == 126 || out.code == 127 {
+            return Ok(None);
+        }
+        let state = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if matches!(state.as_str(), "running" | "degraded") {
+            return Ok(Some(state));
+        }
+        last = (!state.is_empty()).then_some(state);
+        if attempt > 0 || out.code != 0 {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+    Ok(last)
 }
 
 /// Runs `staged` in `ct`; a non-zero exit is [`FeatureError::CommandFailed`] with the

@@ -59,7 +59,11 @@ impl TestReport {
             );
         }
         for r in self.results.iter().filter(|r| !r.passed) {
-            let _ = writeln!(out, "\nCT {} {} check '{}' failed:", r.vmid, r.suite, r.check);
+            let _ = writeln!(
+                out,
+                "\nCT {} {} check '{}' failed:",
+                r.vmid, r.suite, r.check
+            );
             for l in r.output.lines() {
                 let _ = writeln!(out, "  | {l}");
             }
@@ -120,10 +124,7 @@ impl Orchestrator<'_> {
                     (Suite::Integration, &tests.integration_tests),
                 ] {
                     for t in list {
-                        let path = self
-                            .scripts_dir
-                            .as_ref()
-                            .map(|d| d.join(t.path.as_str()));
+                        let path = self.scripts_dir.as_ref().map(|d| d.join(t.path.as_str()));
                         let run = match path.as_ref().map(std::fs::read_to_string) {
                             Some(Ok(text)) => CheckRun::Script(text),
                             Some(Err(e)) => CheckRun::Script(format!(
@@ -187,10 +188,7 @@ impl Orchestrator<'_> {
                                 ..Staged::default()
                             };
                             match run_staged(&access, &staged) {
-                                Ok(out) => (
-                                    true,
-                                    phoenix_features::staging::last_lines(&out, 5),
-                                ),
+                                Ok(out) => (true, phoenix_features::staging::last_lines(&out, 5)),
                                 Err(FeatureError::CommandFailed { code, stderr, .. }) => {
                                     (false, format!("{stderr}\n(exit code {code})"))
                                 }
@@ -245,6 +243,9 @@ mod tests {
              CT 102 integration check 'web answers' failed:\n  | curl: (7) failed\n  | (exit code 7)\n\
              2 checks: 1 passed, 1 failed\n"
         );
-        assert_eq!(staged_name("docker: storage driver"), "test-docker--storage-driver");
+        assert_eq!(
+            staged_name("docker: storage driver"),
+            "test-docker--storage-driver"
+        );
     }
 }

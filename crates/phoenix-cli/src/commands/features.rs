@@ -86,7 +86,11 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
         println!(
             "{}{}",
             r["name"].as_str().unwrap_or_default(),
-            if r["installer"] == true { "" } else { " (known, no installer yet)" }
+            if r["installer"] == true {
+                ""
+            } else {
+                " (known, no installer yet)"
+            }
         );
         let list = |v: &serde_json::Value| {
             v.as_array()

@@ -75,13 +75,9 @@ pub fn converge(
         only_missing,
         reprove: flags.verify,
     };
-    let orch = orchestrator(&fleet, global, &runner).with_scripts_dir(scripts_dir(
-        global,
-        flags.scripts_dir.as_ref(),
-    ));
-    let report = orch
-        .converge(&opts, &progress(global))
-        .map_err(run_error)?;
+    let orch = orchestrator(&fleet, global, &runner)
+        .with_scripts_dir(scripts_dir(global, flags.scripts_dir.as_ref()));
+    let report = orch.converge(&opts, &progress(global)).map_err(run_error)?;
     let done = finish(&report, global, flags.dry_run);
     if flags.dry_run || flags.no_tests {
         return done;

@@ -17,7 +17,7 @@ pub struct Env {
     _dir: tempfile::TempDir,
     /// The host root (`PHOENIX_ROOT`).
     pub root: PathBuf,
-    config: PathBuf,
+    pub config: PathBuf,
     log: PathBuf,
     pub bins: PathBuf,
     ids: Vec<u32>,

@@ -423,7 +423,7 @@ fn pct(
                     ok("")
                 }
                 ["rmdir", "--ignore-fail-on-non-empty", _] => ok(""),
-                ["timeout", "120", "systemctl", "is-system-running", "--wait"] => ok("running\n"),
+                ["timeout", "110", "systemctl", "is-system-running", "--wait"] => ok("running\n"),
                 ["env", "-i", rest @ ..] => {
                     // A feature script: its effects, as Debian would have them.
                     let env: BTreeMap<&str, &str> = rest
