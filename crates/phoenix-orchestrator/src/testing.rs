@@ -172,8 +172,13 @@ impl Orchestrator<'_> {
                             );
                             match conf {
                                 Ok(Some((conf, _))) => {
+                                    // A per-container profile derived from it
+                                    // (`<profile>-ct<id>`, extra rules) counts too.
                                     let seen = conf.main().lxc_values(key);
-                                    let ok = seen.contains(&value.as_str());
+                                    let derived = format!("{value}-ct{id}");
+                                    let ok = seen
+                                        .iter()
+                                        .any(|s| *s == value.as_str() || *s == derived);
                                     (ok, format!("{key}: {}", seen.join(", ")))
                                 }
                                 Ok(None) => (false, format!("CT {id} has no conf")),
