@@ -64,8 +64,8 @@ pub(super) fn checks(ctx: &mut Ctx<'_>) {
                 format!("tls at {pointer}: the gateway has no certificate; set gateway.tls in phoenix_hypervisor_config.json"),
             );
         }
-        let listens_tls = gw.tls.is_some() && g.tls != Some(false);
-        let own_port = g.upstream_port == 80 || (listens_tls && g.upstream_port == 443);
+        // NGINX listens on 80, and on 443 whenever the gateway has a certificate.
+        let own_port = g.upstream_port == 80 || (gw.tls.is_some() && g.upstream_port == 443);
         if id == gw.ctid && own_port {
             let pointer = format!("{}/gateway/upstream_port", ct(id));
             ctx.error(
