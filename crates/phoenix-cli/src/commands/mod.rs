@@ -14,6 +14,7 @@ mod create;
 mod delete;
 mod doctor;
 mod fleet;
+mod gateway;
 mod idmap;
 mod plan;
 mod restart;
@@ -46,6 +47,8 @@ pub enum Command {
     Delete(delete::Args),
     /// Check the host facts phoenix depends on (ok / warn / fail with a reason).
     Doctor(doctor::Args),
+    /// The NGINX gateway: render its configuration from the fleet.
+    Gateway(gateway::Args),
     /// Check, show and plan user-namespace id maps (lxc.idmap).
     Idmap(idmap::Args),
     /// Print what a converge would do (exact pct argv and file edits); change nothing.
@@ -78,6 +81,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::Create(args) => create::run(args, global),
         Command::Delete(args) => delete::run(args, global),
         Command::Doctor(args) => doctor::run(args, global),
+        Command::Gateway(args) => gateway::run(args, global),
         Command::Idmap(args) => idmap::run(args, global),
         Command::Plan(args) => plan::run(args, global),
         Command::Restart(args) => restart::run(args, global),
