@@ -39,16 +39,16 @@ const FAKES: &[(&str, &str)] = &[
     ("apt-get", "echo \"apt-get $*\" >> \"$FAKE_LOG\"\nexit 1\n"),
 ];
 
-/// A gateway container in a directory: the staging directory, NGINX's directory with
+/// A gateway container as a directory: the staging directory, NGINX's directory with
 /// Debian's default site enabled, and the fakes.
-struct Box {
+struct Guest {
     dir: tempfile::TempDir,
 }
 
-impl Box {
-    fn new() -> Box {
+impl Guest {
+    fn new() -> Guest {
         let dir = tempfile::tempdir().unwrap();
-        let b = Box { dir };
+        let b = Guest { dir };
         for d in [
             "run",
             "bin",
@@ -183,7 +183,7 @@ fn first_run_installs_second_run_changes_nothing() {
     if !tools() {
         return;
     }
-    let b = Box::new();
+    let b = Guest::new();
     let step = b.step();
     let out = b.run(&step, &step.conf);
     assert!(out.status.success(), "{}", said(&out));
@@ -257,7 +257,7 @@ fn a_failing_nginx_t_puts_the_previous_file_back_and_does_not_reload() {
     if !tools() {
         return;
     }
-    let b = Box::new();
+    let b = Guest::new();
     let step = b.step();
     assert!(b.run(&step, &step.conf).status.success());
     let broken = format!("{}\nbogus_directive on;\n", step.conf);
@@ -291,7 +291,7 @@ fn a_failing_first_install_leaves_the_container_as_it_was() {
     if !tools() {
         return;
     }
-    let b = Box::new();
+    let b = Guest::new();
     let step = b.step();
     let out = b.run(&step, "server { listen 80 default_server; bogus; }\n");
     assert_eq!(out.status.code(), Some(1), "{}", said(&out));
@@ -307,7 +307,7 @@ fn a_stopped_nginx_is_started_and_half_a_certificate_is_refused() {
     if !tools() {
         return;
     }
-    let b = Box::new();
+    let b = Guest::new();
     let step = b.step();
     assert!(b.run(&step, &step.conf).status.success());
     std::fs::remove_file(b.path("bin/active")).unwrap();
