@@ -22,6 +22,9 @@
 //!   `Connection $connection_upgrade` from one `map $http_upgrade` (written only when
 //!   a route asks for it).
 //!
+//! A host name longer than NGINX's default `server_names_hash_bucket_size` holds (46
+//! characters) gets the bucket size it needs, at the top of the file.
+//!
 //! Only directives NGINX 1.22 (Debian 12) knows; no `http2` (its `listen` parameter
 //! is deprecated from 1.25.1 and the `http2` directive does not exist before).
 //! Output is sorted (upstreams by id, servers by port then host, locations by path)

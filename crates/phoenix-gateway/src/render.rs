@@ -31,6 +31,14 @@ fn write_config(out: &mut String, config: &GatewayConfig) -> std::fmt::Result {
         "# NGINX runs in container {}; `phoenix gateway render` prints this file.",
         config.ctid
     )?;
+    if let Some(size) = names_bucket_size(config) {
+        // NGINX's default bucket (64 bytes on x86-64) holds host names of at most 46
+        // characters; a longer one fails `nginx -t` ("could not build
+        // server_names_hash"). Written only then: an nginx.conf setting it too would
+        // be a duplicate.
+        writeln!(out)?;
+        writeln!(out, "server_names_hash_bucket_size {size};")?;
+    }
     if config.needs_upgrade_map() {
         // WebSocket: `Connection: upgrade` when the client asked for an upgrade,
         // `close` otherwise (nginx.org's WebSocket proxying example).
@@ -104,4 +112,47 @@ fn write_location(out: &mut String, l: &Location) -> std::fmt::Result {
         )?;
     }
     writeln!(out, "    }}")
+}
+
+/// The `server_names_hash_bucket_size` the longest host name needs, when NGINX's
+/// default of 64 is too small. A bucket holds each name in a pointer-aligned element
+/// (pointer, length, name) and ends with a null pointer.
+fn names_bucket_size(config: &GatewayConfig) -> Option<usize> {
+    let longest = config
+        .servers
+        .iter()
+        .filter_map(|s| s.host.as_ref().map(String::len))
+        .max()?;
+    let need = (8 + 2 + longest).next_multiple_of(8) + 8;
+    (need > 64).then(|| need.next_power_of_two())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routes::Server;
+
+    fn with_host(len: usize) -> GatewayConfig {
+        GatewayConfig {
+            ctid: "101".parse().unwrap(),
+            tls: None,
+            upstreams: vec![],
+            servers: vec![Server {
+                listen: Listen::Http,
+                host: Some("a".repeat(len)),
+                locations: vec![],
+                fallback: Fallback::NotFound,
+            }],
+        }
+    }
+
+    #[test]
+    fn long_host_names_get_a_bucket_that_holds_them() {
+        // Found with nginx 1.22 -t: two names of 46 characters pass, 47 fail.
+        assert_eq!(names_bucket_size(&with_host(46)), None);
+        assert_eq!(names_bucket_size(&with_host(47)), Some(128));
+        assert_eq!(names_bucket_size(&with_host(110)), Some(128));
+        assert_eq!(names_bucket_size(&with_host(111)), Some(256));
+        assert_eq!(names_bucket_size(&with_host(255)), Some(512));
+    }
 }

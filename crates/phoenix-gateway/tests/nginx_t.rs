@@ -154,6 +154,42 @@ fn the_example_fleet_with_its_certificate_passes_nginx_t() {
 }
 
 #[test]
+fn long_host_names_pass_nginx_t() {
+    if !nginx_available() {
+        return;
+    }
+    // NGINX's default server_names_hash_bucket_size (64) fails on two names of 47
+    // characters; the renderer sizes the bucket for the longest name.
+    let sandbox = Sandbox::new();
+    let mut fleet = example();
+    fleet.hypervisor.gateway.as_mut().unwrap().tls = None;
+    let long = |c: &str, n: usize| format!("{}.lan", c.repeat(n - 4)).parse().unwrap();
+    for (id, names) in [
+        (102, vec![long("a", 47), long("b", 47)]),
+        (950, vec![long("c", 255)]),
+    ] {
+        let ct = fleet
+            .lxc
+            .lxc_configs
+            .get_mut(&id.to_string().parse().unwrap())
+            .unwrap();
+        ct.gateway.as_mut().unwrap().hostnames = names;
+    }
+    let text = phoenix_gateway::render(&fleet).unwrap();
+    assert!(
+        text.contains("server_names_hash_bucket_size 512;"),
+        "{text}"
+    );
+    assert_passes(&sandbox, "long names", &text);
+    let default = text.replace("server_names_hash_bucket_size 512;", "");
+    let (ok, said) = sandbox.test(&default);
+    assert!(
+        !ok && said.contains("server_names_hash_bucket_size"),
+        "{said}"
+    );
+}
+
+#[test]
 fn the_example_fleet_without_tls_passes_nginx_t() {
     if !nginx_available() {
         return;
