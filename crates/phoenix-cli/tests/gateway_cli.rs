@@ -64,3 +64,32 @@ fn an_unknown_gateway_container_exits_2_with_its_pointer() {
         "{err}"
     );
 }
+
+#[test]
+fn a_fleet_without_a_gateway_exits_2_saying_what_to_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = repo().join("fixtures/example");
+    for f in ["phoenix_lxc_configs.json", "phoenix_vm_configs.json"] {
+        std::fs::copy(example.join(f), tmp.path().join(f)).unwrap();
+    }
+    let hv = std::fs::read_to_string(example.join("phoenix_hypervisor_config.json")).unwrap();
+    let mut hv: serde_json::Value = serde_json::from_str(&hv).unwrap();
+    hv.as_object_mut().unwrap().remove("gateway");
+    hv.as_object_mut().unwrap().remove("$schema");
+    std::fs::write(
+        tmp.path().join("phoenix_hypervisor_config.json"),
+        hv.to_string(),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_phoenix"))
+        .args(["gateway", "render", "--config-dir"])
+        .arg(tmp.path())
+        .env_remove("PHOENIX_CONFIG_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    // validate's warnings, then the reason nothing was rendered.
+    assert!(err.contains("gateway at /lxc_configs/102/gateway: phoenix_hypervisor_config.json names no gateway container"), "{err}");
+    assert!(err.ends_with("the fleet names no gateway container: set gateway.ctid in phoenix_hypervisor_config.json\n"), "{err}");
+}
