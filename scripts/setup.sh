@@ -3,7 +3,8 @@
 # LXC and uidmap for real unprivileged containers, busybox-static for the demo
 # OS template, mmdebstrap for the Debian 12 OS template (phoenix-mktemplate --distro
 # debian-12), nftables for the emulator's filtered uplink (pct-emulator-net up),
-# apparmor (apparmor_parser and the lxc abstractions), nginx (nginx -t),
+# apparmor (apparmor_parser and the lxc abstractions), nginx (nginx -t of the rendered
+# gateway), openssl (its test certificate), shellcheck (the embedded feature scripts),
 # and root's subordinate id ranges that unprivileged LXC needs. Idempotent.
 set -euo pipefail
 
@@ -12,8 +13,8 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-packages=(lxc uidmap busybox-static apparmor nginx iproute2 tar xz-utils zstd gzip
-  mmdebstrap debian-archive-keyring nftables shellcheck)
+packages=(lxc uidmap busybox-static apparmor nginx openssl shellcheck iproute2 tar xz-utils
+  zstd gzip mmdebstrap debian-archive-keyring nftables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

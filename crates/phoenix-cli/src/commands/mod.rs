@@ -15,6 +15,7 @@ mod delete;
 mod doctor;
 mod features;
 mod fleet;
+mod gateway;
 mod idmap;
 mod plan;
 mod restart;
@@ -50,6 +51,8 @@ pub enum Command {
     Doctor(doctor::Args),
     /// The features phoenix knows: requirements, Proxmox changes, what they install.
     Features(features::Args),
+    /// The NGINX gateway: render its configuration from the fleet.
+    Gateway(gateway::Args),
     /// Check, show and plan user-namespace id maps (lxc.idmap).
     Idmap(idmap::Args),
     /// Print what a converge would do (exact pct argv and file edits); change nothing.
@@ -85,6 +88,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::Delete(args) => delete::run(args, global),
         Command::Doctor(args) => doctor::run(args, global),
         Command::Features(args) => features::run(args, global),
+        Command::Gateway(args) => gateway::run(args, global),
         Command::Idmap(args) => idmap::run(args, global),
         Command::Plan(args) => plan::run(args, global),
         Command::Restart(args) => restart::run(args, global),

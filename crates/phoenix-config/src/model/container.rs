@@ -275,18 +275,26 @@ pub struct MountPoint {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gateway {
-    /// Host names routed to the container (virtual hosts).
+    /// Host names routed to the container: one NGINX `server` each. Without any, the
+    /// route is a path prefix on the gateway's default server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hostnames: Vec<Hostname>,
-    /// URL path prefix routed to the container (`/api/`).
+    /// URL path prefix routed to the container (`/api/`), on each of its hostnames
+    /// or, without hostnames, on the default server; `/` when absent. The request's
+    /// path is passed on unchanged (the prefix is not stripped).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<UrlPath>,
-    /// The container port NGINX proxies to.
+    /// The container port NGINX proxies to, at the container's `network_config.ip`.
     #[schemars(range(min = 1))]
     pub upstream_port: u16,
-    /// Proxy WebSocket upgrades.
+    /// Proxy WebSocket upgrades (`Upgrade` and `Connection` passed on, HTTP/1.1).
     #[serde(default, skip_serializing_if = "is_false")]
     pub websocket: bool,
+    /// Serve these routes over HTTPS. Absent: HTTPS when the hypervisor's
+    /// `gateway.tls` names a certificate, else plain HTTP. `false`: plain HTTP on
+    /// port 80 only, never redirected. `true` needs `gateway.tls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
 }
 
 /// A container's checks.

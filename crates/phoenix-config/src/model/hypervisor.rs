@@ -82,6 +82,10 @@ pub struct HypervisorFile {
     /// The host firewall.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<HostFirewall>,
+    /// The NGINX gateway: the container that runs it and its TLS certificate. Every
+    /// container's `gateway` section is routed through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<super::gateway::FleetGateway>,
     /// Old system: the fleet's internal DNS domain (`internal.thinkheads.ai`), the
     /// guests' search domain and the suffix of Traefik and gateway names. Read, not
     /// applied yet.

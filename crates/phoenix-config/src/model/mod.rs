@@ -4,6 +4,7 @@ pub mod apparmor;
 pub mod container;
 pub mod dns;
 pub mod docker;
+pub mod gateway;
 pub mod hypervisor;
 pub mod idmap;
 pub mod legacy;

@@ -2,6 +2,7 @@
 
 mod container;
 mod firewall;
+mod gateway;
 mod graph;
 mod host;
 mod network;
@@ -100,6 +101,7 @@ pub(crate) fn check(fleet: &Fleet, scripts: Option<&ScriptIndex>) -> Vec<Finding
     container::id_maps(&mut ctx);
     container::mounts(&mut ctx);
     container::gateways(&mut ctx);
+    gateway::checks(&mut ctx);
     host::shared_volumes(&mut ctx);
     host::shared_volume_owners(&mut ctx);
     host::storage(&mut ctx);
