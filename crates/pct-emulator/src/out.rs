@@ -26,7 +26,7 @@ pub fn line(text: impl AsRef<str>) {
     });
 }
 
-/// Writes what [`line`] collected, in one go, and returns `code`, or 141 when the
+/// Writes what [`line()`] collected, in one go, and returns `code`, or 141 when the
 /// reader is gone and `code` was 0.
 pub fn flush(code: i32) -> i32 {
     let text = BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));

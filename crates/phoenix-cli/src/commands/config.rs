@@ -25,7 +25,7 @@ pub enum Command {
 /// Arguments of `phoenix config upgrade` (the directory is the global `--config-dir`).
 #[derive(Debug, clap::Args)]
 pub struct UpgradeArgs {
-    /// Write the rewritten files (old text kept as <file>.bak) instead of only printing.
+    /// Write the rewritten files (old text kept as `<file>.bak`) instead of only printing.
     #[arg(long)]
     pub write: bool,
 }
