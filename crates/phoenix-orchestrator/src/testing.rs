@@ -176,9 +176,8 @@ impl Orchestrator<'_> {
                                     // (`<profile>-ct<id>`, extra rules) counts too.
                                     let seen = conf.main().lxc_values(key);
                                     let derived = format!("{value}-ct{id}");
-                                    let ok = seen
-                                        .iter()
-                                        .any(|s| *s == value.as_str() || *s == derived);
+                                    let ok =
+                                        seen.iter().any(|s| *s == value.as_str() || *s == derived);
                                     (ok, format!("{key}: {}", seen.join(", ")))
                                 }
                                 Ok(None) => (false, format!("CT {id} has no conf")),
