@@ -14,6 +14,10 @@ pub const STAGING_ROOT: &str = "/tmp/phoenix_run";
 /// The helper every script sources first.
 pub const LIB_SH: &str = include_str!("../scripts/lib.sh");
 
+/// phoenix's own gateway step, run in the gateway container (nginx installed, the
+/// rendered configuration tested and reloaded only when it changed).
+pub const GATEWAY_SH: &str = include_str!("../scripts/gateway.sh");
+
 /// The PATH scripts run with (Proxmox's own for `pct exec`).
 pub const SCRIPT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

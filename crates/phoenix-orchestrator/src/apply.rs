@@ -354,6 +354,13 @@ impl Orchestrator<'_> {
                     inputs,
                     ..
                 } => self.run_feature(&state.desired, name, *action, inputs, progress),
+                Op::Gateway { inputs, .. } => self.run_gateway(&state.desired, inputs, progress),
+                Op::Script {
+                    script,
+                    files,
+                    inputs,
+                    ..
+                } => self.run_script(&state.desired, script, files, inputs, progress),
                 op => backend.execute(op),
             };
             if let Err(e) = result {
@@ -439,7 +446,7 @@ impl Orchestrator<'_> {
                 } else {
                     None
                 };
-                let ledger = if running && !d.features.is_empty() && !defined_by_run {
+                let ledger = if running && !defined_by_run {
                     read_ledger(&pct, d.vmid).map_err(err)?
                 } else {
                     None
@@ -454,6 +461,7 @@ impl Orchestrator<'_> {
             }
         };
         let _ = observed_of(seen.as_ref());
+        let gateway = self.gateway_step().and_then(Result::ok);
         let inputs = GuestInputs {
             root: &self.root,
             fs: self.fs.as_ref(),
@@ -463,6 +471,9 @@ impl Orchestrator<'_> {
             reprove: opts.reprove,
             defined_by_run,
             only_missing: false,
+            gateway: gateway.as_ref(),
+            scripts_dir: self.scripts_dir.as_deref(),
+            rerun_scripts: opts.rerun_scripts,
         };
         // Directories were handled by the plan's own volume steps.
         let mut dirs = PlannedDirs::new();
@@ -513,28 +524,142 @@ impl Orchestrator<'_> {
             feature.install(&request, &access).map_err(ferr)?;
         }
         feature.verify(&request, &access).map_err(ferr)?;
-        let ledger_err = |reason: String| StepError::Ledger {
-            guest,
-            path: LEDGER_PATH,
-            reason,
-        };
-        let mut ledger = read_ledger(&pct, d.vmid)
-            .map_err(|e| ledger_err(e.to_string()))?
-            .unwrap_or_default();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        ledger.record(name, env!("CARGO_PKG_VERSION"), inputs, now);
-        access
-            .exec(&["mkdir", "-p", "/var/lib/phoenix"])
-            .map_err(|e| ledger_err(e.to_string()))?;
-        access
-            .push(ledger.render().as_bytes(), LEDGER_PATH, 0o644)
-            .map_err(|e| ledger_err(e.to_string()))?;
-        let _: &Ledger = &ledger;
-        Ok(())
+        record(&access, name, inputs)
     }
+
+    fn container_access<'p>(
+        &'p self,
+        pct: &'p Pct<&'p dyn CommandRunner>,
+        v: Vmid,
+        progress: &'p (dyn Fn(Event<'_>) + Sync),
+    ) -> PctContainer<'p, 'p> {
+        PctContainer {
+            pct,
+            vmid: v,
+            run_id: &self.run_id,
+            progress,
+            root: &self.root,
+        }
+    }
+
+    /// phoenix's gateway step: the configuration rendered from the fleet, staged with
+    /// gateway.sh, installed, tested and reloaded only when it changed.
+    fn run_gateway(
+        &self,
+        d: &DesiredCt,
+        inputs: &str,
+        progress: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<(), StepError> {
+        let guest = GuestId::Ct(d.vmid);
+        let ferr = |source| StepError::Feature {
+            guest,
+            feature: "gateway".into(),
+            source,
+        };
+        let step = match self.gateway_step() {
+            Some(Ok(s)) => s,
+            Some(Err(e)) => {
+                return Err(StepError::Refused(format!(
+                    "the gateway configuration cannot be rendered: {e}"
+                )));
+            }
+            None => return Ok(()),
+        };
+        let pct = self.pct(self.runner);
+        let access = self.container_access(&pct, d.vmid, progress);
+        phoenix_features::staging::wait_for_boot(&access).map_err(ferr)?;
+        let staged = phoenix_features::staging::Staged {
+            feature: "gateway".into(),
+            script: phoenix_features::staging::GATEWAY_SH.into(),
+            files: vec![phoenix_features::staging::StagedFile {
+                path: phoenix_gateway::STAGED_CONF.into(),
+                content: step.conf.clone().into_bytes(),
+                mode: 0o644,
+            }],
+            env: step.env.clone(),
+            ..Default::default()
+        };
+        phoenix_features::staging::run_staged(&access, &staged).map_err(ferr)?;
+        record(&access, "gateway", inputs)
+    }
+
+    /// The application script with its files, from a staging directory, with the
+    /// container id as its argument and the container's config beside it.
+    fn run_script(
+        &self,
+        d: &DesiredCt,
+        script: &str,
+        files: &[String],
+        inputs: &str,
+        progress: &(dyn Fn(Event<'_>) + Sync),
+    ) -> Result<(), StepError> {
+        let guest = GuestId::Ct(d.vmid);
+        let ferr = |source| StepError::Feature {
+            guest,
+            feature: format!("application script {script}"),
+            source,
+        };
+        let app = crate::application::read(self.scripts_dir.as_deref(), script, files)?;
+        let config = container(self.fleet, d.vmid.get())
+            .map(|c| serde_json::to_value(c).unwrap_or_default())
+            .unwrap_or_default();
+        if crate::application::digest(&app, &config) != inputs {
+            return Err(StepError::Refused(format!(
+                "application script {script}: it or its files changed since the plan was made; run phoenix plan again"
+            )));
+        }
+        let pct = self.pct(self.runner);
+        let access = self.container_access(&pct, d.vmid, progress);
+        phoenix_features::staging::wait_for_boot(&access).map_err(ferr)?;
+        let mut staged_files: Vec<phoenix_features::staging::StagedFile> = app
+            .files
+            .iter()
+            .map(|(p, b)| phoenix_features::staging::StagedFile {
+                path: p.clone(),
+                content: b.clone(),
+                mode: 0o644,
+            })
+            .collect();
+        staged_files.push(phoenix_features::staging::StagedFile {
+            path: "container.json".into(),
+            content: serde_json::to_vec_pretty(&config).unwrap_or_default(),
+            mode: 0o600,
+        });
+        let staged = phoenix_features::staging::Staged {
+            feature: "application".into(),
+            script: app.script.clone(),
+            files: staged_files,
+            env: vec![("PHOENIX_CONFIG_JSON".into(), "container.json".into())],
+            args: vec![d.vmid.to_string()],
+            ..Default::default()
+        };
+        phoenix_features::staging::run_staged(&access, &staged).map_err(ferr)?;
+        record(&access, "application_script", inputs)
+    }
+}
+
+/// Records a success in the container's ledger (read, updated, pushed back).
+fn record(access: &PctContainer<'_, '_>, name: &str, inputs: &str) -> Result<(), StepError> {
+    let guest = GuestId::Ct(access.vmid);
+    let ledger_err = |reason: String| StepError::Ledger {
+        guest,
+        path: LEDGER_PATH,
+        reason,
+    };
+    let mut ledger: Ledger = read_ledger(access.pct, access.vmid)
+        .map_err(|e| ledger_err(e.to_string()))?
+        .unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    ledger.record(name, env!("CARGO_PKG_VERSION"), inputs, now);
+    access
+        .exec(&["mkdir", "-p", "/var/lib/phoenix"])
+        .map_err(|e| ledger_err(e.to_string()))?;
+    access
+        .push(ledger.render().as_bytes(), LEDGER_PATH, 0o644)
+        .map_err(|e| ledger_err(e.to_string()))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -179,6 +179,17 @@ impl<'a> NodeBackend<'a> {
                 crate::plan::FeatureAction::Install => format!("install feature {name}"),
                 crate::plan::FeatureAction::Verify => format!("verify feature {name}"),
             },
+            Op::Gateway { .. } => format!(
+                "gateway: install the rendered {} , nginx -t, reload",
+                phoenix_gateway::CONF_PATH
+            ),
+            Op::Script { script, files, .. } => {
+                if files.is_empty() {
+                    format!("run application script {script}")
+                } else {
+                    format!("run application script {script} with {}", files.join(", "))
+                }
+            }
             Op::Note { text } => text.clone(),
         }
     }
@@ -288,6 +299,8 @@ impl<'a> NodeBackend<'a> {
             | Op::CheckStorage { .. }
             | Op::AppArmorFile { .. }
             | Op::Feature { .. }
+            | Op::Gateway { .. }
+            | Op::Script { .. }
             | Op::Note { .. } => Ok(()),
         }
     }

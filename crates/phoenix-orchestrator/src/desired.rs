@@ -111,6 +111,8 @@ pub struct DesiredCt {
     pub host_needs: Vec<String>,
     /// The guest firewall (`/etc/pve/firewall/<id>.fw`): enabled, and its rules.
     pub firewall: Option<(bool, Vec<phoenix_pveconf::firewall::FwRule>)>,
+    /// The application script (relative to the scripts directory) and its files.
+    pub application: Option<(String, Vec<String>)>,
     /// Snapshots at lifecycle steps (`pre-configured` before the features,
     /// `final-form` once provisioned), as the old system took them.
     pub lifecycle_snapshots: bool,
@@ -328,6 +330,15 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
             .as_ref()
             .map(|f| (f.enabled, f.rules.iter().map(|r| r.to_pve_rule()).collect())),
         lifecycle_snapshots: ct.enable_lifecycle_snapshots.unwrap_or(false),
+        application: ct.application_script.as_ref().map(|s| {
+            (
+                s.as_str().to_owned(),
+                ct.application_files
+                    .iter()
+                    .map(|f| f.as_str().to_owned())
+                    .collect(),
+            )
+        }),
     })
 }
 

@@ -48,6 +48,8 @@ pub struct RunOptions {
     pub only_missing: bool,
     /// Prove the idmap and volumes, and verify the features, of every container again.
     pub reprove: bool,
+    /// Run application scripts even when their inputs did not change.
+    pub rerun_scripts: bool,
 }
 
 impl Default for RunOptions {
@@ -59,6 +61,7 @@ impl Default for RunOptions {
             wait: false,
             only_missing: false,
             reprove: false,
+            rerun_scripts: false,
         }
     }
 }
@@ -218,6 +221,17 @@ impl<'a> Orchestrator<'a> {
         self.runner
     }
 
+    /// The fleet's gateway step, when the config names a gateway container.
+    pub(crate) fn gateway_step(
+        &self,
+    ) -> Option<Result<phoenix_gateway::GatewayStep, phoenix_gateway::GatewayError>> {
+        self.fleet
+            .hypervisor
+            .gateway
+            .as_ref()
+            .map(|_| phoenix_gateway::step(self.fleet))
+    }
+
     /// The digest of the config (recorded in a plan: a changed config makes it stale).
     pub fn config_digest(&self) -> String {
         let text = serde_json::to_string(self.fleet).unwrap_or_default();
@@ -344,6 +358,13 @@ impl<'a> Orchestrator<'a> {
                     d.features
                         .iter()
                         .any(|f| self.features.installer(f).is_some())
+                        || d.application.is_some()
+                        || self
+                            .fleet
+                            .hypervisor
+                            .gateway
+                            .as_ref()
+                            .is_some_and(|g| g.ctid.get() == d.vmid.get())
                 })
                 .map(|d| d.vmid.get())
                 .collect(),
@@ -373,6 +394,20 @@ impl<'a> Orchestrator<'a> {
         let cts: Vec<&DesiredCt> = wanted.values().collect();
         let host = crate::host::plan_host(&self.root, &self.pvesm(self.runner), &cts, &mut reads);
 
+        let gateway = match self.gateway_step() {
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => {
+                if let Some(g) = &self.fleet.hypervisor.gateway {
+                    refused
+                        .entry(g.ctid.get())
+                        .or_insert(StepError::Refused(format!(
+                            "the gateway configuration cannot be rendered: {e}"
+                        )));
+                }
+                None
+            }
+            None => None,
+        };
         let mut dirs = PlannedDirs::new();
         let mut final_confs: BTreeMap<u32, CtConf> = BTreeMap::new();
         let mut guests: BTreeMap<u32, GuestPlan> = BTreeMap::new();
@@ -455,6 +490,9 @@ impl<'a> Orchestrator<'a> {
                 reprove: opts.reprove,
                 defined_by_run: false,
                 only_missing: opts.only_missing,
+                gateway: gateway.as_ref(),
+                scripts_dir: self.scripts_dir.as_deref(),
+                rerun_scripts: opts.rerun_scripts,
             };
             match plan_ct(d, seen, &inputs, &mut dirs) {
                 Ok(p) => {

@@ -37,6 +37,7 @@
 //! The crates it builds on are re-exported so embedders get the same versions.
 
 mod apparmor_rules;
+mod application;
 mod apply;
 mod backend;
 mod cluster;

@@ -247,6 +247,25 @@ pub enum Op {
         /// The digest of the feature's inputs, recorded in the ledger.
         inputs: String,
     },
+    /// phoenix's gateway step in the gateway container: the NGINX configuration
+    /// rendered from the fleet, installed, tested with `nginx -t`, reloaded.
+    Gateway {
+        /// The gateway container.
+        vmid: u32,
+        /// The digest of the rendered configuration and its settings.
+        inputs: String,
+    },
+    /// The container's application script, run with its files from a staging directory.
+    Script {
+        /// The container.
+        vmid: u32,
+        /// The script, relative to the scripts directory.
+        script: String,
+        /// Its files, relative to the scripts directory.
+        files: Vec<String>,
+        /// The digest of the script, its files and the container's config.
+        inputs: String,
+    },
     /// Nothing to do, with why.
     Note {
         /// What is checked or why nothing is done.
@@ -267,7 +286,9 @@ impl Op {
             | Op::EditFirewall { vmid, .. }
             | Op::ProveMap { vmid, .. }
             | Op::ProveVolume { vmid, .. }
-            | Op::Feature { vmid, .. } => Some(*vmid),
+            | Op::Feature { vmid, .. }
+            | Op::Gateway { vmid, .. }
+            | Op::Script { vmid, .. } => Some(*vmid),
             _ => None,
         }
     }

@@ -46,6 +46,12 @@ pub struct GuestInputs<'a> {
     pub defined_by_run: bool,
     /// Only create what is missing.
     pub only_missing: bool,
+    /// The gateway step of the fleet, when one is configured.
+    pub gateway: Option<&'a phoenix_gateway::GatewayStep>,
+    /// Where application scripts and their files are.
+    pub scripts_dir: Option<&'a Utf8Path>,
+    /// Run application scripts even when their inputs did not change.
+    pub rerun_scripts: bool,
 }
 
 /// A guest's planned steps, with what planning read and what it predicts.
@@ -497,6 +503,7 @@ fn plan_ct_steps(
         );
     }
     plan_features(d, seen, inputs, template, out);
+    plan_gateway_and_script(d, seen, inputs, template, out)?;
     if let Some(snap) = &d.template_snapshot {
         let exists = !created
             && seen
@@ -735,4 +742,86 @@ fn plan_features(
             .because(vec![reason]),
         );
     }
+}
+
+/// phoenix's gateway step (in the gateway container) and the application script, each
+/// run when the ledger says its inputs changed (the rendered configuration follows the
+/// whole fleet, so an added or readdressed container runs it again).
+fn plan_gateway_and_script(
+    d: &DesiredCt,
+    seen: Option<&ObservedCt>,
+    inputs: &GuestInputs<'_>,
+    template: bool,
+    out: &mut Planned,
+) -> Result<(), StepError> {
+    if template {
+        return Ok(());
+    }
+    let vmid = d.vmid.get();
+    let empty = Ledger::default();
+    let ledger = seen
+        .filter(|_| !inputs.defined_by_run)
+        .and_then(|o| o.ledger.as_ref())
+        .unwrap_or(&empty);
+    let version = env!("CARGO_PKG_VERSION");
+    if let Some(g) = inputs.gateway.filter(|g| g.ctid.get() == vmid) {
+        let digest = inputs_digest(&serde_json::json!({"conf": g.conf, "env": g.env}));
+        match ledger.state("gateway", version, &digest) {
+            EntryState::Current { .. } => out.steps.push(PlannedStep::note(
+                Step::Customize,
+                "gateway: configuration unchanged since its last reload",
+            )),
+            state => out.steps.push(
+                PlannedStep::new(
+                    Step::Customize,
+                    Change::Change,
+                    Op::Gateway {
+                        vmid,
+                        inputs: digest,
+                    },
+                )
+                .because(vec![match state {
+                    EntryState::Missing => "gateway not installed".into(),
+                    EntryState::Stale(_) => "the fleet's routes changed".into(),
+                    EntryState::Current { .. } => unreachable!(),
+                }]),
+            ),
+        }
+    }
+    let Some((script, files)) = &d.application else {
+        return Ok(());
+    };
+    let app = crate::application::read(inputs.scripts_dir, script, files)?;
+    let config = crate::desired::container(inputs.fleet, vmid)
+        .map(|c| serde_json::to_value(c).unwrap_or_default())
+        .unwrap_or_default();
+    let digest = crate::application::digest(&app, &config);
+    let state = ledger.state("application_script", version, &digest);
+    if matches!(state, EntryState::Current { .. }) && !inputs.rerun_scripts {
+        out.steps.push(PlannedStep::note(
+            Step::Customize,
+            format!("application script {script}: inputs unchanged since its last success"),
+        ));
+        return Ok(());
+    }
+    let why = match state {
+        _ if inputs.rerun_scripts => "--rerun-scripts".to_owned(),
+        EntryState::Missing => "never run".to_owned(),
+        EntryState::Stale(_) => "its script, files or the container's config changed".to_owned(),
+        EntryState::Current { .. } => unreachable!(),
+    };
+    out.steps.push(
+        PlannedStep::new(
+            Step::Customize,
+            Change::Change,
+            Op::Script {
+                vmid,
+                script: script.clone(),
+                files: files.clone(),
+                inputs: digest,
+            },
+        )
+        .because(vec![why]),
+    );
+    Ok(())
 }

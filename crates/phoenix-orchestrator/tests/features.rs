@@ -76,6 +76,9 @@ fn run(node: &Node, fleet: &Fleet, reprove: bool) -> RunReport {
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
         .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
+        .with_scripts_dir(Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
+        ))
         .with_features(registry)
         .converge(
             &RunOptions {
@@ -135,7 +138,17 @@ fn a_feature_added_to_an_unchanged_container_is_installed_then_skipped_by_its_le
         node.runner.transcript()
     );
     let pushed = lines(&node, |l| l.starts_with("pct push 101 "));
-    assert_eq!(pushed.len(), 2, "the marker and the ledger: {pushed:?}");
+    // The marker and its ledger entry; then 101's application script runs again, since
+    // the container's config (an input of the script) changed.
+    assert!(
+        pushed[0].ends_with("/etc/marker --perms 0644"),
+        "{pushed:?}"
+    );
+    assert_eq!(pushed.len(), 6, "{pushed:?}");
+    assert!(
+        pushed[4].ends_with("/application/container.json --perms 0600"),
+        "{pushed:?}"
+    );
     assert!(
         pushed[1].ends_with("/var/lib/phoenix/ledger.json --perms 0644"),
         "{pushed:?}"

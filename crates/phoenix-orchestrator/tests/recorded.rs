@@ -28,6 +28,9 @@ fn up(node: &Node, fleet: &Fleet) -> RunReport {
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
         .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
+        .with_scripts_dir(Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
+        ))
         .with_run_id("run")
         .converge(&opts(), &|_| {})
         .expect("the run starts")
@@ -53,7 +56,10 @@ fn the_example_fleet_converges_from_nothing_and_a_rerun_changes_nothing() {
     let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())));
+        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
+        .with_scripts_dir(Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
+        ));
     let plan = orch.plan(&opts()).unwrap();
     assert_eq!(
         mutations(&node),
@@ -196,7 +202,10 @@ fn a_dependency_on_a_vm_is_a_node_of_the_plan_not_dropped() {
     let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())));
+        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
+        .with_scripts_dir(Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
+        ));
     let plan = orch.plan(&opts()).unwrap();
     let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
     let guests = json["guests"].as_array().unwrap();

@@ -28,6 +28,10 @@ pub struct RunFlags {
     /// Do not run the test suites of the containers this run changed.
     #[arg(long)]
     pub no_tests: bool,
+    /// Run application scripts even when their inputs did not change since their last
+    /// success.
+    #[arg(long)]
+    pub rerun_scripts: bool,
     /// Where the config's scripts are (default: `bin/` beside the config directory).
     #[arg(long, env = "PHOENIX_SCRIPTS_DIR")]
     pub scripts_dir: Option<camino::Utf8PathBuf>,
@@ -74,6 +78,7 @@ pub fn converge(
         wait: flags.wait,
         only_missing,
         reprove: flags.verify,
+        rerun_scripts: flags.rerun_scripts,
     };
     let orch = orchestrator(&fleet, global, &runner)
         .with_scripts_dir(scripts_dir(global, flags.scripts_dir.as_ref()));
@@ -168,6 +173,7 @@ pub fn orchestrator<'a>(
     Orchestrator::new(fleet, global.root.clone(), runner)
         .with_pct(global.pct.clone())
         .with_pvesm(global.pvesm.clone())
+        .with_scripts_dir(scripts_dir(global, None))
 }
 
 /// A run error: invalid input exits 2, the rest 1.

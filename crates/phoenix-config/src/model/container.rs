@@ -130,6 +130,11 @@ pub struct Container {
     /// A script run inside the container after its features (relative to the scripts directory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_script: Option<ScriptPath>,
+    /// Files or directories the application script needs, relative to the scripts
+    /// directory: staged beside it in `/tmp/phoenix_run/<run-id>/` with their relative
+    /// layout (site files, templates). A change to any of them runs the script again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub application_files: Vec<ScriptPath>,
     /// Proxmox firewall settings for the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<Firewall>,

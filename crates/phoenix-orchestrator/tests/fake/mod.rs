@@ -466,6 +466,13 @@ fn pct(
                             ok("installing docker.io\n")
                         }
                         "docker-image.sh" => ok("phoenix-image-ok\n"),
+                        "gateway.sh" => {
+                            ct.packages.insert("nginx".into());
+                            ok("nginx -t: ok; reloaded\n")
+                        }
+                        "application.sh" => {
+                            ok(format!("ran with {}\n", rest.last().unwrap_or(&"")))
+                        }
                         other => failed(127, &format!("unknown script {other}\n")),
                     }
                 }

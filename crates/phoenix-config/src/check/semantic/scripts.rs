@@ -41,6 +41,42 @@ pub(super) fn application_scripts(ctx: &mut Ctx<'_>, scripts: Option<&ScriptInde
             ));
         }
     }
+    for (id, c) in ctx.containers() {
+        for (i, f) in c.application_files.iter().enumerate() {
+            let prefix = format!("{}/", f.as_str().trim_end_matches('/'));
+            let exists = index.files.contains(f.as_str())
+                || index.files.iter().any(|x| x.starts_with(&prefix));
+            if !exists {
+                let pointer = format!("{}/application_files/{i}", ct(id));
+                found.push((
+                    pointer.clone(),
+                    format!(
+                        "unknown application file \"{f}\" at {pointer}: {} has no such file or directory, so container {id}'s application script would miss it",
+                        index.dir
+                    ),
+                ));
+            }
+        }
+        if let Some(tests) = &c.tests {
+            for (suite, list) in [
+                ("health_checks", &tests.health_checks),
+                ("integration_tests", &tests.integration_tests),
+            ] {
+                for (i, t) in list.iter().enumerate() {
+                    if !index.files.contains(t.path.as_str()) {
+                        let pointer = format!("{}/tests/{suite}/{i}/path", ct(id));
+                        found.push((
+                            pointer.clone(),
+                            format!(
+                                "unknown test script \"{}\" at {pointer}: {} has no such file, so the check '{}' of container {id} would fail",
+                                t.path, index.dir, t.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
     for (pointer, message) in found {
         ctx.error(Lxc, pointer, message);
     }
