@@ -14,7 +14,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(lxc uidmap busybox-static apparmor nginx openssl shellcheck iproute2 tar xz-utils
-  zstd gzip mmdebstrap debian-archive-keyring nftables)
+  zstd gzip mmdebstrap debian-archive-keyring nftables curl util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

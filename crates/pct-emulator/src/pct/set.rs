@@ -261,11 +261,57 @@ pub(crate) fn set(node: &Node, rest: &[String]) -> Result<()> {
     for d in &hot_devices {
         hotplug_device(node, vmid, d)?;
     }
+    if running {
+        for (_, v) in changes.iter().filter(|(k, _)| indexed(k, "net")) {
+            hotplug_net_address(node, vmid, v)?;
+        }
+    }
     node.store(vmid, &conf)?;
     free_volumes(node, &to_free)?;
     // Every set regenerates the LXC config of a CT that has one.
     if node.root.lxc_dir(vmid).join("config").is_file() {
         let _ = node.update_lxc_config(vmid, &conf);
+    }
+    Ok(())
+}
+
+/// pve-container's `update_net` on a running CT: a changed `ip=`/`gw=` is applied to
+/// the interface inside at once (here with `ip` in the CT's network namespace). Other
+/// changes of the NIC (bridge, MAC) need a restart in the emulator.
+fn hotplug_net_address(node: &Node, vmid: u32, value: &str) -> Result<()> {
+    let field = |name: &str| {
+        value
+            .split(',')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    };
+    let (Some(dev), Some(ip)) = (field("name"), field("ip")) else {
+        return Ok(());
+    };
+    if ip == "dhcp" || ip == "manual" {
+        return Ok(());
+    }
+    let Ok(Some(pid)) = node.lxc.init_pid(vmid) else {
+        return Ok(());
+    };
+    let pid = pid.to_string();
+    let run = |args: &[&str]| -> Result<()> {
+        let out = std::process::Command::new("nsenter")
+            .args(["-t", &pid, "-n", "ip"])
+            .args(args)
+            .output()
+            .map_err(|e| Failure::Die(format!("unable to hotplug net: {e}")))?;
+        if !out.status.success() {
+            return Err(Failure::Die(format!(
+                "unable to hotplug net: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(())
+    };
+    run(&["addr", "flush", "dev", &dev])?;
+    run(&["addr", "add", &ip, "dev", &dev])?;
+    if let Some(gw) = field("gw") {
+        run(&["route", "replace", "default", "via", &gw, "dev", &dev])?;
     }
     Ok(())
 }
