@@ -3,8 +3,11 @@
 #   PHOENIX_DOCKER_ENGINE   docker.io (Debian's) or docker-ce (Docker's apt repository)
 #   PHOENIX_STORAGE_DRIVER  fuse-overlayfs or overlay2
 # daemon.json is merged by phoenix itself, structurally, after this script.
+# PHOENIX_ETC (default /etc) lets a test run the script against a scratch directory.
 # shellcheck source=lib.sh
 . "$PHOENIX_RUN_DIR/lib.sh"
+ETC="${PHOENIX_ETC:-/etc}"
+DEV_FUSE="${PHOENIX_DEV_FUSE:-/dev/fuse}"
 
 case "$PHOENIX_DOCKER_ENGINE" in
   docker.io)
@@ -12,16 +15,18 @@ case "$PHOENIX_DOCKER_ENGINE" in
     ;;
   docker-ce)
     apt_install ca-certificates curl gnupg
-    . /etc/os-release
-    if [ ! -f /etc/apt/keyrings/docker.asc ]; then
-      install -m 0755 -d /etc/apt/keyrings
-      curl -fsSL "https://download.docker.com/linux/${ID}/gpg" -o /etc/apt/keyrings/docker.asc
-      chmod a+r /etc/apt/keyrings/docker.asc
+    # shellcheck source=/dev/null
+    . "$ETC/os-release"
+    if [ ! -f "$ETC/apt/keyrings/docker.asc" ]; then
+      install -m 0755 -d "$ETC/apt/keyrings"
+      curl -fsSL "https://download.docker.com/linux/${ID}/gpg" -o "$ETC/apt/keyrings/docker.asc"
+      chmod a+r "$ETC/apt/keyrings/docker.asc"
     fi
     list="deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/${ID} ${VERSION_CODENAME} stable"
-    if [ "$(cat /etc/apt/sources.list.d/docker.list 2>/dev/null)" != "$list" ]; then
-      printf '%s\n' "$list" > /etc/apt/sources.list.d/docker.list
-      rm -f /var/lib/phoenix/apt-updated
+    mkdir -p "$ETC/apt/sources.list.d"
+    if [ "$(cat "$ETC/apt/sources.list.d/docker.list" 2>/dev/null)" != "$list" ]; then
+      printf '%s\n' "$list" > "$ETC/apt/sources.list.d/docker.list"
+      rm -f "$PHOENIX_STATE_DIR/apt-updated"
     fi
     apt_install docker-ce docker-ce-cli containerd.io
     ;;
@@ -33,10 +38,10 @@ esac
 
 if [ "$PHOENIX_STORAGE_DRIVER" = fuse-overlayfs ]; then
   apt_install fuse-overlayfs
-  if [ ! -c /dev/fuse ]; then
+  if [ ! -c "$DEV_FUSE" ]; then
     log "/dev/fuse is missing: the container needs features fuse=1"
     exit 3
   fi
 fi
-mkdir -p /etc/docker
+mkdir -p "$ETC/docker"
 systemctl enable docker >/dev/null 2>&1 || true

@@ -9,6 +9,9 @@ if [ -f "$PHOENIX_RUN_DIR/secrets.env" ]; then
   . "$PHOENIX_RUN_DIR/secrets.env"
 fi
 
+# Where phoenix keeps its state inside the container (a test points it elsewhere).
+PHOENIX_STATE_DIR="${PHOENIX_STATE_DIR:-/var/lib/phoenix}"
+
 log() {
   printf '%s\n' "$*"
 }
@@ -24,11 +27,12 @@ apt_install() {
     return 0
   fi
   log "installing ${missing[*]}"
-  if [ ! -f /var/lib/phoenix/apt-updated ] || [ -n "$(find /var/lib/phoenix/apt-updated -mmin +60 2>/dev/null)" ]; then
+  local stamp="$PHOENIX_STATE_DIR/apt-updated"
+  if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +60 2>/dev/null)" ]; then
     # One retry: a mirror or DNS hiccup right after boot is not worth a failed run.
     apt-get update -q || { sleep 3; apt-get update -q; }
-    mkdir -p /var/lib/phoenix
-    touch /var/lib/phoenix/apt-updated
+    mkdir -p "$PHOENIX_STATE_DIR"
+    touch "$stamp"
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }

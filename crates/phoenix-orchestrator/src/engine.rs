@@ -475,6 +475,23 @@ impl<'a> Orchestrator<'a> {
             }
             let d = &wanted[&id];
             gp.host_steps.extend(d.host_needs.iter().cloned());
+            if d.features.iter().any(|f| f == phoenix_features::DOCKER) {
+                let ct = container(self.fleet, id);
+                if !d.unprivileged {
+                    gp.warnings.push(
+                        "docker in a privileged container: root in its containers is host root; prefer an unprivileged container".into(),
+                    );
+                }
+                if ct.is_some_and(|c| {
+                    c.apparmor_profile
+                        .as_ref()
+                        .is_some_and(|p| p.as_str() == "unconfined")
+                }) {
+                    gp.warnings.push(
+                        "apparmor_profile unconfined is overridden by docker's lxc-docker-secure (docker needs no unconfined container)".into(),
+                    );
+                }
+            }
             let source_conf = match &d.source {
                 Source::Clone { from, .. } => final_confs
                     .get(&from.get())

@@ -343,3 +343,33 @@ fn a_container_of_another_cluster_node_is_refused_before_any_mutating_call() {
         "{text}"
     );
 }
+
+#[test]
+fn docker_under_an_unconfined_profile_is_warned_and_confined() {
+    let node = Node::new();
+    let mut fleet = example();
+    let id = phoenix_orchestrator::config::Ctid::new(102).unwrap();
+    fleet.lxc.lxc_configs.get_mut(&id).unwrap().apparmor_profile =
+        Some("unconfined".parse().unwrap());
+    let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
+        .with_pct(Some("pct".into()))
+        .with_pvesm(Some("pvesm".into()))
+        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
+        .with_scripts_dir(Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
+        ));
+    let plan = orch.plan(&opts()).unwrap();
+    let g = plan.guests.iter().find(|g| g.guest.id() == 102).unwrap();
+    assert!(
+        g.warnings.iter().any(|w| w.starts_with(
+            "apparmor_profile unconfined is overridden by docker's lxc-docker-secure"
+        )),
+        "{:?}",
+        g.warnings
+    );
+    let json = plan.to_json();
+    assert!(
+        json.contains("\"lxc-docker-secure\""),
+        "the profile docker needs is set"
+    );
+}
