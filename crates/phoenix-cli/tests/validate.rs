@@ -152,3 +152,47 @@ fn schema_prints_the_committed_schemas() {
     }
     assert_eq!(phoenix(&["schema", "lxcc"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_missing_application_script_or_file_is_named_with_its_container_and_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("etc");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(bin.join("web")).unwrap();
+    std::fs::write(bin.join("web/serve.sh"), "echo\n").unwrap();
+    let example = repo().join("fixtures/example");
+    std::fs::create_dir_all(&config).unwrap();
+    for f in ["phoenix_hypervisor_config.json", "phoenix_vm_configs.json"] {
+        std::fs::copy(example.join(f), config.join(f)).unwrap();
+    }
+    let mut lxc: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(example.join("phoenix_lxc_configs.json")).unwrap(),
+    )
+    .unwrap();
+    let ct = &mut lxc["lxc_configs"]["101"];
+    ct["application_script"] = serde_json::json!("web/serve.sh");
+    ct["application_files"] = serde_json::json!(["web/index.html"]);
+    lxc["lxc_configs"]["102"]["tests"]["health_checks"][0]["path"] =
+        serde_json::json!("web/nope.sh");
+    std::fs::write(
+        config.join("phoenix_lxc_configs.json"),
+        serde_json::to_string_pretty(&lxc).unwrap(),
+    )
+    .unwrap();
+    let out = validate(&config, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "unknown application file \"web/index.html\" at /lxc_configs/101/application_files/0"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "unknown test script \"web/nope.sh\" at /lxc_configs/102/tests/health_checks/0/path"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("unknown application script"), "{text}");
+}

@@ -40,6 +40,17 @@ impl Feature for BaseSetup {
         "the time zone (the hypervisor's), the en_US.UTF-8 locale and the base packages (ca-certificates, curl, gnupg, jq, less, procps)"
     }
 
+    fn commands(&self, req: &Request<'_>) -> Vec<String> {
+        vec![
+            format!(
+                "base_setup.sh: apt-get install locales tzdata {} (those missing)",
+                BASE_PACKAGES.join(" ")
+            ),
+            format!("/etc/localtime -> {}, /etc/timezone", timezone(req)),
+            format!("locale-gen {LOCALE}, /etc/default/locale"),
+        ]
+    }
+
     fn inputs(&self, req: &Request<'_>) -> Value {
         serde_json::json!({"timezone": timezone(req), "locale": LOCALE, "packages": BASE_PACKAGES})
     }

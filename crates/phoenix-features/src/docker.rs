@@ -168,6 +168,25 @@ impl Feature for Docker {
         ]
     }
 
+    fn commands(&self, req: &Request<'_>) -> Vec<String> {
+        let (engine, driver) = settings(req);
+        let mut packages = match engine {
+            DockerEngine::DockerIo => "docker.io".to_owned(),
+            DockerEngine::DockerCe => {
+                "docker-ce docker-ce-cli containerd.io (Docker's apt repository and key added first)".to_owned()
+            }
+        };
+        if driver == DockerStorageDriver::FuseOverlayfs {
+            packages.push_str(" fuse-overlayfs");
+        }
+        vec![
+            format!("docker.sh: apt-get install {packages} (those missing)"),
+            format!("merge \"storage-driver\": \"{}\" into {DAEMON_JSON} (other keys kept)", driver.as_str()),
+            "systemctl restart docker (only when daemon.json changed)".into(),
+            "verify: systemctl is-active docker; docker info --format {{.Driver}}; docker-image.sh (docker import of a busybox tree as phoenix/busybox, docker run)".into(),
+        ]
+    }
+
     fn inputs(&self, req: &Request<'_>) -> Value {
         let (engine, driver) = settings(req);
         serde_json::json!({"engine": engine.as_str(), "storage_driver": driver.as_str()})

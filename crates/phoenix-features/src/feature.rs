@@ -194,4 +194,8 @@ pub trait Feature: Send + Sync {
     fn describe(&self) -> &'static str {
         ""
     }
+    /// The commands an install runs here, for `phoenix plan -v`.
+    fn commands(&self, _request: &Request<'_>) -> Vec<String> {
+        Vec::new()
+    }
 }

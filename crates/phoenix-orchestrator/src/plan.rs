@@ -246,6 +246,9 @@ pub enum Op {
         action: FeatureAction,
         /// The digest of the feature's inputs, recorded in the ledger.
         inputs: String,
+        /// What the install runs (for reading; `phoenix plan -v`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        commands: Vec<String>,
     },
     /// phoenix's gateway step in the gateway container: the NGINX configuration
     /// rendered from the fleet, installed, tested with `nginx -t`, reloaded.

@@ -737,6 +737,7 @@ fn plan_features(
                     name: name.clone(),
                     action,
                     inputs: digest,
+                    commands: feature.commands(&request),
                 },
             )
             .because(vec![reason]),

@@ -142,6 +142,12 @@ impl RunReport {
     /// The plan or report as text: host steps, then per guest its steps and result,
     /// then a one-line summary.
     pub fn render_text(&self, show_noop: bool) -> String {
+        self.render(show_noop, false)
+    }
+
+    /// [`render_text`](Self::render_text), with the commands of feature steps when
+    /// `commands` (`-v`).
+    pub fn render(&self, show_noop: bool, commands: bool) -> String {
         let mut out = String::new();
         let keep = |a: &&ReportStep| show_noop || a.mutates();
         let host_shown = self.host.iter().any(|h| {
@@ -169,6 +175,11 @@ impl RunReport {
             }
             for a in shown {
                 let _ = writeln!(out, "  {a}");
+                if let (true, Op::Feature { commands: cmds, .. }) = (commands, &a.op) {
+                    for c in cmds {
+                        let _ = writeln!(out, "      $ {c}");
+                    }
+                }
             }
             for w in &ct.warnings {
                 let _ = writeln!(out, "  warning: {w}");

@@ -373,3 +373,39 @@ fn docker_under_an_unconfined_profile_is_warned_and_confined() {
         "the profile docker needs is set"
     );
 }
+
+#[test]
+fn the_plan_says_why_each_feature_is_installed_or_skipped_and_verbose_shows_its_commands() {
+    let node = Node::new();
+    let fleet = example();
+    let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
+        .with_pct(Some("pct".into()))
+        .with_pvesm(Some("pvesm".into()))
+        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
+        .with_scripts_dir(Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
+        ));
+    let report = orch.report_of_plan(&orch.plan(&opts()).unwrap());
+    let plain = report.render(true, false);
+    assert!(
+        plain.contains("customize change install feature docker\n      # not installed\n"),
+        "{plain}"
+    );
+    assert!(!plain.contains("$ docker.sh"), "{plain}");
+    let verbose = report.render(true, true);
+    assert!(
+        verbose.contains(
+            "      $ docker.sh: apt-get install docker.io fuse-overlayfs (those missing)\n"
+        ),
+        "{verbose}"
+    );
+    // After a converge, the next plan skips it, saying why.
+    assert!(up(&node, &fleet).ok());
+    let again = orch
+        .report_of_plan(&orch.plan(&opts()).unwrap())
+        .render(true, false);
+    assert!(
+        again.contains("skip docker: converged at phoenix 0.1.0, inputs unchanged"),
+        "{again}"
+    );
+}

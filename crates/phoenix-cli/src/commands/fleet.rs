@@ -226,7 +226,10 @@ pub fn finish(report: &RunReport, global: &Global, show_noop: bool) -> anyhow::R
             serde_json::to_string_pretty(report).context("rendering the report")?
         );
     } else if !global.quiet || !report.ok() {
-        print!("{}", report.render_text(show_noop || global.verbose > 0));
+        print!(
+            "{}",
+            report.render(show_noop || global.verbose > 0, global.verbose > 0)
+        );
     }
     if report.ok() {
         Ok(())
