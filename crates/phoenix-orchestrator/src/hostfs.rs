@@ -2,11 +2,20 @@
 //! volume directory) and what the executor does (create, chown, chmod). The real one
 //! works on the file system under the root; tests without root use one that keeps
 //! owners in memory (a chown to 100000 needs root).
+//!
+//! Security: phoenix runs as root, so a symlink on the way to a host path (a
+//! volume's parent `<root>/srv -> /etc`) would turn a chown of a volume into a chown
+//! of the host. [`resolve_beneath`] resolves a config path beneath the root and
+//! refuses one that leaves it; [`RealFs`] refuses any path that still has a symlink
+//! in it (a resolved path has none), so even a path built with [`under_root`] never
+//! reaches outside through a link.
 
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use camino::{Utf8Path, Utf8PathBuf};
+
+pub use phoenix_hostpath::{EscapeError, check_root, resolve_beneath};
 
 /// What the host shows of a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +46,32 @@ pub trait HostFs: Send + Sync {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RealFs;
 
+/// Refuses `path` when one of its components that exist is a symlink: the last one
+/// too when `last` is set (chmod and chown follow it; stat does not).
+fn refuse_symlinks(path: &Utf8Path, last: bool) -> io::Result<()> {
+    let mut ancestors: Vec<&Utf8Path> = path.ancestors().collect();
+    if !last {
+        ancestors.remove(0);
+    }
+    for a in ancestors {
+        match std::fs::symlink_metadata(a) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "{a} is a symlink; phoenix does not follow symlinks in host paths (it could lead out of the root)"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 impl HostFs for RealFs {
     fn stat(&self, path: &Utf8Path) -> io::Result<Option<PathMeta>> {
+        refuse_symlinks(path, false)?;
         match std::fs::symlink_metadata(path) {
             Ok(m) => Ok(Some(PathMeta {
                 is_dir: m.is_dir(),
@@ -52,22 +85,33 @@ impl HostFs for RealFs {
     }
 
     fn create_dir(&self, path: &Utf8Path, mode: u32) -> io::Result<()> {
+        refuse_symlinks(path, true)?;
         std::fs::create_dir_all(path)?;
         self.chmod(path, mode)
     }
 
     fn chmod(&self, path: &Utf8Path, mode: u32) -> io::Result<()> {
+        refuse_symlinks(path, true)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
     }
 
     fn chown(&self, path: &Utf8Path, uid: u32, gid: u32) -> io::Result<()> {
+        refuse_symlinks(path, true)?;
         std::os::unix::fs::chown(path, Some(uid), Some(gid))
     }
 }
 
-/// A host path from the config, under `root`.
+/// A host path from the config, under `root`, by joining: no symlink is resolved.
+/// Prefer [`under_root_checked`].
 pub fn under_root(root: &Utf8Path, path: &Utf8Path) -> Utf8PathBuf {
     root.join(path.as_str().trim_start_matches('/'))
+}
+
+/// A host path from the config resolved beneath `root` ([`resolve_beneath`]): the
+/// result holds no symlink, and a path that would leave the root (a `..` or a
+/// symlink on the way) is refused with its path.
+pub fn under_root_checked(root: &Utf8Path, path: &Utf8Path) -> Result<Utf8PathBuf, EscapeError> {
+    resolve_beneath(root, path)
 }
 
 /// The digest a plan records for a directory's state.
@@ -87,5 +131,39 @@ pub fn file_digest(path: &Utf8Path) -> io::Result<Option<String>> {
         Ok(bytes) => Ok(Some(phoenix_pveconf::conf::Digest::of(&bytes).to_string())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_fs_refuses_a_symlinked_parent_that_leads_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(dir.path())
+            .unwrap()
+            .canonicalize_utf8()
+            .unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("srv")).unwrap();
+        let path = under_root(&root, Utf8Path::new("/srv/share"));
+        let e = RealFs.create_dir(&path, 0o755).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{root}/srv is a symlink; phoenix does not follow symlinks in host paths (it could lead out of the root)"
+            )
+        );
+        assert!(RealFs.stat(&path).is_err());
+        assert!(RealFs.chown(&root.join("srv"), 0, 0).is_err());
+        assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+        let e = under_root_checked(&root, Utf8Path::new("/srv/share")).unwrap_err();
+        assert!(e.to_string().contains("escapes the root"), "{e}");
+        std::fs::create_dir(root.join("data")).unwrap();
+        assert_eq!(
+            under_root_checked(&root, Utf8Path::new("/data/x")).unwrap(),
+            root.join("data/x")
+        );
     }
 }
