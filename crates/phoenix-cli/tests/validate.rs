@@ -109,7 +109,7 @@ fn newest_bash_files_report_only_their_defects() {
     let text = stdout(&out).replace(dir.to_str().unwrap(), "[bash-newest]");
     assert!(!text.contains("NewKick"), "a secret leaked");
     assert!(
-        text.ends_with("[bash-newest]: invalid, 16 errors, 104 warnings\n"),
+        text.ends_with("[bash-newest]: invalid, 16 errors, 106 warnings\n"),
         "{text}"
     );
     insta::assert_snapshot!("bash_newest_validate", text);
@@ -121,7 +121,7 @@ fn newest_bash_files_report_only_their_defects() {
 fn the_design_container_101_validates() {
     let out = validate(&repo().join("fixtures/design-101"), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).ends_with("valid, 2 containers, 4 warnings\n"));
+    assert!(stdout(&out).ends_with("valid, 2 containers, 5 warnings\n"));
 }
 
 #[test]

@@ -43,9 +43,11 @@ pub mod upgrade;
 pub mod value;
 
 mod check;
+mod decode;
 mod load;
 mod scripts;
 
+pub use check::semantic::host_id_grants;
 pub use diagnostic::{Diagnostic, Severity};
 pub use ids::{Ctid, Vmid};
 pub use load::{

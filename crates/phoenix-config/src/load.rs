@@ -58,6 +58,10 @@ pub enum ConfigError {
         #[source]
         source: io::Error,
     },
+    /// A config file is not a regular file (a FIFO, a device, a directory) or is
+    /// larger than [`phoenix_hostpath::INPUT_LIMIT`]; refused before reading it.
+    #[error("refusing config file: {0}")]
+    Input(#[source] phoenix_hostpath::InputError),
     /// The scripts directory given does not exist.
     #[error("scripts directory {path} does not exist")]
     NoScriptsDirectory {
@@ -101,12 +105,22 @@ pub fn validate_dir_with(dir: &Utf8Path, options: &ValidateOptions) -> Result<Re
             path: dir.to_owned(),
         });
     }
-    let read = |file: ConfigFile| -> Result<Option<String>, ConfigError> {
+    let mut undecodable = Vec::new();
+    let mut read = |file: ConfigFile| -> Result<Option<String>, ConfigError> {
         let path = dir.join(file.file_name());
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ConfigError::Read { path, source }),
+        let bytes = match phoenix_hostpath::read_input(&path, phoenix_hostpath::INPUT_LIMIT) {
+            Ok(b) => b,
+            Err(phoenix_hostpath::InputError::Io { path, source }) => {
+                return Err(ConfigError::Read { path, source });
+            }
+            Err(e) => return Err(ConfigError::Input(e)),
+        };
+        match bytes.map(|b| crate::decode::decode(file, b)).transpose() {
+            Ok(text) => Ok(text),
+            Err(d) => {
+                undecodable.push(*d);
+                Ok(None)
+            }
         }
     };
     let (lxc, hypervisor, vm) = (
@@ -114,6 +128,16 @@ pub fn validate_dir_with(dir: &Utf8Path, options: &ValidateOptions) -> Result<Re
         read(ConfigFile::Hypervisor)?,
         read(ConfigFile::Vm)?,
     );
+    if !undecodable.is_empty() {
+        // A file that is not UTF-8 text has no JSON to check; say so alone rather
+        // than also call it missing.
+        return Ok(Report {
+            errors: undecodable,
+            warnings: Vec::new(),
+            fleet: None,
+            scripts_dir: None,
+        });
+    }
     let scripts = match scripts_dir_for(dir, options) {
         Some(d) if d.is_dir() => Some(list_scripts(&d)?),
         Some(d) => return Err(ConfigError::NoScriptsDirectory { path: d }),
@@ -209,6 +233,9 @@ fn parse_file<T: DeserializeOwned>(
             column: Some(pos.column),
         });
     }
+    let strings = crate::check::strings::check(file, &value);
+    let strings_ok = strings.is_empty();
+    out.extend(strings.into_iter().map(|f| place(f, Some(text))));
     let findings = schema_pass::check(file, &value);
     let schema_ok = findings.is_empty();
     let removable = findings.iter().all(|f| f.removable);
@@ -223,6 +250,10 @@ fn parse_file<T: DeserializeOwned>(
         if !crate::schema::is_valid(file, &value) {
             return none;
         }
+    }
+    if !strings_ok {
+        // A string with a control character never reaches the model.
+        return none;
     }
     match T::deserialize(&value) {
         Ok(typed) => Parsed {

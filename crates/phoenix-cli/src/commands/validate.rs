@@ -24,7 +24,11 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     };
     let report = match validate_dir_with(dir, &options) {
         Ok(report) => report,
-        Err(e @ (ConfigError::NoDirectory { .. } | ConfigError::NoScriptsDirectory { .. })) => {
+        Err(
+            e @ (ConfigError::NoDirectory { .. }
+            | ConfigError::NoScriptsDirectory { .. }
+            | ConfigError::Input(_)),
+        ) => {
             return Err(invalid(e));
         }
         Err(e) => return Err(e.into()),
@@ -36,6 +40,20 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
             "note: no scripts directory (--scripts-dir, or bin/ beside {dir}), so application scripts were not checked"
         );
     }
+    // Entries that map onto the host's own ids (below 100000) with the explicit
+    // allow_host_ids opt-in: legal, not a warning, but never unseen.
+    let grants = report
+        .fleet
+        .as_ref()
+        .map(phoenix_config::host_id_grants)
+        .unwrap_or_default();
+    if !global.quiet && !global.json() {
+        for (pointer, entry) in &grants {
+            eprintln!(
+                "note: id map '{entry}' at {pointer} maps onto host ids below 100000 (allowed by allow_host_ids)"
+            );
+        }
+    }
     let (errors, warnings) = (&report.errors, &report.warnings);
     if global.json() {
         let out = serde_json::json!({
@@ -44,6 +62,10 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
             "errors": errors,
             "warnings": warnings,
             "scripts_dir": report.scripts_dir,
+            "host_id_grants": grants
+                .iter()
+                .map(|(pointer, entry)| serde_json::json!({"pointer": pointer, "entry": entry}))
+                .collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

@@ -23,6 +23,15 @@ pub enum UpgradeError {
         /// The file.
         path: Utf8PathBuf,
     },
+    /// A file is not a regular file or is too large; refused before reading it.
+    #[error("refusing config file: {0}")]
+    Input(#[source] phoenix_hostpath::InputError),
+    /// A file is not UTF-8 text (a BOM, UTF-16, bad bytes).
+    #[error("{message}")]
+    Undecodable {
+        /// The diagnostic, with file and position.
+        message: String,
+    },
     /// A file is not JSON; nothing can be rewritten.
     #[error("{path} is not valid JSON")]
     InvalidJson {
@@ -76,19 +85,22 @@ pub fn upgrade_dir(dir: &Utf8Path) -> Result<Vec<FileUpgrade>, UpgradeError> {
     let mut out = Vec::new();
     for file in ConfigFile::ALL {
         let path = dir.join(file.file_name());
-        let original = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && file == ConfigFile::Vm => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(UpgradeError::Missing { path });
+        let original = match phoenix_hostpath::read_input(&path, phoenix_hostpath::INPUT_LIMIT) {
+            Ok(Some(bytes)) => {
+                crate::decode::decode(file, bytes).map_err(|d| UpgradeError::Undecodable {
+                    message: d.to_string(),
+                })?
             }
-            Err(source) => {
+            Ok(None) if file == ConfigFile::Vm => continue,
+            Ok(None) => return Err(UpgradeError::Missing { path }),
+            Err(phoenix_hostpath::InputError::Io { source, .. }) => {
                 return Err(UpgradeError::Io {
                     action: "read",
                     path,
                     source,
                 });
             }
+            Err(e) => return Err(UpgradeError::Input(e)),
         };
         let up = upgrade_text(file, &original).map_err(|source| UpgradeError::InvalidJson {
             path: path.clone(),

@@ -4,10 +4,14 @@ mod container;
 mod firewall;
 mod graph;
 mod host;
+mod host_paths;
+mod lxc_options;
 mod network;
 mod not_applied;
+mod privilege;
 mod scripts;
 
+pub use privilege::host_id_grants;
 pub(crate) use scripts::ScriptIndex;
 
 use std::collections::BTreeMap;
@@ -97,10 +101,11 @@ pub(crate) fn check(fleet: &Fleet, scripts: Option<&ScriptIndex>) -> Vec<Finding
     container::resources(&mut ctx);
     container::features(&mut ctx);
     container::security(&mut ctx);
-    container::id_maps(&mut ctx);
+    privilege::id_maps(&mut ctx);
     container::mounts(&mut ctx);
     container::gateways(&mut ctx);
     host::shared_volumes(&mut ctx);
+    host_paths::host_paths(&mut ctx);
     host::shared_volume_owners(&mut ctx);
     host::storage(&mut ctx);
     host::nvidia(&mut ctx);
