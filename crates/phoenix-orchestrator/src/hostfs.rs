@@ -15,7 +15,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-pub use phoenix_hostpath::{EscapeError, check_root, resolve_beneath};
+pub use phoenix_hostpath::{
+    EscapeError, INPUT_LIMIT, InputError, check_root, read_input, resolve_beneath,
+};
 
 /// What the host shows of a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -101,6 +101,33 @@ pub fn privilege_problems(entry: &IdMapEntry, floor: u32) -> Vec<PrivilegeProble
     out
 }
 
+/// The first host id of the subordinate ranges `/etc/subuid` and `/etc/subgid`
+/// delegate (to anyone), or [`SUBID_FLOOR`] when they delegate nothing: ids below it
+/// are the host's own.
+pub fn subid_floor(subuid: &crate::subid::SubIdFile, subgid: &crate::subid::SubIdFile) -> u32 {
+    subuid
+        .entries()
+        .chain(subgid.entries())
+        .filter(|e| e.count > 0)
+        .map(|e| e.start)
+        .min()
+        .unwrap_or(SUBID_FLOOR)
+}
+
+impl super::map::IdMap {
+    /// The privilege problems of every entry ([`privilege_problems`]); none for a
+    /// privileged container, which has no map (and is root on the host anyway).
+    pub fn privilege_problems(&self, floor: u32) -> Vec<PrivilegeProblem> {
+        if self.source() == super::map::IdMapSource::Privileged {
+            return Vec::new();
+        }
+        self.entries()
+            .iter()
+            .flat_map(|e| privilege_problems(e, floor))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +171,14 @@ mod tests {
         assert!(p.is_empty());
         let p = privilege_problems(&"u 5 5 1".parse().unwrap(), SUBID_FLOOR);
         assert!(p[0].needs_opt_in());
+    }
+
+    #[test]
+    fn the_floor_is_the_first_delegated_id() {
+        use crate::subid::SubIdFile;
+        let none = SubIdFile::parse("").unwrap();
+        assert_eq!(subid_floor(&none, &none), SUBID_FLOOR);
+        let u = SubIdFile::parse("root:200000:65536\nalice:165536:65536\n").unwrap();
+        assert_eq!(subid_floor(&u, &none), 165536);
     }
 }
