@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::check::semantic::ScriptIndex;
 use crate::check::{Finding, schema_pass, semantic};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::locate::locate;
+use crate::locate::Locator;
 use crate::model::{Fleet, HypervisorFile, LxcFile, VmFile};
 use crate::schema::ConfigFile;
 use crate::scripts::list_scripts;
@@ -167,8 +167,8 @@ pub fn validate_fleet(fleet: &Fleet) -> Vec<Diagnostic> {
         .collect()
 }
 
-fn place(f: Finding, text: Option<&str>) -> Diagnostic {
-    let pos = text.and_then(|t| locate(t, &f.pointer, f.target));
+fn place(f: Finding, text: Option<&Locator<'_>>) -> Diagnostic {
+    let pos = text.and_then(|t| t.locate(&f.pointer, f.target));
     Diagnostic {
         severity: f.severity,
         file: f.file.file_name().to_owned(),
@@ -235,12 +235,13 @@ fn parse_file<T: DeserializeOwned>(
     }
     let strings = crate::check::strings::check(file, &value);
     let strings_ok = strings.is_empty();
-    out.extend(strings.into_iter().map(|f| place(f, Some(text))));
+    let locator = Locator::new(text);
+    out.extend(strings.into_iter().map(|f| place(f, Some(&locator))));
     let findings = schema_pass::check(file, &value);
     let schema_ok = findings.is_empty();
     let removable = findings.iter().all(|f| f.removable);
     let removed: Vec<String> = findings.iter().map(|f| f.pointer.clone()).collect();
-    out.extend(findings.into_iter().map(|f| place(f, Some(text))));
+    out.extend(findings.into_iter().map(|f| place(f, Some(&locator))));
     if !schema_ok {
         // Cut out unknown fields and misplaced objects so the semantic pass can
         // still report on the rest; anything else leaves the file untyped.
@@ -350,17 +351,18 @@ fn run(
             .iter()
             .map(|d| (d.file.clone(), d.pointer.clone()))
             .collect();
+        let locators = [lxc_text, hyp_text, vm_text].map(|t| t.map(Locator::new));
         for finding in semantic::check(&f, scripts) {
             let cut = removed.iter().any(|(file, p)| {
                 *file == finding.file
                     && (finding.pointer == *p || finding.pointer.starts_with(&format!("{p}/")))
             });
             let text = match finding.file {
-                ConfigFile::Lxc => lxc_text,
-                ConfigFile::Hypervisor => hyp_text,
-                ConfigFile::Vm => vm_text,
+                ConfigFile::Lxc => &locators[0],
+                ConfigFile::Hypervisor => &locators[1],
+                ConfigFile::Vm => &locators[2],
             };
-            let d = place(finding, text);
+            let d = place(finding, text.as_ref());
             // A value the schema already refused (a range) is reported once.
             if !cut && !schema_errors.contains(&(d.file.clone(), d.pointer.clone())) {
                 diags.push(d);
