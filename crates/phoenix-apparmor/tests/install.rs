@@ -271,10 +271,11 @@ fn a_symlinked_profile_directory_leading_out_of_the_root_is_refused() {
     let err = plan(&root, &shipped::all()).unwrap_err();
     assert!(matches!(err, InstallError::Escape(_)), "{err}");
     let root_c = root.canonicalize_utf8().unwrap();
+    assert_eq!(err.to_string(), "refusing to install");
     assert_eq!(
-        err.to_string(),
+        std::error::Error::source(&err).unwrap().to_string(),
         format!(
-            "refusing to install: host path etc/apparmor.d/lxc/lxc-phoenix-v2 escapes the root {root} at {root_c}/etc/apparmor.d/lxc: a symlink to the absolute path {}",
+            "host path etc/apparmor.d/lxc/lxc-phoenix-v2 escapes the root {root} at {root_c}/etc/apparmor.d/lxc: a symlink to the absolute path {}",
             outside.path().display()
         )
     );

@@ -60,7 +60,7 @@ pub enum ConfigError {
     },
     /// A config file is not a regular file (a FIFO, a device, a directory) or is
     /// larger than [`phoenix_hostpath::INPUT_LIMIT`]; refused before reading it.
-    #[error("refusing config file: {0}")]
+    #[error("refusing config file")]
     Input(#[source] phoenix_hostpath::InputError),
     /// The scripts directory given does not exist.
     #[error("scripts directory {path} does not exist")]

@@ -127,6 +127,41 @@ pub fn dir_digest(meta: Option<PathMeta>) -> Option<String> {
     })
 }
 
+/// The largest host file phoenix reads (`/etc/subuid`, a CT conf): Proxmox's own
+/// limit for a conf is 1 MiB; 16 MiB leaves room and still bounds memory.
+pub const HOST_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// The bytes of a host file phoenix reads (already under the root), `None` when it
+/// does not exist. Refused at once, as an error naming the path: a FIFO or device
+/// (it would block or never end), a directory, a file over [`HOST_FILE_LIMIT`], a
+/// path with a symlink in it. Use this instead of `std::fs::read` for every host file.
+pub fn read_host_file(path: &Utf8Path) -> io::Result<Option<Vec<u8>>> {
+    refuse_symlinks(path, true)?;
+    match read_input(path, HOST_FILE_LIMIT) {
+        Ok(bytes) => Ok(bytes),
+        Err(InputError::Io { source, .. }) => Err(source),
+        Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string())),
+    }
+}
+
+/// The text of a host file: [`read_host_file`], and an error (not a lossy decode)
+/// when it is not UTF-8, naming the byte offset.
+pub fn read_host_text(path: &Utf8Path) -> io::Result<Option<String>> {
+    read_host_file(path)?
+        .map(|b| {
+            String::from_utf8(b).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{path} is not UTF-8 text (byte {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
 /// SHA-1 (hex) of a file's content, `None` when it does not exist.
 pub fn file_digest(path: &Utf8Path) -> io::Result<Option<String>> {
     match std::fs::read(path) {
@@ -160,6 +195,27 @@ mod tests {
         assert!(RealFs.stat(&path).is_err());
         assert!(RealFs.chown(&root.join("srv"), 0, 0).is_err());
         assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+        std::fs::create_dir(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/subuid"), b"\xff\xfe").unwrap();
+        let e = read_host_text(&root.join("etc/subuid")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{root}/etc/subuid is not UTF-8 text (byte 0)")
+        );
+        let fifo = root.join("etc/fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(fifo.as_str())
+                .status()
+                .unwrap()
+                .success()
+        );
+        let e = read_host_file(&fifo).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{fifo} is a FIFO, not a regular file")
+        );
+        assert!(read_host_file(&root.join("etc/none")).unwrap().is_none());
         let e = under_root_checked(&root, Utf8Path::new("/srv/share")).unwrap_err();
         assert!(e.to_string().contains("escapes the root"), "{e}");
         std::fs::create_dir(root.join("data")).unwrap();

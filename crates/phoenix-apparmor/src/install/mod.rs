@@ -74,7 +74,7 @@ pub enum InstallError {
     },
     /// A file's path leads out of the root through a symlink or `..`: phoenix writes
     /// profiles as root and never through a link that leaves `--root`.
-    #[error("refusing to install: {0}")]
+    #[error("refusing to install")]
     Escape(#[source] phoenix_hostpath::EscapeError),
     /// Asking the loader whether AppArmor is available failed.
     #[error("cannot tell whether profiles can be loaded")]

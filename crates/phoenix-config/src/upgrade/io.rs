@@ -24,7 +24,7 @@ pub enum UpgradeError {
         path: Utf8PathBuf,
     },
     /// A file is not a regular file or is too large; refused before reading it.
-    #[error("refusing config file: {0}")]
+    #[error("refusing config file")]
     Input(#[source] phoenix_hostpath::InputError),
     /// A file is not UTF-8 text (a BOM, UTF-16, bad bytes).
     #[error("{message}")]
