@@ -256,15 +256,21 @@ fn digest(dir: &Path) -> BTreeMap<String, String> {
 /// Runs phoenix for a case; a run that takes over 60 s is killed (a FIFO that
 /// blocked) and reported as exit -9.
 fn run(w: &World, case: &Value) -> (i32, String, String) {
+    run_args(w, case, None)
+}
+
+/// [`run`] with other arguments than the case's.
+fn run_args(w: &World, case: &Value, args: Option<&[&str]>) -> (i32, String, String) {
     let root = case["root_arg"]
         .as_str()
         .map_or_else(|| w.root.display().to_string(), |r| w.subst(r));
     let config = case["config_arg"]
         .as_str()
         .map_or_else(|| w.config.display().to_string(), |c| w.subst(c));
-    let args: Vec<String> = match case["args"].as_array() {
-        Some(a) => a.iter().map(|s| w.subst(s.as_str().unwrap())).collect(),
-        None => vec!["validate".to_owned()],
+    let args: Vec<String> = match (args, case["args"].as_array()) {
+        (Some(a), _) => a.iter().map(|s| (*s).to_owned()).collect(),
+        (None, Some(a)) => a.iter().map(|s| w.subst(s.as_str().unwrap())).collect(),
+        (None, None) => vec!["validate".to_owned()],
     };
     let out_path = w.tmp.join("stdout");
     let err_path = w.tmp.join("stderr");
@@ -326,7 +332,6 @@ fn every_hostile_case_is_refused_or_warned_and_nothing_outside_the_root_changes(
         prepare(&w, case);
         let before = (digest(&w.outside), digest(&w.config), digest(&w.root));
         let (code, stdout, stderr) = run(&w, case);
-        let after = (digest(&w.outside), digest(&w.config), digest(&w.root));
         let tmp = w.tmp.display().to_string();
         let shown =
             format!("exit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}").replace(&tmp, "[TMP]");
@@ -353,6 +358,18 @@ fn every_hostile_case_is_refused_or_warned_and_nothing_outside_the_root_changes(
                 u32::from(c)
             ));
         }
+        // One gate: a config `validate` accepts is one `plan` accepts too (the stub
+        // host has nothing, so every container is planned from scratch).
+        if case["args"].is_null() && code == 0 {
+            let (plan_code, _, plan_err) = run_args(&w, case, Some(&["plan"]));
+            if plan_code != 0 {
+                fail(format!(
+                    "validate accepts it but plan exits {plan_code}: {}",
+                    plan_err.replace(&tmp, "[TMP]")
+                ));
+            }
+        }
+        let after = (digest(&w.outside), digest(&w.config), digest(&w.root));
         if before.0 != after.0 {
             fail(format!(
                 "the sentinel outside the root changed: {:?} -> {:?}",

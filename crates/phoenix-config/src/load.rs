@@ -158,6 +158,36 @@ pub fn validate_texts(lxc: &str, hypervisor: &str, vm: Option<&str>) -> Report {
     run(Some(lxc), Some(hypervisor), vm, None)
 }
 
+/// Validates the raw bytes of the three files (`vm` is optional), as
+/// [`validate_dir`] reads them: a BOM, UTF-16 or bad UTF-8 is an error diagnostic
+/// naming the file and position (the fuzz target's entry point).
+///
+/// ```
+/// let r = phoenix_config::validate_bytes(b"\xEF\xBB\xBF{}", b"{}", None);
+/// assert!(r.errors[0].message.contains("byte order mark"));
+/// ```
+pub fn validate_bytes(lxc: &[u8], hypervisor: &[u8], vm: Option<&[u8]>) -> Report {
+    let decode = |file, b: &[u8]| crate::decode::decode(file, b.to_vec());
+    let texts = (
+        decode(ConfigFile::Lxc, lxc),
+        decode(ConfigFile::Hypervisor, hypervisor),
+        vm.map(|b| decode(ConfigFile::Vm, b)).transpose(),
+    );
+    match texts {
+        (Ok(l), Ok(h), Ok(v)) => run(Some(&l), Some(&h), v.as_deref(), None),
+        (l, h, v) => Report {
+            errors: [l.err(), h.err(), v.err()]
+                .into_iter()
+                .flatten()
+                .map(|d| *d)
+                .collect(),
+            warnings: Vec::new(),
+            fleet: None,
+            scripts_dir: None,
+        },
+    }
+}
+
 /// Runs pass (b) alone on a fleet built in code. Diagnostics carry pointers but no
 /// line or column.
 pub fn validate_fleet(fleet: &Fleet) -> Vec<Diagnostic> {
