@@ -133,10 +133,11 @@ pub const HOST_FILE_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// The bytes of a host file phoenix reads (already under the root), `None` when it
 /// does not exist. Refused at once, as an error naming the path: a FIFO or device
-/// (it would block or never end), a directory, a file over [`HOST_FILE_LIMIT`], a
-/// path with a symlink in it. Use this instead of `std::fs::read` for every host file.
+/// (it would block or never end), a directory, a file over [`HOST_FILE_LIMIT`].
+/// Symlinks are followed (`/etc/pve/lxc` is one on every Proxmox host): resolve a
+/// config path with [`resolve_beneath`] first, or use [`read_beneath`]. Use this
+/// instead of `std::fs::read` for every host file.
 pub fn read_host_file(path: &Utf8Path) -> io::Result<Option<Vec<u8>>> {
-    refuse_symlinks(path, true)?;
     match read_input(path, HOST_FILE_LIMIT) {
         Ok(bytes) => Ok(bytes),
         Err(InputError::Io { source, .. }) => Err(source),
@@ -162,12 +163,70 @@ pub fn read_host_text(path: &Utf8Path) -> io::Result<Option<String>> {
         .transpose()
 }
 
-/// SHA-1 (hex) of a file's content, `None` when it does not exist.
+/// `rel` resolved beneath `root` ([`resolve_beneath`]) and read with
+/// [`read_host_file`]: an escape is an error naming the path.
+pub fn read_beneath(root: &Utf8Path, rel: &Utf8Path) -> io::Result<Option<Vec<u8>>> {
+    let path = resolve_beneath(root, rel)
+        .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e.to_string()))?;
+    read_host_file(&path)
+}
+
+/// SHA-1 (hex) of a file's content, `None` when it does not exist. Read with
+/// [`read_host_file`]: a FIFO or device in place of a CT conf is an error, not a hang.
 pub fn file_digest(path: &Utf8Path) -> io::Result<Option<String>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(phoenix_pveconf::conf::Digest::of(&bytes).to_string())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
+    Ok(read_host_file(path)?.map(|bytes| phoenix_pveconf::conf::Digest::of(&bytes).to_string()))
+}
+
+/// [`HostFs`] beneath a root: each path (already joined under the root, as
+/// [`under_root`] does) is resolved with [`resolve_beneath`] before it is touched,
+/// so symlinks inside the root are followed and one leading out is refused with its
+/// path. With the root `/` nothing can escape and every symlink is followed. The
+/// orchestrator should use this instead of [`RealFs`] (which, not knowing the root,
+/// refuses every symlink).
+#[derive(Debug, Clone)]
+pub struct BeneathFs {
+    root: Utf8PathBuf,
+}
+
+impl BeneathFs {
+    /// A file system beneath `root`.
+    pub fn new(root: impl Into<Utf8PathBuf>) -> Self {
+        BeneathFs { root: root.into() }
+    }
+
+    /// `path` (under the root) resolved beneath it.
+    fn resolve(&self, path: &Utf8Path) -> io::Result<Utf8PathBuf> {
+        let canonical = self.root.canonicalize_utf8().ok();
+        let rel = path
+            .strip_prefix(&self.root)
+            .ok()
+            .or_else(|| canonical.as_deref().and_then(|c| path.strip_prefix(c).ok()))
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("{path} is not under the root {}", self.root),
+                )
+            })?;
+        resolve_beneath(&self.root, rel)
+            .map_err(|e| io::Error::new(io::ErrorKind::PermissionDenied, e.to_string()))
+    }
+}
+
+impl HostFs for BeneathFs {
+    fn stat(&self, path: &Utf8Path) -> io::Result<Option<PathMeta>> {
+        RealFs.stat(&self.resolve(path)?)
+    }
+
+    fn create_dir(&self, path: &Utf8Path, mode: u32) -> io::Result<()> {
+        RealFs.create_dir(&self.resolve(path)?, mode)
+    }
+
+    fn chmod(&self, path: &Utf8Path, mode: u32) -> io::Result<()> {
+        RealFs.chmod(&self.resolve(path)?, mode)
+    }
+
+    fn chown(&self, path: &Utf8Path, uid: u32, gid: u32) -> io::Result<()> {
+        RealFs.chown(&self.resolve(path)?, uid, gid)
     }
 }
 
@@ -216,6 +275,20 @@ mod tests {
             format!("{fifo} is a FIFO, not a regular file")
         );
         assert!(read_host_file(&root.join("etc/none")).unwrap().is_none());
+        let beneath = BeneathFs::new(root.clone());
+        let e = beneath.create_dir(&path, 0o755).unwrap_err();
+        assert!(e.to_string().contains("escapes the root"), "{e}");
+        std::fs::create_dir(root.join("real")).unwrap();
+        std::os::unix::fs::symlink("real", root.join("alias")).unwrap();
+        beneath.create_dir(&root.join("alias/vol"), 0o750).unwrap();
+        assert!(root.join("real/vol").is_dir());
+        assert!(
+            beneath
+                .stat(&root.join("alias/vol"))
+                .unwrap()
+                .unwrap()
+                .is_dir
+        );
         let e = under_root_checked(&root, Utf8Path::new("/srv/share")).unwrap_err();
         assert!(e.to_string().contains("escapes the root"), "{e}");
         std::fs::create_dir(root.join("data")).unwrap();
