@@ -132,6 +132,9 @@ fn unhex(s: &str) -> Vec<u8> {
 /// Applies a case's edits to the config directory and builds its root.
 fn prepare(w: &World, case: &Value) {
     let path = |key: &str| w.config.join(file_name(key));
+    if let Some(body) = case["pct_script"].as_str() {
+        std::fs::write(w.bin.join("pct"), format!("#!/bin/sh\n{body}")).unwrap();
+    }
     if let Some(edits) = case["edits"].as_array() {
         let mut docs: BTreeMap<String, Value> = BTreeMap::new();
         for e in edits {
