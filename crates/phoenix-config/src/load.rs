@@ -449,6 +449,15 @@ mod tests {
             source: io::Error::other("boom"),
         };
         assert_eq!(e.to_string(), "cannot read /x/phoenix_lxc_configs.json");
+        let e = ConfigError::Input(phoenix_hostpath::InputError::NotRegular {
+            path: "/x/phoenix_lxc_configs.json".into(),
+            kind: "a FIFO",
+        });
+        assert_eq!(e.to_string(), "refusing config file");
+        assert_eq!(
+            std::error::Error::source(&e).unwrap().to_string(),
+            "/x/phoenix_lxc_configs.json is a FIFO, not a regular file"
+        );
         let e = ConfigError::Invalid {
             diagnostics: vec![missing(ConfigFile::Lxc)],
         };

@@ -338,6 +338,40 @@ mod tests {
     }
 
     #[test]
+    fn every_error_names_the_path() {
+        let texts = [
+            EscapeError::EmptyRoot.to_string(),
+            EscapeError::Root {
+                root: "/nope".into(),
+                source: io::Error::other("x"),
+            }
+            .to_string(),
+            EscapeError::Loop { path: "/a".into() }.to_string(),
+            EscapeError::Io {
+                path: "/a/b".into(),
+                at: "/r/a".into(),
+                source: io::Error::other("x"),
+            }
+            .to_string(),
+            EscapeError::NotUtf8 {
+                path: "/a".into(),
+                at: "/r/a".into(),
+            }
+            .to_string(),
+        ];
+        assert_eq!(
+            texts,
+            [
+                "the root is empty: give --root a directory (\"/\" for the real host)",
+                "cannot resolve the root /nope",
+                "host path /a: more than 40 symlinks (a loop?)",
+                "host path /a/b: cannot examine /r/a",
+                "host path /a: the symlink /r/a points at a name that is not UTF-8",
+            ]
+        );
+    }
+
+    #[test]
     fn the_host_root_follows_absolute_links() {
         assert!(resolve_beneath("/".into(), "/proc/self/root/etc".into()).is_ok());
     }
