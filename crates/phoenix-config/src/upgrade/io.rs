@@ -281,5 +281,14 @@ mod tests {
             source: serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
         };
         assert_eq!(e.to_string(), "/d/x is not valid JSON");
+        let e = UpgradeError::Input(phoenix_hostpath::InputError::TooLarge {
+            path: "/d/x".into(),
+            limit: 10,
+        });
+        assert_eq!(e.to_string(), "refusing config file");
+        let e = UpgradeError::Undecodable {
+            message: "phoenix_lxc_configs.json:1:1: the file starts with a UTF-8 byte order mark; save it as UTF-8 without a BOM".into(),
+        };
+        assert!(e.to_string().ends_with("without a BOM"));
     }
 }
