@@ -152,3 +152,23 @@ fn schema_prints_the_committed_schemas() {
     }
     assert_eq!(phoenix(&["schema", "lxcc"]).status.code(), Some(2));
 }
+
+#[test]
+fn host_id_grants_of_the_example_are_listed() {
+    let dir = repo().join("fixtures/example");
+    let out = validate(&dir, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The four opted-in entries: u and g 1000 of containers 102 and 950.
+    assert_eq!(v["host_id_grants"].as_array().map(Vec::len), Some(4), "{v}");
+    assert_eq!(
+        v["host_id_grants"][0],
+        serde_json::json!({"pointer": "/lxc_configs/102/id_maps/1", "entry": "u 1000 1000 1"})
+    );
+    let text = validate(&dir, &[]);
+    let err = String::from_utf8(text.stderr).unwrap();
+    assert!(
+        err.contains("note: id map 'u 1000 1000 1' at /lxc_configs/102/id_maps/1 maps onto host ids below 100000 (allowed by allow_host_ids)"),
+        "{err}"
+    );
+}

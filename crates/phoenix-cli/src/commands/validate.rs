@@ -19,6 +19,8 @@ pub struct Args {
 /// Validates `--config-dir` and prints the report.
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     let dir = &global.config_dir;
+    // Printed escaped: a path is input too.
+    let dir_shown = phoenix_config::diagnostic::escape_for_terminal(dir.as_str());
     let options = ValidateOptions {
         scripts_dir: args.scripts_dir.clone(),
     };
@@ -37,7 +39,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
         // Not a diagnostic: a missing scripts directory is a fact about this machine,
         // not a defect of the config, so it is said once, on stderr.
         eprintln!(
-            "note: no scripts directory (--scripts-dir, or bin/ beside {dir}), so application scripts were not checked"
+            "note: no scripts directory (--scripts-dir, or bin/ beside {dir_shown}), so application scripts were not checked"
         );
     }
     // Entries that map onto the host's own ids (below 100000) with the explicit
@@ -81,7 +83,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
             let guests = report.fleet.as_ref().map_or(0, |f| f.lxc.lxc_configs.len());
             println!(
                 "{}",
-                summary(dir.as_str(), errors.len(), warnings.len(), guests)
+                summary(&dir_shown, errors.len(), warnings.len(), guests)
             );
         }
     }
