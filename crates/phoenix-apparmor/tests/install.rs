@@ -261,3 +261,37 @@ fn per_container_profiles_install_next_to_the_shipped_ones() {
         "profile lxc-phoenix-v2 is listed twice"
     );
 }
+
+#[test]
+fn a_symlinked_profile_directory_leading_out_of_the_root_is_refused() {
+    let (_d, root) = temp_root();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.join("etc/apparmor.d")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join(PROFILE_DIR)).unwrap();
+    let err = plan(&root, &shipped::all()).unwrap_err();
+    assert!(matches!(err, InstallError::Escape(_)), "{err}");
+    let root_c = root.canonicalize_utf8().unwrap();
+    assert_eq!(err.to_string(), "refusing to install");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        format!(
+            "host path etc/apparmor.d/lxc/lxc-phoenix-v2 escapes the root {root} at {root_c}/etc/apparmor.d/lxc: a symlink to the absolute path {}",
+            outside.path().display()
+        )
+    );
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+}
+
+#[test]
+fn a_fifo_in_place_of_a_profile_is_refused_without_blocking() {
+    let (_d, root) = temp_root();
+    std::fs::create_dir_all(root.join(PROFILE_DIR)).unwrap();
+    let fifo = root.join(PROFILE_DIR).join("lxc-phoenix-v2");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(fifo.as_str())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let err = plan(&root, &shipped::all()).unwrap_err();
+    assert!(matches!(err, InstallError::Read { .. }), "{err}");
+}

@@ -40,6 +40,12 @@ fn main() -> ExitCode {
             });
         }
     };
+    // `--root ""` would resolve every host path in the working directory: refused
+    // before any command reads or writes anything.
+    if let Err(e) = phoenix_orchestrator::hostfs::check_root(&cli.global.root) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::INVALID);
+    }
     match commands::run(&cli.command, &cli.global) {
         Ok(()) => ExitCode::from(exit::SUCCESS),
         Err(err) => {
@@ -51,7 +57,13 @@ fn main() -> ExitCode {
                 _ => exit::RUNTIME,
             };
             if !cli.global.quiet || code != exit::SUCCESS {
-                eprintln!("error: {err:#}");
+                // Errors quote input (paths, values): printed escaped, so a control
+                // character in them cannot drive the terminal.
+                let text = format!("{err:#}");
+                eprintln!(
+                    "error: {}",
+                    phoenix_config::diagnostic::escape_for_terminal(&text)
+                );
             }
             ExitCode::from(code)
         }

@@ -179,6 +179,7 @@ fn plan_prints_entries_and_delegations() {
             "b:1000:1000:1",
             "--map",
             "u:0:5000:1",
+            "--allow-host-ids",
         ],
     );
     insta::assert_snapshot!(out);
@@ -186,7 +187,15 @@ fn plan_prints_entries_and_delegations() {
         "plan_json",
         phoenix(
             root.path(),
-            &["-o", "json", "idmap", "plan", "--map", "b:1000:1000:1"]
+            &[
+                "-o",
+                "json",
+                "idmap",
+                "plan",
+                "--map",
+                "b:1000:1000:1",
+                "--allow-host-ids"
+            ]
         )
     );
 }
@@ -212,4 +221,80 @@ fn plan_refuses_conflicts_and_bad_syntax_with_exit_2() {
         out.contains("invalid map 'u:1000': expected [ugb]:<container id>:<host id>:<count>"),
         "{out}"
     );
+}
+
+#[test]
+fn plan_refuses_host_root_and_asks_an_opt_in_for_host_ids() {
+    let root = host_root();
+    let out = phoenix(root.path(), &["idmap", "plan", "--map", "u:0:0:1"]);
+    assert!(out.starts_with("exit 2\n"), "{out}");
+    assert!(
+        out.contains("error: phoenix refuses entry 'u 0 0 1' maps container uid 0 onto host uid 0 (host root)"),
+        "{out}"
+    );
+    let out = phoenix(
+        root.path(),
+        &["idmap", "plan", "--map", "u:0:0:1", "--allow-host-ids"],
+    );
+    assert!(
+        out.starts_with("exit 2\n"),
+        "the opt-in never covers host root: {out}"
+    );
+    let out = phoenix(root.path(), &["idmap", "plan", "--map", "b:1000:1000:1"]);
+    assert!(out.starts_with("exit 2\n"), "{out}");
+    assert!(
+        out.contains("maps onto host uids below 100000, the host's own system and login users; pass --allow-host-ids if that is intended"),
+        "{out}"
+    );
+    let out = phoenix(
+        root.path(),
+        &["idmap", "plan", "--map", "u:4294967286:200000:10"],
+    );
+    assert!(out.starts_with("exit 2\n"), "{out}");
+    assert!(out.contains("reaches container id 4294967295"), "{out}");
+}
+
+#[test]
+fn check_refuses_a_conf_mapping_host_root_and_lists_host_ids() {
+    // Only the default delegation: the floor is 100000.
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir_all(root.path().join("etc")).unwrap();
+    for f in ["subuid", "subgid"] {
+        fs::write(root.path().join("etc").join(f), "root:100000:65536\n").unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("100.conf");
+    std::fs::write(
+        &conf,
+        "unprivileged: 1\nlxc.idmap: u 0 0 65536\nlxc.idmap: g 0 100000 65536\n",
+    )
+    .unwrap();
+    let out = phoenix(root.path(), &["idmap", "check", conf.to_str().unwrap()]);
+    assert!(out.starts_with("exit 2\n"), "{out}");
+    assert!(
+        out.contains(
+            "phoenix refuses entry 'u 0 0 65536' maps container uid 0 onto host uid 0 (host root)"
+        ),
+        "{out}"
+    );
+    let out = phoenix(
+        root.path(),
+        &["idmap", "check", &fixture("passthrough-uid-1000.conf")],
+    );
+    assert!(out.starts_with("exit 0\n"), "{out}");
+    assert!(
+        out.contains("warning: entry 'u 1000 1000 1' maps onto host uids below 100000, the host's own system and login users (a conf file cannot say allow_host_ids)"),
+        "{out}"
+    );
+    let fifo = dir.path().join("fifo.conf");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = phoenix(root.path(), &["idmap", "check", fifo.to_str().unwrap()]);
+    assert!(out.starts_with("exit 2\n"), "{out}");
+    assert!(out.contains("is a FIFO, not a regular file"), "{out}");
 }

@@ -109,7 +109,7 @@ fn newest_bash_files_report_only_their_defects() {
     let text = stdout(&out).replace(dir.to_str().unwrap(), "[bash-newest]");
     assert!(!text.contains("NewKick"), "a secret leaked");
     assert!(
-        text.ends_with("[bash-newest]: invalid, 16 errors, 93 warnings\n"),
+        text.ends_with("[bash-newest]: invalid, 16 errors, 95 warnings\n"),
         "{text}"
     );
     insta::assert_snapshot!("bash_newest_validate", text);
@@ -121,7 +121,7 @@ fn newest_bash_files_report_only_their_defects() {
 fn the_design_container_101_validates() {
     let out = validate(&repo().join("fixtures/design-101"), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).ends_with("valid, 2 containers, 4 warnings\n"));
+    assert!(stdout(&out).ends_with("valid, 2 containers, 5 warnings\n"));
 }
 
 #[test]
@@ -195,4 +195,24 @@ fn a_missing_application_script_or_file_is_named_with_its_container_and_pointer(
         "{text}"
     );
     assert!(!text.contains("unknown application script"), "{text}");
+}
+
+#[test]
+fn host_id_grants_of_the_example_are_listed() {
+    let dir = repo().join("fixtures/example");
+    let out = validate(&dir, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The four opted-in entries: u and g 1000 of containers 102 and 950.
+    assert_eq!(v["host_id_grants"].as_array().map(Vec::len), Some(4), "{v}");
+    assert_eq!(
+        v["host_id_grants"][0],
+        serde_json::json!({"pointer": "/lxc_configs/102/id_maps/1", "entry": "u 1000 1000 1"})
+    );
+    let text = validate(&dir, &[]);
+    let err = String::from_utf8(text.stderr).unwrap();
+    assert!(
+        err.contains("note: id map 'u 1000 1000 1' at /lxc_configs/102/id_maps/1 maps onto host ids below 100000 (allowed by allow_host_ids)"),
+        "{err}"
+    );
 }

@@ -68,8 +68,34 @@ impl fmt::Display for Diagnostic {
         if self.severity == Severity::Warning {
             f.write_str("warning: ")?;
         }
-        f.write_str(&self.message)
+        f.write_str(&escape_for_terminal(&self.message))
     }
+}
+
+/// `text` with every character a config string may not hold (control characters,
+/// line breaks, bidi controls: [`crate::check::strings`]) written as `\u{..}`, so
+/// what phoenix prints from input cannot move the cursor, recolour the terminal or
+/// fake a second line.
+///
+/// ```
+/// assert_eq!(phoenix_config::diagnostic::escape_for_terminal("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\u{a}");
+/// ```
+pub fn escape_for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| crate::check::strings::refused_char(c).is_some())
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if crate::check::strings::refused_char(c).is_some() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Renders a JSON pointer for messages: the pointer itself, or `/` for the

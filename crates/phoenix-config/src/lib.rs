@@ -43,14 +43,16 @@ pub mod upgrade;
 pub mod value;
 
 mod check;
+mod decode;
 mod load;
 mod scripts;
 
+pub use check::semantic::host_id_grants;
 pub use diagnostic::{Diagnostic, Severity};
 pub use ids::{Ctid, Vmid};
 pub use load::{
-    ConfigError, Report, ValidateOptions, Validated, load_dir, scripts_dir_for, validate_dir,
-    validate_dir_with, validate_fleet, validate_texts,
+    ConfigError, Report, ValidateOptions, Validated, load_dir, scripts_dir_for, validate_bytes,
+    validate_dir, validate_dir_with, validate_fleet, validate_texts,
 };
 pub use model::Fleet;
 pub use model::container::{

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::check::semantic::ScriptIndex;
 use crate::check::{Finding, schema_pass, semantic};
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::locate::locate;
+use crate::locate::Locator;
 use crate::model::{Fleet, HypervisorFile, LxcFile, VmFile};
 use crate::schema::ConfigFile;
 use crate::scripts::list_scripts;
@@ -58,6 +58,10 @@ pub enum ConfigError {
         #[source]
         source: io::Error,
     },
+    /// A config file is not a regular file (a FIFO, a device, a directory) or is
+    /// larger than [`phoenix_hostpath::INPUT_LIMIT`]; refused before reading it.
+    #[error("refusing config file")]
+    Input(#[source] phoenix_hostpath::InputError),
     /// The scripts directory given does not exist.
     #[error("scripts directory {path} does not exist")]
     NoScriptsDirectory {
@@ -101,12 +105,22 @@ pub fn validate_dir_with(dir: &Utf8Path, options: &ValidateOptions) -> Result<Re
             path: dir.to_owned(),
         });
     }
-    let read = |file: ConfigFile| -> Result<Option<String>, ConfigError> {
+    let mut undecodable = Vec::new();
+    let mut read = |file: ConfigFile| -> Result<Option<String>, ConfigError> {
         let path = dir.join(file.file_name());
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(text)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ConfigError::Read { path, source }),
+        let bytes = match phoenix_hostpath::read_input(&path, phoenix_hostpath::INPUT_LIMIT) {
+            Ok(b) => b,
+            Err(phoenix_hostpath::InputError::Io { path, source }) => {
+                return Err(ConfigError::Read { path, source });
+            }
+            Err(e) => return Err(ConfigError::Input(e)),
+        };
+        match bytes.map(|b| crate::decode::decode(file, b)).transpose() {
+            Ok(text) => Ok(text),
+            Err(d) => {
+                undecodable.push(*d);
+                Ok(None)
+            }
         }
     };
     let (lxc, hypervisor, vm) = (
@@ -114,6 +128,16 @@ pub fn validate_dir_with(dir: &Utf8Path, options: &ValidateOptions) -> Result<Re
         read(ConfigFile::Hypervisor)?,
         read(ConfigFile::Vm)?,
     );
+    if !undecodable.is_empty() {
+        // A file that is not UTF-8 text has no JSON to check; say so alone rather
+        // than also call it missing.
+        return Ok(Report {
+            errors: undecodable,
+            warnings: Vec::new(),
+            fleet: None,
+            scripts_dir: None,
+        });
+    }
     let scripts = match scripts_dir_for(dir, options) {
         Some(d) if d.is_dir() => Some(list_scripts(&d)?),
         Some(d) => return Err(ConfigError::NoScriptsDirectory { path: d }),
@@ -134,6 +158,36 @@ pub fn validate_texts(lxc: &str, hypervisor: &str, vm: Option<&str>) -> Report {
     run(Some(lxc), Some(hypervisor), vm, None)
 }
 
+/// Validates the raw bytes of the three files (`vm` is optional), as
+/// [`validate_dir`] reads them: a BOM, UTF-16 or bad UTF-8 is an error diagnostic
+/// naming the file and position (the fuzz target's entry point).
+///
+/// ```
+/// let r = phoenix_config::validate_bytes(b"\xEF\xBB\xBF{}", b"{}", None);
+/// assert!(r.errors[0].message.contains("byte order mark"));
+/// ```
+pub fn validate_bytes(lxc: &[u8], hypervisor: &[u8], vm: Option<&[u8]>) -> Report {
+    let decode = |file, b: &[u8]| crate::decode::decode(file, b.to_vec());
+    let texts = (
+        decode(ConfigFile::Lxc, lxc),
+        decode(ConfigFile::Hypervisor, hypervisor),
+        vm.map(|b| decode(ConfigFile::Vm, b)).transpose(),
+    );
+    match texts {
+        (Ok(l), Ok(h), Ok(v)) => run(Some(&l), Some(&h), v.as_deref(), None),
+        (l, h, v) => Report {
+            errors: [l.err(), h.err(), v.err()]
+                .into_iter()
+                .flatten()
+                .map(|d| *d)
+                .collect(),
+            warnings: Vec::new(),
+            fleet: None,
+            scripts_dir: None,
+        },
+    }
+}
+
 /// Runs pass (b) alone on a fleet built in code. Diagnostics carry pointers but no
 /// line or column.
 pub fn validate_fleet(fleet: &Fleet) -> Vec<Diagnostic> {
@@ -143,8 +197,8 @@ pub fn validate_fleet(fleet: &Fleet) -> Vec<Diagnostic> {
         .collect()
 }
 
-fn place(f: Finding, text: Option<&str>) -> Diagnostic {
-    let pos = text.and_then(|t| locate(t, &f.pointer, f.target));
+fn place(f: Finding, text: Option<&Locator<'_>>) -> Diagnostic {
+    let pos = text.and_then(|t| t.locate(&f.pointer, f.target));
     Diagnostic {
         severity: f.severity,
         file: f.file.file_name().to_owned(),
@@ -209,11 +263,15 @@ fn parse_file<T: DeserializeOwned>(
             column: Some(pos.column),
         });
     }
+    let strings = crate::check::strings::check(file, &value);
+    let strings_ok = strings.is_empty();
+    let locator = Locator::new(text);
+    out.extend(strings.into_iter().map(|f| place(f, Some(&locator))));
     let findings = schema_pass::check(file, &value);
     let schema_ok = findings.is_empty();
     let removable = findings.iter().all(|f| f.removable);
     let removed: Vec<String> = findings.iter().map(|f| f.pointer.clone()).collect();
-    out.extend(findings.into_iter().map(|f| place(f, Some(text))));
+    out.extend(findings.into_iter().map(|f| place(f, Some(&locator))));
     if !schema_ok {
         // Cut out unknown fields and misplaced objects so the semantic pass can
         // still report on the rest; anything else leaves the file untyped.
@@ -223,6 +281,10 @@ fn parse_file<T: DeserializeOwned>(
         if !crate::schema::is_valid(file, &value) {
             return none;
         }
+    }
+    if !strings_ok {
+        // A string with a control character never reaches the model.
+        return none;
     }
     match T::deserialize(&value) {
         Ok(typed) => Parsed {
@@ -319,17 +381,18 @@ fn run(
             .iter()
             .map(|d| (d.file.clone(), d.pointer.clone()))
             .collect();
+        let locators = [lxc_text, hyp_text, vm_text].map(|t| t.map(Locator::new));
         for finding in semantic::check(&f, scripts) {
             let cut = removed.iter().any(|(file, p)| {
                 *file == finding.file
                     && (finding.pointer == *p || finding.pointer.starts_with(&format!("{p}/")))
             });
             let text = match finding.file {
-                ConfigFile::Lxc => lxc_text,
-                ConfigFile::Hypervisor => hyp_text,
-                ConfigFile::Vm => vm_text,
+                ConfigFile::Lxc => &locators[0],
+                ConfigFile::Hypervisor => &locators[1],
+                ConfigFile::Vm => &locators[2],
             };
-            let d = place(finding, text);
+            let d = place(finding, text.as_ref());
             // A value the schema already refused (a range) is reported once.
             if !cut && !schema_errors.contains(&(d.file.clone(), d.pointer.clone())) {
                 diags.push(d);
@@ -386,6 +449,15 @@ mod tests {
             source: io::Error::other("boom"),
         };
         assert_eq!(e.to_string(), "cannot read /x/phoenix_lxc_configs.json");
+        let e = ConfigError::Input(phoenix_hostpath::InputError::NotRegular {
+            path: "/x/phoenix_lxc_configs.json".into(),
+            kind: "a FIFO",
+        });
+        assert_eq!(e.to_string(), "refusing config file");
+        assert_eq!(
+            std::error::Error::source(&e).unwrap().to_string(),
+            "/x/phoenix_lxc_configs.json is a FIFO, not a regular file"
+        );
         let e = ConfigError::Invalid {
             diagnostics: vec![missing(ConfigFile::Lxc)],
         };

@@ -52,6 +52,153 @@ fn unescape(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
 }
 
+/// Places many pointers in one text: the first call indexes every member and
+/// element once (pointer to offsets) and the line starts, so each later lookup is a
+/// hash lookup and a binary search. Without it, a file with thousands of errors
+/// would be rescanned from the start for each one.
+pub struct Locator<'a> {
+    text: &'a str,
+    index: std::cell::OnceCell<Option<Index>>,
+}
+
+/// Offsets of every pointer: (key or element start, value start), and line starts.
+struct Index {
+    spans: std::collections::HashMap<String, (usize, usize)>,
+    root: usize,
+    lines: Vec<usize>,
+}
+
+impl<'a> Locator<'a> {
+    /// A locator over `text` (nothing is scanned until the first lookup).
+    pub fn new(text: &'a str) -> Self {
+        Locator {
+            text,
+            index: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// As [`locate`], the same answers.
+    pub fn locate(&self, pointer: &str, target: Target) -> Option<Position> {
+        let Some(index) = self.index.get_or_init(|| Index::build(self.text)) else {
+            return locate(self.text, pointer, target);
+        };
+        let offset = match index.spans.get(pointer) {
+            Some(&(key, value)) => {
+                if target == Target::Key {
+                    key
+                } else {
+                    value
+                }
+            }
+            None => {
+                // The nearest ancestor that exists, at its key.
+                let mut p = pointer;
+                loop {
+                    match p.rfind('/') {
+                        Some(i) => p = &p[..i],
+                        None => break index.root,
+                    }
+                    if p.is_empty() {
+                        break index.root;
+                    }
+                    if let Some(&(key, _)) = index.spans.get(p) {
+                        break key;
+                    }
+                }
+            }
+        };
+        let line = index.lines.partition_point(|&start| start <= offset);
+        let start = index.lines[line - 1];
+        let column = self
+            .text
+            .get(start..offset)
+            .map_or(1, |s| s.chars().count() + 1);
+        Some(Position { line, column })
+    }
+}
+
+impl Index {
+    fn build(text: &str) -> Option<Index> {
+        let mut s = Scanner {
+            b: text.as_bytes(),
+            i: 0,
+        };
+        s.ws();
+        s.peek()?;
+        let root = s.i;
+        let mut spans = std::collections::HashMap::new();
+        index_value(&mut s, &mut String::new(), &mut spans)?;
+        let mut lines = vec![0];
+        lines.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Some(Index { spans, root, lines })
+    }
+}
+
+/// Records the members and elements of the value at `s` (after whitespace); the
+/// text has parsed as JSON, which bounds the nesting depth.
+fn index_value(
+    s: &mut Scanner<'_>,
+    pointer: &mut String,
+    spans: &mut std::collections::HashMap<String, (usize, usize)>,
+) -> Option<()> {
+    match s.peek()? {
+        b'{' => {
+            s.i += 1;
+            loop {
+                s.ws();
+                if s.peek()? == b'}' {
+                    s.i += 1;
+                    return Some(());
+                }
+                let key_at = s.i;
+                let key = s.string()?;
+                s.ws();
+                s.expect(b':')?;
+                s.ws();
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&crate::diagnostic::escape_segment(&key));
+                // The first of duplicate keys wins, as in `locate`.
+                spans.entry(pointer.clone()).or_insert((key_at, s.i));
+                index_value(s, pointer, spans)?;
+                pointer.truncate(len);
+                s.ws();
+                if s.peek()? == b',' {
+                    s.i += 1;
+                }
+            }
+        }
+        b'[' => {
+            s.i += 1;
+            let mut n = 0usize;
+            loop {
+                s.ws();
+                if s.peek()? == b']' {
+                    s.i += 1;
+                    return Some(());
+                }
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&n.to_string());
+                spans.entry(pointer.clone()).or_insert((s.i, s.i));
+                index_value(s, pointer, spans)?;
+                pointer.truncate(len);
+                n += 1;
+                s.ws();
+                if s.peek()? == b',' {
+                    s.i += 1;
+                }
+            }
+        }
+        _ => s.skip_value(),
+    }
+}
+
 fn locate_offset(text: &str, pointer: &str, target: Target) -> Option<usize> {
     let mut s = Scanner {
         b: text.as_bytes(),
@@ -330,6 +477,27 @@ mod tests {
         }
     }
 }"#;
+
+    #[test]
+    fn the_locator_gives_the_same_answers_as_locate() {
+        let text = "{\n  \"a\": [1, {\"b\": 2}],\n  \"c~/d\": {\"e\": \"x\"}, \"a\": 3\n}";
+        let l = Locator::new(text);
+        for p in [
+            "",
+            "/a",
+            "/a/0",
+            "/a/1",
+            "/a/1/b",
+            "/a/7",
+            "/a/1/zz/y",
+            "/c~0~1d/e",
+            "/nope",
+        ] {
+            for t in [Target::Key, Target::Value] {
+                assert_eq!(l.locate(p, t), locate(text, p, t), "{p} {t:?}");
+            }
+        }
+    }
 
     #[test]
     fn finds_keys_and_values() {

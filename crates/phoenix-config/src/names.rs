@@ -5,7 +5,8 @@ use crate::value::string_newtype;
 
 string_newtype! {
     /// A hostname by Proxmox's `dns-name` rule: labels of letters, digits and inner
-    /// hyphens joined by dots; no `_`, no trailing dot, at most 255 characters.
+    /// hyphens joined by dots; no `_`, no trailing dot, at most 255 characters, and (stricter
+    /// than Proxmox, as DNS requires) at most 63 characters per label.
     ///
     /// ```
     /// use phoenix_config::Hostname;
@@ -15,7 +16,7 @@ string_newtype! {
     /// ```
     Hostname {
         what: "hostname",
-        pattern: "^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$",
+        pattern: "^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$",
         reason: "value does not look like a valid DNS name",
         max_len: 255,
     }
@@ -337,11 +338,26 @@ mod tests {
             "web-1",
             "vllm-qwen2.5-7b-awq",
             "Template-Base",
-            &"a".repeat(100),
+            &"a".repeat(63),
+            &format!("{}.{}", "a".repeat(63), "b".repeat(63)),
         ] {
             assert!(ok.parse::<Hostname>().is_ok(), "{ok}");
         }
-        for bad in ["web_1", "-a", "a-", "a.", ".a", "a..b", ""] {
+        // A DNS label is at most 63 characters (RFC 1035); Proxmox does not check it,
+        // but a longer hostname breaks resolvers inside and outside the container.
+        let long = "a".repeat(64);
+        let long_inner = format!("x.{}.y", "a".repeat(64));
+        for bad in [
+            "web_1",
+            "-a",
+            "a-",
+            "a.",
+            ".a",
+            "a..b",
+            "",
+            &long,
+            &long_inner,
+        ] {
             assert!(bad.parse::<Hostname>().is_err(), "{bad}");
         }
         assert_eq!(

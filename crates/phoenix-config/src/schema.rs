@@ -68,7 +68,34 @@ pub fn schema(file: ConfigFile) -> Value {
     let mut value = schema.to_value();
     strip_null(&mut value);
     add_property_names(&mut value);
+    add_integer_maxima(&mut value);
     value
+}
+
+/// schemars marks `u32` as `"format": "uint32"` with a minimum but no maximum, and
+/// formats are not asserted: `4294967296` or `1e23` would pass the schema and only fail
+/// typing, with no position. The maximum of each unsigned format makes the schema
+/// pass name the pointer, line and column of an out-of-range integer.
+fn add_integer_maxima(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let max: Option<u64> = match map.get("format").and_then(Value::as_str) {
+                Some("uint8") => Some(u8::MAX.into()),
+                Some("uint16") => Some(u16::MAX.into()),
+                Some("uint32") => Some(u32::MAX.into()),
+                Some("uint64") => Some(u64::MAX),
+                _ => None,
+            };
+            if let Some(max) = max
+                && !map.contains_key("maximum")
+            {
+                map.insert("maximum".into(), max.into());
+            }
+            map.values_mut().for_each(add_integer_maxima);
+        }
+        Value::Array(items) => items.iter_mut().for_each(add_integer_maxima),
+        _ => {}
+    }
 }
 
 /// Optional fields are simply absent in phoenix files; `null` is not a value they

@@ -26,5 +26,5 @@ pub mod subid;
 
 pub use idmap::{
     Delegations, IDMAP_KEY, IdKind, IdMap, IdMapEntry, IdMapError, IdMapWarning, LEGACY_IDMAP_KEY,
-    ParseIdMapEntryError, validate_entries,
+    ParseIdMapEntryError, PrivilegeProblem, SUBID_FLOOR, privilege_problems, validate_entries,
 };

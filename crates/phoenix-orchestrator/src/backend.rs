@@ -330,7 +330,8 @@ impl<'a> NodeBackend<'a> {
 
     /// Writes a host file atomically: a temp file in the same directory, renamed.
     fn write_file(&self, host_path: &Utf8Path, content: &str) -> Result<(), StepError> {
-        let path = under_root(self.root, host_path);
+        let path = crate::hostfs::under_root_checked(self.root, host_path)
+            .map_err(|e| StepError::Refused(e.to_string()))?;
         let io = |what, source| StepError::Io {
             what,
             path: path.clone(),

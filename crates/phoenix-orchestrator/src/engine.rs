@@ -16,7 +16,7 @@ use crate::dag::Dag;
 use crate::desired::{DesiredCt, Source, container, desired};
 use crate::error::{ErrorReport, StepError};
 use crate::guest::GuestId;
-use crate::hostfs::{HostFs, RealFs};
+use crate::hostfs::{BeneathFs, HostFs};
 use crate::lock::LockError;
 use crate::observe::{ObserveWants, ObservedCt, conf_file, observe};
 use crate::plan::{FileRead, GuestObserved, GuestPlan, PLAN_FORMAT, Plan};
@@ -152,14 +152,16 @@ impl<'a> Orchestrator<'a> {
         root: impl Into<Utf8PathBuf>,
         runner: &'a dyn CommandRunner,
     ) -> Self {
+        let root: Utf8PathBuf = root.into();
         Orchestrator {
             fleet,
-            root: root.into(),
+            root: root.clone(),
             runner,
             pct_binary: None,
             pvesm_binary: None,
             features: Registry::builtin(),
-            fs: Box::new(RealFs),
+            // Every host path is resolved beneath the root; a link out of it is refused.
+            fs: Box::new(BeneathFs::new(root)),
             run_id: format!(
                 "{}-{}",
                 std::time::SystemTime::now()

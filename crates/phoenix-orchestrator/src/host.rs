@@ -65,9 +65,9 @@ fn plan_subid(
         (SUBID_FILES[1], &paths.subgid, gids),
     ] {
         let upath = Utf8PathBuf::from_path_buf(path.clone()).unwrap_or_default();
-        let bytes = match std::fs::read(path) {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        // Regular files only, bounded, never blocking on a FIFO.
+        let bytes = match crate::hostfs::read_host_file(&upath) {
+            Ok(b) => b,
             Err(source) => {
                 return Err(StepError::Io {
                     what: "cannot read",
@@ -84,8 +84,12 @@ fn plan_subid(
         });
         let mut parsed = match &bytes {
             Some(b) => {
-                let text = String::from_utf8_lossy(b);
-                SubIdFile::parse(&text).map_err(|source| StepError::SubIdParse { file, source })?
+                let text = std::str::from_utf8(b).map_err(|_| StepError::Io {
+                    what: "cannot read (not UTF-8)",
+                    path: upath.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8"),
+                })?;
+                SubIdFile::parse(text).map_err(|source| StepError::SubIdParse { file, source })?
             }
             None => SubIdFile::default(),
         };

@@ -72,10 +72,9 @@ impl<R: CommandRunner> HostProfileLoader<R> {
 impl<R: CommandRunner> ProfileLoader for HostProfileLoader<R> {
     fn available(&self) -> Result<bool, LoadError> {
         let path = self.real_root.join(ENABLED_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(s) if s.trim() == "Y" => {}
+        match crate::hostfs::read_host_text(&path) {
+            Ok(Some(s)) if s.trim() == "Y" => {}
             Ok(_) => return Ok(false),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(source) => return Err(LoadError::Probe { path, source }),
         }
         let inv = self.probe_invocation();

@@ -556,10 +556,10 @@ fn plan_firewall(
     };
     let vmid = d.vmid.get();
     let path = Utf8PathBuf::from(format!("/etc/pve/firewall/{vmid}.fw"));
-    let full = under_root(inputs.root, &path);
-    let current = match std::fs::read(&full) {
-        Ok(b) => Some(b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+    let full = crate::hostfs::under_root_checked(inputs.root, &path)
+        .map_err(|e| StepError::Refused(e.to_string()))?;
+    let current = match crate::hostfs::read_host_file(&full) {
+        Ok(b) => b,
         Err(source) => {
             return Err(StepError::Io {
                 what: "cannot read",
@@ -792,6 +792,14 @@ fn plan_gateway_and_script(
     let Some((script, files)) = &d.application else {
         return Ok(());
     };
+    // Without a scripts directory `validate` could not check the script either (it says
+    // so): it is not run, and the run says why, instead of refusing the container.
+    if inputs.scripts_dir.is_none() {
+        out.warnings.push(format!(
+            "application script {script} not run: no scripts directory (--scripts-dir, or bin/ beside the config directory)"
+        ));
+        return Ok(());
+    }
     let app = crate::application::read(inputs.scripts_dir, script, files)?;
     let config = crate::desired::container(inputs.fleet, vmid)
         .map(|c| serde_json::to_value(c).unwrap_or_default())

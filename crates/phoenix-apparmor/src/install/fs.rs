@@ -6,15 +6,45 @@ use camino::Utf8Path;
 
 use super::InstallError;
 
+/// A profile or tunable is kilobytes; more is not one.
+const READ_LIMIT: u64 = 1024 * 1024;
+
+/// The file's text, `None` when it does not exist. A FIFO or device is refused (it
+/// would block or never end), as is a file over 1 MiB or one that is not UTF-8.
 pub(super) fn read_optional(path: &Utf8Path) -> Result<Option<String>, InstallError> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Some(s)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(InstallError::Read {
-            path: path.to_owned(),
-            source,
-        }),
+    let err = |source| InstallError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = match phoenix_hostpath::read_input(path, READ_LIMIT) {
+        Ok(b) => b,
+        Err(phoenix_hostpath::InputError::Io { source, .. }) => return Err(err(source)),
+        Err(e) => return Err(err(std::io::Error::other(e.to_string()))),
+    };
+    bytes
+        .map(|b| {
+            String::from_utf8(b).map_err(|e| {
+                err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("not UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Refuses a path with a symlink in it: the plan resolved every path beneath the
+/// root, so a symlink here appeared since and may lead out of it.
+fn refuse_symlinks(path: &Utf8Path) -> std::io::Result<()> {
+    for a in path.ancestors() {
+        if std::fs::symlink_metadata(a).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("{a} is a symlink; phoenix does not write through symlinks"),
+            ));
+        }
     }
+    Ok(())
 }
 
 /// Writes `content` to a hidden temp file in the same directory and renames it over
@@ -26,6 +56,7 @@ pub(super) fn write_atomic(path: &Utf8Path, content: &str) -> Result<(), Install
         source,
     };
     let dir = path.parent().unwrap_or(Utf8Path::new("."));
+    refuse_symlinks(path).map_err(err)?;
     std::fs::create_dir_all(dir).map_err(err)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".phoenix-")

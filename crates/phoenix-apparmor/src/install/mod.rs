@@ -30,6 +30,7 @@ use crate::tunable::{edit_tunable, nesting_definition, render_hook};
 
 use fs::{read_optional, write_atomic};
 pub use loader::{LoadError, ProfileLoader};
+use phoenix_hostpath::resolve_beneath;
 
 /// Where profiles go, relative to the root.
 pub const PROFILE_DIR: &str = "etc/apparmor.d/lxc";
@@ -71,6 +72,10 @@ pub enum InstallError {
         /// The name.
         name: ProfileName,
     },
+    /// A file's path leads out of the root through a symlink or `..`: phoenix writes
+    /// profiles as root and never through a link that leaves `--root`.
+    #[error("refusing to install")]
+    Escape(#[source] phoenix_hostpath::EscapeError),
     /// Asking the loader whether AppArmor is available failed.
     #[error("cannot tell whether profiles can be loaded")]
     Probe(#[source] LoadError),
@@ -204,6 +209,10 @@ pub fn profile_path(root: &Utf8Path, name: &ProfileName) -> Utf8PathBuf {
 }
 
 /// Plans installing `profiles` and the nesting tunable under `root`. Reads only.
+///
+/// Every path is resolved beneath `root` ([`phoenix_hostpath::resolve_beneath`]): a
+/// symlinked `etc/apparmor.d/lxc` that leads out of the root is refused
+/// ([`InstallError::Escape`]), and the planned paths hold no symlink.
 pub fn plan(root: &Utf8Path, profiles: &[Profile]) -> Result<InstallPlan, InstallError> {
     let mut seen = BTreeSet::new();
     for p in profiles {
@@ -214,7 +223,8 @@ pub fn plan(root: &Utf8Path, profiles: &[Profile]) -> Result<InstallPlan, Instal
         }
     }
     let mut files = Vec::with_capacity(profiles.len() + 1);
-    let tunable_path = root.join(TUNABLE_FILE);
+    let beneath = |rel: &Utf8Path| resolve_beneath(root, rel).map_err(InstallError::Escape);
+    let tunable_path = beneath(Utf8Path::new(TUNABLE_FILE))?;
     let previous = read_optional(&tunable_path)?;
     let content = edit_tunable(previous.as_deref(), &nesting_definition());
     files.push(planned(
@@ -225,7 +235,7 @@ pub fn plan(root: &Utf8Path, profiles: &[Profile]) -> Result<InstallPlan, Instal
         previous,
         content,
     ));
-    let hook_path = root.join(TUNABLE_HOOK_FILE);
+    let hook_path = beneath(Utf8Path::new(TUNABLE_HOOK_FILE))?;
     let previous = read_optional(&hook_path)?;
     files.push(planned(
         hook_path,
@@ -236,7 +246,7 @@ pub fn plan(root: &Utf8Path, profiles: &[Profile]) -> Result<InstallPlan, Instal
         render_hook(),
     ));
     for p in profiles {
-        let path = profile_path(root, &p.name);
+        let path = beneath(&Utf8Path::new(PROFILE_DIR).join(p.name.as_str()))?;
         let previous = read_optional(&path)?;
         let content = render_profile(p);
         files.push(planned(

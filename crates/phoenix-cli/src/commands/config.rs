@@ -43,7 +43,11 @@ fn upgrade(args: &UpgradeArgs, global: &Global) -> anyhow::Result<()> {
         Err(e @ (UpgradeError::NoDirectory { .. } | UpgradeError::Missing { .. })) => {
             return Err(invalid(e));
         }
-        Err(e @ UpgradeError::InvalidJson { .. }) => return Err(invalid(e)),
+        Err(
+            e @ (UpgradeError::InvalidJson { .. }
+            | UpgradeError::Input(_)
+            | UpgradeError::Undecodable { .. }),
+        ) => return Err(invalid(e)),
         Err(e) => return Err(e.into()),
     };
     if args.write {

@@ -146,7 +146,7 @@ pub fn load(global: &Global) -> anyhow::Result<Fleet> {
             }
             eprintln!(
                 "{}: invalid config ({} errors); nothing was changed",
-                global.config_dir,
+                phoenix_config::diagnostic::escape_for_terminal(global.config_dir.as_str()),
                 diagnostics
                     .iter()
                     .filter(|d| d.severity == phoenix_config::Severity::Error)

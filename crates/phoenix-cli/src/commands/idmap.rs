@@ -3,12 +3,16 @@
 use anyhow::Context;
 use camino::Utf8PathBuf;
 use phoenix_orchestrator::idmap::IdMap;
-use phoenix_orchestrator::idmap::idmap::{Delegations, MapIntent, plan};
+use phoenix_orchestrator::idmap::idmap::{
+    Delegations, MapIntent, PrivilegeProblem, SUBID_FLOOR, plan, privilege_problems, subid_floor,
+};
 use phoenix_orchestrator::idmap::subid::{SubIdFile, SubIdPaths, read_optional};
 use phoenix_orchestrator::pveconf::Vmid;
 use phoenix_orchestrator::pveconf::conf::{CtConf, io::conf_path, io::read_optional_conf};
 use phoenix_orchestrator::pveconf::idmap::{ConfIdMapCheck, check_conf};
 use serde_json::{Value, json};
+
+use phoenix_orchestrator::hostfs::read_input;
 
 use crate::exit::{Reported, invalid};
 use crate::global::Global;
@@ -40,6 +44,10 @@ enum Sub {
         /// `u`, `g` or `b` (both), container id, host id, count: `b:1000:1000:1`.
         #[arg(long = "map", value_name = "[ugb]:CT:HOST:COUNT")]
         maps: Vec<MapIntent>,
+        /// Allow maps onto host ids below 100000 (the host's own system and login
+        /// users); without it such a map is refused.
+        #[arg(long)]
+        allow_host_ids: bool,
     },
 }
 
@@ -48,8 +56,18 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     match &args.command {
         Sub::Check { file } => check(file, global),
         Sub::Show { ctid } => show(*ctid, global),
-        Sub::Plan { maps } => {
+        Sub::Plan {
+            maps,
+            allow_host_ids,
+        } => {
             let p = plan(maps).map_err(invalid)?;
+            refuse_privilege(
+                p.entries
+                    .iter()
+                    .flat_map(|e| privilege_problems(e, SUBID_FLOOR)),
+                *allow_host_ids,
+                "pass --allow-host-ids if that is intended",
+            )?;
             let subid = |ds: &[_]| ds.iter().map(ToString::to_string).collect::<Vec<String>>();
             if global.json() {
                 let entries: Vec<String> = p.entries.iter().map(ToString::to_string).collect();
@@ -106,11 +124,51 @@ fn map_json(map: &IdMap, c: &ConfIdMapCheck) -> Value {
     })
 }
 
+/// Refuses host root and id 4294967295 always, host ids below the floor unless
+/// `allowed` (then they are listed on stderr).
+fn refuse_privilege(
+    problems: impl Iterator<Item = PrivilegeProblem>,
+    allowed: bool,
+    hint: &str,
+) -> anyhow::Result<()> {
+    for p in problems {
+        if !p.needs_opt_in() {
+            return Err(invalid(anyhow::anyhow!("phoenix refuses {p}")));
+        }
+        if !allowed {
+            return Err(invalid(anyhow::anyhow!("phoenix refuses {p}; {hint}")));
+        }
+        eprintln!("note: {p} (allowed)");
+    }
+    Ok(())
+}
+
 fn check(file: &Utf8PathBuf, global: &Global) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read {file}"))
+    // A regular file of at most 1 MiB (Proxmox's own limit for a conf): a FIFO or
+    // device is refused at once instead of blocking.
+    let bytes = read_input(file, 1024 * 1024)
+        .map_err(anyhow::Error::new)
+        .and_then(|b| {
+            b.ok_or_else(|| {
+                anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::NotFound))
+                    .context(format!("cannot read {file}"))
+            })
+        })
+        .map_err(invalid)?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("cannot read {file}: not UTF-8"))
         .map_err(invalid)?;
     let c = checked(&CtConf::parse(&text).conf, global).map_err(invalid)?;
+    // A conf file cannot carry allow_host_ids: host ids below the floor are
+    // listed, host root and id 4294967295 refused.
+    let floor = subid_files(global).map_or(SUBID_FLOOR, |(u, g)| subid_floor(&u, &g));
+    let problems = c.map.privilege_problems(floor);
+    if let Some(p) = problems.iter().find(|p| !p.needs_opt_in()) {
+        return Err(invalid(anyhow::anyhow!("{file}: phoenix refuses {p}")));
+    }
+    problems
+        .iter()
+        .for_each(|p| eprintln!("warning: {p} (a conf file cannot say allow_host_ids)"));
     if global.json() {
         println!("{:#}", json!({"file": file, "check": map_json(&c.map, &c)}));
         return if c.error.is_some() {

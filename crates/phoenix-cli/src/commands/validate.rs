@@ -19,12 +19,18 @@ pub struct Args {
 /// Validates `--config-dir` and prints the report.
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     let dir = &global.config_dir;
+    // Printed escaped: a path is input too.
+    let dir_shown = phoenix_config::diagnostic::escape_for_terminal(dir.as_str());
     let options = ValidateOptions {
         scripts_dir: args.scripts_dir.clone(),
     };
     let report = match validate_dir_with(dir, &options) {
         Ok(report) => report,
-        Err(e @ (ConfigError::NoDirectory { .. } | ConfigError::NoScriptsDirectory { .. })) => {
+        Err(
+            e @ (ConfigError::NoDirectory { .. }
+            | ConfigError::NoScriptsDirectory { .. }
+            | ConfigError::Input(_)),
+        ) => {
             return Err(invalid(e));
         }
         Err(e) => return Err(e.into()),
@@ -33,8 +39,22 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
         // Not a diagnostic: a missing scripts directory is a fact about this machine,
         // not a defect of the config, so it is said once, on stderr.
         eprintln!(
-            "note: no scripts directory (--scripts-dir, or bin/ beside {dir}), so application scripts were not checked"
+            "note: no scripts directory (--scripts-dir, or bin/ beside {dir_shown}), so application scripts were not checked"
         );
+    }
+    // Entries that map onto the host's own ids (below 100000) with the explicit
+    // allow_host_ids opt-in: legal, not a warning, but never unseen.
+    let grants = report
+        .fleet
+        .as_ref()
+        .map(phoenix_config::host_id_grants)
+        .unwrap_or_default();
+    if !global.quiet && !global.json() {
+        for (pointer, entry) in &grants {
+            eprintln!(
+                "note: id map '{entry}' at {pointer} maps onto host ids below 100000 (allowed by allow_host_ids)"
+            );
+        }
     }
     let (errors, warnings) = (&report.errors, &report.warnings);
     if global.json() {
@@ -44,6 +64,10 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
             "errors": errors,
             "warnings": warnings,
             "scripts_dir": report.scripts_dir,
+            "host_id_grants": grants
+                .iter()
+                .map(|(pointer, entry)| serde_json::json!({"pointer": pointer, "entry": entry}))
+                .collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
@@ -59,7 +83,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
             let guests = report.fleet.as_ref().map_or(0, |f| f.lxc.lxc_configs.len());
             println!(
                 "{}",
-                summary(dir.as_str(), errors.len(), warnings.len(), guests)
+                summary(&dir_shown, errors.len(), warnings.len(), guests)
             );
         }
     }

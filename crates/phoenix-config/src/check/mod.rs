@@ -3,6 +3,7 @@
 
 pub(crate) mod schema_pass;
 pub(crate) mod semantic;
+pub(crate) mod strings;
 
 use crate::diagnostic::Severity;
 use crate::locate::Target;

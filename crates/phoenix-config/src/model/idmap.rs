@@ -13,11 +13,20 @@ use serde::{Deserialize, Serialize};
 /// use phoenix_config::{IdMapKind, IdMapSpec};
 /// let old: IdMapSpec = serde_json::from_str(
 ///     r#"{"type": "gid", "container_id": 33, "host_id": 33, "size": 1}"#).unwrap();
-/// assert_eq!(old, IdMapSpec { kind: IdMapKind::Gid, container_start: 33, host_start: 33, count: 1 });
+/// assert_eq!((old.kind, old.container_start, old.host_start, old.count), (IdMapKind::Gid, 33, 33, 1));
+/// assert!(old.old_shape && old.allow_host_ids);
 /// assert_eq!(serde_json::to_string(&old).unwrap(),
-///     r#"{"kind":"g","container_start":33,"host_start":33,"count":1}"#);
+///     r#"{"kind":"g","container_start":33,"host_start":33,"count":1,"allow_host_ids":true}"#);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+///
+/// Security: a map sends container ids to host ids. Host ids below
+/// [`phoenix_idmap::SUBID_FLOOR`] (100000) belong to the host's own system and
+/// login users, so mapping onto them lets the container act as that user on every
+/// host file it can reach. phoenix refuses such an entry unless it says
+/// `"allow_host_ids": true`; an entry in the old system's shape cannot say it, so it
+/// reads as opted in (the old system asked nothing) with a warning listing the
+/// entry, and `phoenix config upgrade` writes the opt-in, which keeps the meaning.
+#[derive(Debug, Clone, Copy, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(from = "IdMapForm")]
 #[schemars(with = "IdMapForm")]
 pub struct IdMapSpec {
@@ -30,6 +39,34 @@ pub struct IdMapSpec {
     /// Number of ids mapped (at least 1).
     #[schemars(range(min = 1))]
     pub count: u32,
+    /// The explicit opt-in for host ids below 100000 (the host's system and login
+    /// users, below the first subordinate range): without it such an entry is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_host_ids: bool,
+    /// Read in the old system's shape, which has no `allow_host_ids`: the old system
+    /// mapped any host id without asking, so such an entry reads as opted in and is
+    /// listed with a warning. Where an entry was read is not part of its meaning:
+    /// never written, and ignored by `==`.
+    #[serde(skip)]
+    pub old_shape: bool,
+}
+
+impl PartialEq for IdMapSpec {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.kind,
+            self.container_start,
+            self.host_start,
+            self.count,
+            self.allow_host_ids,
+        ) == (
+            other.kind,
+            other.container_start,
+            other.host_start,
+            other.count,
+            other.allow_host_ids,
+        )
+    }
 }
 
 /// Which ids an [`IdMapSpec`] maps.
@@ -66,6 +103,11 @@ struct PhoenixIdMap {
     /// Number of ids mapped (at least 1).
     #[schemars(range(min = 1))]
     count: u32,
+    /// Maps onto host ids below 100000 (the host's system and login users) on
+    /// purpose; without it such an entry is refused. Each such entry is listed by
+    /// `phoenix validate`.
+    #[serde(default)]
+    allow_host_ids: bool,
 }
 
 /// The old system's shape of an id map entry (read, rewritten by `phoenix config upgrade`).
@@ -104,6 +146,8 @@ impl From<IdMapForm> for IdMapSpec {
                 container_start: p.container_start,
                 host_start: p.host_start,
                 count: p.count,
+                allow_host_ids: p.allow_host_ids,
+                old_shape: false,
             },
             IdMapForm::Old(o) => IdMapSpec {
                 kind: match o.kind {
@@ -113,6 +157,8 @@ impl From<IdMapForm> for IdMapSpec {
                 container_start: o.container_id,
                 host_start: o.host_id,
                 count: o.size,
+                allow_host_ids: o.host_id < phoenix_idmap::SUBID_FLOOR,
+                old_shape: true,
             },
         }
     }

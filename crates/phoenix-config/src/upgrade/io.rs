@@ -23,6 +23,15 @@ pub enum UpgradeError {
         /// The file.
         path: Utf8PathBuf,
     },
+    /// A file is not a regular file or is too large; refused before reading it.
+    #[error("refusing config file")]
+    Input(#[source] phoenix_hostpath::InputError),
+    /// A file is not UTF-8 text (a BOM, UTF-16, bad bytes).
+    #[error("{message}")]
+    Undecodable {
+        /// The diagnostic, with file and position.
+        message: String,
+    },
     /// A file is not JSON; nothing can be rewritten.
     #[error("{path} is not valid JSON")]
     InvalidJson {
@@ -76,19 +85,22 @@ pub fn upgrade_dir(dir: &Utf8Path) -> Result<Vec<FileUpgrade>, UpgradeError> {
     let mut out = Vec::new();
     for file in ConfigFile::ALL {
         let path = dir.join(file.file_name());
-        let original = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && file == ConfigFile::Vm => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(UpgradeError::Missing { path });
+        let original = match phoenix_hostpath::read_input(&path, phoenix_hostpath::INPUT_LIMIT) {
+            Ok(Some(bytes)) => {
+                crate::decode::decode(file, bytes).map_err(|d| UpgradeError::Undecodable {
+                    message: d.to_string(),
+                })?
             }
-            Err(source) => {
+            Ok(None) if file == ConfigFile::Vm => continue,
+            Ok(None) => return Err(UpgradeError::Missing { path }),
+            Err(phoenix_hostpath::InputError::Io { source, .. }) => {
                 return Err(UpgradeError::Io {
                     action: "read",
                     path,
                     source,
                 });
             }
+            Err(e) => return Err(UpgradeError::Input(e)),
         };
         let up = upgrade_text(file, &original).map_err(|source| UpgradeError::InvalidJson {
             path: path.clone(),
@@ -269,5 +281,14 @@ mod tests {
             source: serde_json::from_str::<serde_json::Value>("{").unwrap_err(),
         };
         assert_eq!(e.to_string(), "/d/x is not valid JSON");
+        let e = UpgradeError::Input(phoenix_hostpath::InputError::TooLarge {
+            path: "/d/x".into(),
+            limit: 10,
+        });
+        assert_eq!(e.to_string(), "refusing config file");
+        let e = UpgradeError::Undecodable {
+            message: "phoenix_lxc_configs.json:1:1: the file starts with a UTF-8 byte order mark; save it as UTF-8 without a BOM".into(),
+        };
+        assert!(e.to_string().ends_with("without a BOM"));
     }
 }

@@ -22,6 +22,7 @@
 //! let up = upgrade_text(ConfigFile::Lxc, src).unwrap();
 //! assert_eq!(up.changes.len(), 2);
 //! assert!(up.text.contains(r#""kind": "g""#));
+//! assert!(up.text.contains(r#""allow_host_ids": true"#));
 //! assert_eq!(upgrade_text(ConfigFile::Lxc, &up.text).unwrap().text, up.text);
 //! ```
 

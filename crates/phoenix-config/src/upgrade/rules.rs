@@ -51,9 +51,24 @@ fn id_maps(ct: &mut Map<String, Value>, base: &str, changes: &mut Vec<String>) {
         if o.len() != 4 {
             continue;
         }
-        *m = json!({"kind": kind, "container_start": c, "host_start": h, "count": n});
+        // The old system mapped host ids below the first subordinate range without
+        // asking; phoenix asks for `allow_host_ids`, so the rewrite states it and the
+        // entry keeps its meaning.
+        let low = h
+            .as_u64()
+            .is_some_and(|h| h < u64::from(phoenix_idmap::SUBID_FLOOR));
+        *m = if low {
+            json!({"kind": kind, "container_start": c, "host_start": h, "count": n, "allow_host_ids": true})
+        } else {
+            json!({"kind": kind, "container_start": c, "host_start": h, "count": n})
+        };
+        let note = if low {
+            " (with allow_host_ids: true, as the old system mapped host ids below 100000)"
+        } else {
+            ""
+        };
         changes.push(format!(
-            "{base}/id_maps/{i}: old id map shape rewritten as kind/container_start/host_start/count"
+            "{base}/id_maps/{i}: old id map shape rewritten as kind/container_start/host_start/count{note}"
         ));
     }
 }

@@ -9,12 +9,14 @@
 mod entry;
 mod map;
 mod plan;
+mod privilege;
 mod validate;
 mod warnings;
 
 pub use entry::{IdKind, IdMapEntry, ParseIdMapEntryError};
 pub use map::{DEFAULT_COUNT, DEFAULT_HOST_START, IdMap, IdMapSource};
 pub use plan::{IdMapPlan, IntentKind, MapIntent, MapIntentError, PlanError, plan};
+pub use privilege::{NO_ID, PrivilegeProblem, SUBID_FLOOR, privilege_problems, subid_floor};
 pub use validate::{IdMapError, Side, validate_entries};
 pub use warnings::{Delegations, IdMapWarning, IdRanges};
 

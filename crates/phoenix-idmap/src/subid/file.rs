@@ -62,7 +62,7 @@ pub enum SubIdLineProblem {
 
 /// A line that is neither `name:start:count`, a `#` comment nor blank.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {problem}: '{text}'")]
+#[error("line {line}: {problem}: '{}'", excerpt(text))]
 pub struct SubIdParseError {
     /// 1-based line number.
     pub line: usize,
@@ -70,6 +70,26 @@ pub struct SubIdParseError {
     pub text: String,
     /// What is wrong with it.
     pub problem: SubIdLineProblem,
+}
+
+/// At most 60 characters of a host file's line, control characters written as
+/// `\u{..}`: an error never floods the terminal with a binary file or drives it
+/// with escape sequences.
+pub fn excerpt(text: &str) -> String {
+    const MAX: usize = 60;
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn parse_number(field: &str, problem: SubIdLineProblem) -> Result<u32, SubIdLineProblem> {
@@ -313,6 +333,10 @@ mod tests {
         );
         let cases = [
             ("root:1", "line 1: expected name:start:count: 'root:1'"),
+            (
+                "\u{0}\u{1b}[2J",
+                "line 1: expected name:start:count: '\\u{0}\\u{1b}[2J'",
+            ),
             (
                 "root:1:2:3",
                 "line 1: expected name:start:count: 'root:1:2:3'",

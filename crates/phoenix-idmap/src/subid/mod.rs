@@ -16,5 +16,5 @@
 mod file;
 mod io;
 
-pub use file::{SubIdEntry, SubIdFile, SubIdLine, SubIdLineProblem, SubIdParseError};
+pub use file::{SubIdEntry, SubIdFile, SubIdLine, SubIdLineProblem, SubIdParseError, excerpt};
 pub use io::{Ensured, SubIdIoError, SubIdPaths, ensure_file, read_optional, write_atomic};

@@ -128,6 +128,36 @@ const RENAMED: &[(&str, &str)] = &[
     ("lxc.utsname", "lxc.uts.name"),
 ];
 
+/// What Proxmox does with a raw `lxc.*` key, for callers outside this crate (the
+/// config validator refuses a line Proxmox would drop: nothing is lost silently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LxcKeyFate {
+    /// Kept as written.
+    Kept,
+    /// Kept, with this warning on every read (an old name, a cgroup v1 key).
+    KeptWithWarning(String),
+    /// Dropped at Proxmox's next rewrite of the conf, for this reason.
+    Dropped(String),
+}
+
+/// What Proxmox does with the raw key `key` (which starts with `lxc.`).
+///
+/// ```
+/// use phoenix_pveconf::conf::{LxcKeyFate, lxc_key_fate};
+/// assert_eq!(lxc_key_fate("lxc.cgroup2.devices.allow"), LxcKeyFate::Kept);
+/// assert!(matches!(lxc_key_fate("lxc.tty.dir"), LxcKeyFate::Dropped(_)));
+/// ```
+pub fn lxc_key_fate(key: &str) -> LxcKeyFate {
+    match lxc_key_validity(key) {
+        LxcKeyValidity::Accepted => LxcKeyFate::Kept,
+        LxcKeyValidity::Warned(w) => LxcKeyFate::KeptWithWarning(w.proxmox_text()),
+        LxcKeyValidity::Rejected(w) => LxcKeyFate::Dropped(w.proxmox_text()),
+        LxcKeyValidity::Unknown => LxcKeyFate::Dropped(format!(
+            "{key} is not a key Proxmox keeps: it warns \"unable to parse config\" and drops the line at its next rewrite"
+        )),
+    }
+}
+
 /// Decides what Proxmox does with `key` (which starts with `lxc.`).
 pub(crate) fn lxc_key_validity(key: &str) -> LxcKeyValidity {
     let key_owned = || key.to_owned();

@@ -24,6 +24,7 @@ use std::ops::{Deref, DerefMut};
 pub use description::{decode_text, encode_text};
 pub use digest::{Digest, DigestError};
 pub use edit::EditError;
+pub use lxc_keys::{LxcKeyFate, lxc_key_fate};
 pub use schema::{KeyType, is_dns_name, key_type, parse_bool};
 pub use typed::ValueError;
 pub use warning::{ConfWarning, WarningKind};

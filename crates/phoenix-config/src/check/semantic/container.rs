@@ -7,8 +7,7 @@ use super::{Ctx, ct, elsewhere};
 use crate::check::suggest;
 use crate::diagnostic::escape_segment;
 use crate::features;
-use crate::model::apparmor::Capability;
-use crate::model::container::{IdMapKind, IdMapSpec, mount_targets};
+use crate::model::container::mount_targets;
 use crate::schema::ConfigFile::{self, Hypervisor, Lxc, Vm};
 
 /// The schema checks these too; repeated here for fleets built in code.
@@ -100,115 +99,9 @@ pub(super) fn security(ctx: &mut Ctx<'_>) {
         }
         for (i, option) in c.lxc_options.iter().enumerate() {
             let pointer = format!("{base}/lxc_options/{i}");
-            let (key, value) = (option.key(), option.value());
-            match key {
-                "lxc.apparmor.profile" => match &c.apparmor_profile {
-                    Some(p) if p.as_str() == value => ctx.warning(
-                        Lxc,
-                        &pointer,
-                        format!("redundant {key} at {pointer}: apparmor_profile already sets \"{value}\"; remove this line"),
-                    ),
-                    Some(p) => ctx.error(
-                        Lxc,
-                        &pointer,
-                        format!("{key} at {pointer}: sets \"{value}\" but apparmor_profile sets \"{p}\"; phoenix writes this key from apparmor_profile"),
-                    ),
-                    None if value == "unconfined" => ctx.warning(
-                        Lxc,
-                        &pointer,
-                        format!("{key}=unconfined at {pointer}: the container runs without AppArmor confinement"),
-                    ),
-                    None => {}
-                },
-                "lxc.idmap" if !c.id_maps.is_empty() => ctx.error(
-                    Lxc,
-                    &pointer,
-                    format!("{key} at {pointer}: phoenix writes lxc.idmap from id_maps; move this entry there"),
-                ),
-                "lxc.cap.keep" | "lxc.cap.drop" => {
-                    // LXC splits the value on spaces and tabs only; each item must be a
-                    // capability name or number, or the container fails to start.
-                    for item in value.split([' ', '\t']).filter(|s| !s.is_empty()) {
-                        let known = Capability::NAMES.contains(&item)
-                            || item.bytes().all(|b| b.is_ascii_digit())
-                            || (key == "lxc.cap.keep" && item == "none");
-                        if !known {
-                            ctx.error(
-                                Lxc,
-                                &pointer,
-                                format!(
-                                    "invalid capability \"{item}\" at {pointer}: {key} takes capability names separated by spaces, like \"sys_admin mknod\""
-                                ),
-                            );
-                        }
-                    }
-                }
-                "lxc.cgroup2.devices.allow" | "lxc.cgroup.devices.allow" if value == "a" => ctx.warning(
-                    Lxc,
-                    &pointer,
-                    format!("{key}=a at {pointer}: gives the container access to every host device"),
-                ),
-                _ => {}
-            }
+            super::lxc_options::check(ctx, c, &pointer, option.key(), option.value());
         }
-    }
-}
-
-pub(super) fn id_maps(ctx: &mut Ctx<'_>) {
-    let containers: Vec<_> = ctx.containers().collect();
-    for (id, c) in containers {
-        if c.id_maps.is_empty() {
-            continue;
-        }
-        let base = format!("{}/id_maps", ct(id));
-        if !c.unprivileged {
-            ctx.error(
-                Lxc,
-                &base,
-                format!("id_maps at {base}: a privileged container (unprivileged: false) has no user namespace to map"),
-            );
-            continue;
-        }
-        let entries: Vec<_> = c.id_maps.iter().map(|m| m.to_entry()).collect();
-        for (i, e) in entries.iter().enumerate() {
-            if !e.fits_id_space() {
-                let pointer = format!("{base}/{i}");
-                ctx.error(
-                    Lxc,
-                    &pointer,
-                    format!(
-                        "invalid id map '{e}' at {pointer}: the range ends beyond id 4294967295"
-                    ),
-                );
-            }
-        }
-        let maps_root = |kind: IdMapKind| {
-            c.id_maps
-                .iter()
-                .any(|m| m.kind == kind && m.container_start == 0)
-        };
-        let missing = match (maps_root(IdMapKind::Uid), maps_root(IdMapKind::Gid)) {
-            (false, false) => Some("uid 0 and no container gid 0"),
-            (false, true) => Some("uid 0"),
-            (true, false) => Some("gid 0"),
-            (true, true) => None,
-        };
-        if let Some(missing) = missing {
-            ctx.error(
-                Lxc,
-                &base,
-                format!(
-                    "id_maps at {base}: maps no container {missing}; id_maps replaces Proxmox's default map as a whole, so container root would have no host id and the container cannot start; map the rest too, like {}",
-                    complete_map(&c.id_maps)
-                ),
-            );
-        }
-        if let Err(err) = phoenix_idmap::validate_entries(&entries) {
-            let phoenix_idmap::IdMapError::Overlap { entry, .. } = &err;
-            let i = entries.iter().rposition(|e| e == entry).unwrap_or(0);
-            let pointer = format!("{base}/{i}");
-            ctx.error(Lxc, &pointer, format!("id map at {pointer}: {err}"));
-        }
+        super::lxc_options::extra_rules(ctx, c, &base);
     }
 }
 
@@ -297,56 +190,5 @@ pub(super) fn gateways(ctx: &mut Ctx<'_>) {
                 }
             }
         }
-    }
-}
-
-/// The map `entries` describe, completed with Proxmox's default (container id `n`
-/// to host id 100000 + `n`, for ids below 65536) wherever they leave a gap, as
-/// `lxc.idmap` triples joined by "; ".
-fn complete_map(entries: &[IdMapSpec]) -> String {
-    let mut out = Vec::new();
-    for (kind, letter) in [(IdMapKind::Uid, "u"), (IdMapKind::Gid, "g")] {
-        let mut own: Vec<&IdMapSpec> = entries.iter().filter(|m| m.kind == kind).collect();
-        own.sort_by_key(|m| m.container_start);
-        let mut next: u64 = 0;
-        for m in own {
-            let start = u64::from(m.container_start);
-            if start > next && next < 65536 {
-                let end = start.min(65536);
-                out.push(format!("{letter} {next} {} {}", 100_000 + next, end - next));
-            }
-            out.push(format!(
-                "{letter} {} {} {}",
-                m.container_start, m.host_start, m.count
-            ));
-            next = next.max(start + u64::from(m.count));
-        }
-        if next < 65536 {
-            out.push(format!(
-                "{letter} {next} {} {}",
-                100_000 + next,
-                65536 - next
-            ));
-        }
-    }
-    out.join("; ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_partial_map_is_completed_with_the_default() {
-        let entries = [IdMapSpec {
-            kind: IdMapKind::Gid,
-            container_start: 33,
-            host_start: 33,
-            count: 1,
-        }];
-        assert_eq!(
-            complete_map(&entries),
-            "u 0 100000 65536; g 0 100000 33; g 33 33 1; g 34 100034 65502"
-        );
     }
 }

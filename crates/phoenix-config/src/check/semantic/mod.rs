@@ -5,10 +5,14 @@ mod firewall;
 mod gateway;
 mod graph;
 mod host;
+mod host_paths;
+mod lxc_options;
 mod network;
 mod not_applied;
+mod privilege;
 mod scripts;
 
+pub use privilege::host_id_grants;
 pub(crate) use scripts::ScriptIndex;
 
 use std::collections::BTreeMap;
@@ -98,11 +102,12 @@ pub(crate) fn check(fleet: &Fleet, scripts: Option<&ScriptIndex>) -> Vec<Finding
     container::resources(&mut ctx);
     container::features(&mut ctx);
     container::security(&mut ctx);
-    container::id_maps(&mut ctx);
+    privilege::id_maps(&mut ctx);
     container::mounts(&mut ctx);
     container::gateways(&mut ctx);
     gateway::checks(&mut ctx);
     host::shared_volumes(&mut ctx);
+    host_paths::host_paths(&mut ctx);
     host::shared_volume_owners(&mut ctx);
     host::storage(&mut ctx);
     host::nvidia(&mut ctx);

@@ -231,3 +231,21 @@ fn modify_needs_an_existing_conf_and_the_lock() {
     let err = modify_conf(root.path(), vmid(), Duration::from_millis(30), |_| ()).unwrap_err();
     assert!(matches!(err, ConfIoError::LockTimeout { .. }));
 }
+
+#[test]
+fn a_fifo_in_place_of_a_conf_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("etc/pve/lxc")).unwrap();
+    let path = conf_path(dir.path(), vmid());
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let err = read_optional_conf(dir.path(), vmid()).unwrap_err();
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert!(
+        source.ends_with("100.conf is a FIFO, not a regular file"),
+        "{source}"
+    );
+}
