@@ -163,7 +163,18 @@ fn long_host_names_pass_nginx_t() {
     let sandbox = Sandbox::new();
     let mut fleet = example();
     fleet.hypervisor.gateway.as_mut().unwrap().tls = None;
-    let long = |c: &str, n: usize| format!("{}.lan", c.repeat(n - 4)).parse().unwrap();
+    // A name of `n` characters in labels of at most 60 (a label may have 63).
+    let long = |c: &str, n: usize| {
+        let mut body = String::new();
+        while body.len() < n - 4 {
+            if !body.is_empty() {
+                body.push('.');
+            }
+            let left = n - 4 - body.len();
+            body.push_str(&c.repeat(left.min(60)));
+        }
+        format!("{body}.lan").parse().unwrap()
+    };
     for (id, names) in [
         (102, vec![long("a", 47), long("b", 47)]),
         (950, vec![long("c", 255)]),
