@@ -73,7 +73,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// `text` with every character a config string may not hold (control characters,
-/// line breaks, bidi controls: [`crate::check::strings`]) written as `\u{..}`, so
+/// line breaks, bidi controls: the strings check) written as `\u{..}`, so
 /// what phoenix prints from input cannot move the cursor, recolour the terminal or
 /// fake a second line.
 ///
