@@ -10,39 +10,12 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Instant;
 
 use serde_json::json;
-use support::{Env, mutations};
+use support::{Env, Uplink, mutations};
 
 const ID: u32 = 8700;
-
-/// Brings the uplink up on the env's bridge and takes it down when dropped.
-struct Uplink<'a>(&'a Env);
-
-impl<'a> Uplink<'a> {
-    fn up(env: &'a Env) -> Uplink<'a> {
-        let out = Command::new(env.bins.join("pct-emulator-net"))
-            .args(["up", "--bridge", &env.bridge, "--subnet", "10.127.0.0/24"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "uplink up: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Uplink(env)
-    }
-}
-
-impl Drop for Uplink<'_> {
-    fn drop(&mut self) {
-        let _ = Command::new(self.0.bins.join("pct-emulator-net"))
-            .args(["down", "--bridge", &self.0.bridge])
-            .output();
-    }
-}
 
 fn exec(env: &Env, args: &[&str]) -> String {
     let mut all = vec!["exec", "8700", "--"];
@@ -67,18 +40,8 @@ fn docker_in_a_debian_container_converges_switches_driver_and_takes_base_setup()
     let Some(env) = Env::new("vmbre87", &[ID]) else {
         return;
     };
-    let out = Command::new(env.bins.join("phoenix-mktemplate"))
-        .arg("--root")
-        .arg(&env.root)
-        .args(["--distro", "debian-12"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _uplink = Uplink::up(&env);
+    support::debian_template(&env);
+    let _uplink = Uplink::up(&env, "10.127.0.0/24");
     fleet(&env, json!({}));
 
     // From nothing: fuse-overlayfs (the default), a local image runs.

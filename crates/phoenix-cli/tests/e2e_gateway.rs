@@ -14,17 +14,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{Env, mutations};
-
-struct Uplink<'a>(&'a Env);
-
-impl Drop for Uplink<'_> {
-    fn drop(&mut self) {
-        let _ = Command::new(self.0.bins.join("pct-emulator-net"))
-            .args(["down", "--bridge", &self.0.bridge])
-            .output();
-    }
-}
+use support::{Env, Uplink, mutations};
 
 fn net(env: &Env, last: u8) -> Value {
     json!({"name": "eth0", "bridge": env.bridge, "ip": format!("10.188.0.{last}/24"), "gw": "10.188.0.1"})
@@ -108,27 +98,8 @@ fn the_gateway_follows_the_fleet_and_scripts_run_when_their_inputs_change() {
     let Some(env) = Env::new("vmbre89", &[8790, 8791, 8792]) else {
         return;
     };
-    let out = Command::new(env.bins.join("phoenix-mktemplate"))
-        .arg("--root")
-        .arg(&env.root)
-        .args(["--distro", "debian-12"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let up = Command::new(env.bins.join("pct-emulator-net"))
-        .args(["up", "--bridge", &env.bridge, "--subnet", "10.188.0.0/24"])
-        .output()
-        .unwrap();
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
-    let _uplink = Uplink(&env);
+    support::debian_template(&env);
+    let _uplink = Uplink::up(&env, "10.188.0.0/24");
     let bin = env.config.parent().unwrap().join("bin");
     copy_scripts(&bin);
     write(&env, 11, "web/serve.sh");

@@ -23,7 +23,8 @@ fn opts() -> RunOptions {
     }
 }
 
-fn up(node: &Node, fleet: &Fleet) -> RunReport {
+/// The orchestrator over the scripted node, with the example's scripts directory.
+fn orch<'a>(node: &'a Node, fleet: &'a Fleet) -> Orchestrator<'a> {
     Orchestrator::new(fleet, node.root.clone(), &node.runner)
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
@@ -31,6 +32,10 @@ fn up(node: &Node, fleet: &Fleet) -> RunReport {
         .with_scripts_dir(Some(
             concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
         ))
+}
+
+fn up(node: &Node, fleet: &Fleet) -> RunReport {
+    orch(node, fleet)
         .with_run_id("run")
         .converge(&opts(), &|_| {})
         .expect("the run starts")
@@ -53,13 +58,7 @@ fn redact(text: &str, node: &Node) -> String {
 fn the_example_fleet_converges_from_nothing_and_a_rerun_changes_nothing() {
     let node = Node::new();
     let fleet = example();
-    let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
-        .with_scripts_dir(Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
-        ));
+    let orch = orch(&node, &fleet);
     let plan = orch.plan(&opts()).unwrap();
     assert_eq!(
         mutations(&node),
@@ -199,13 +198,7 @@ fn a_dependency_on_a_vm_is_a_node_of_the_plan_not_dropped() {
         .unwrap()
         .dependencies
         .push(phoenix_orchestrator::config::Ctid::new(8000).unwrap());
-    let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
-        .with_scripts_dir(Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
-        ));
+    let orch = orch(&node, &fleet);
     let plan = orch.plan(&opts()).unwrap();
     let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
     let guests = json["guests"].as_array().unwrap();
@@ -351,13 +344,7 @@ fn docker_under_an_unconfined_profile_is_warned_and_confined() {
     let id = phoenix_orchestrator::config::Ctid::new(102).unwrap();
     fleet.lxc.lxc_configs.get_mut(&id).unwrap().apparmor_profile =
         Some("unconfined".parse().unwrap());
-    let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
-        .with_scripts_dir(Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
-        ));
+    let orch = orch(&node, &fleet);
     let plan = orch.plan(&opts()).unwrap();
     let g = plan.guests.iter().find(|g| g.guest.id() == 102).unwrap();
     assert!(
@@ -378,13 +365,7 @@ fn docker_under_an_unconfined_profile_is_warned_and_confined() {
 fn the_plan_says_why_each_feature_is_installed_or_skipped_and_verbose_shows_its_commands() {
     let node = Node::new();
     let fleet = example();
-    let orch = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
-        .with_scripts_dir(Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
-        ));
+    let orch = orch(&node, &fleet);
     let report = orch.report_of_plan(&orch.plan(&opts()).unwrap());
     let plain = report.render(true, false);
     assert!(

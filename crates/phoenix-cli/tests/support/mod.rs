@@ -318,3 +318,46 @@ pub fn small_fleet(env: &Env, base: u32) {
         json!({ "data": { "host_path": "/srv/data", "mounts": { c2.to_string(): "/data" } } }),
     );
 }
+
+/// Builds (or takes from the cache) the Debian 12 OS template under the env's root.
+pub fn debian_template(env: &Env) {
+    let out = Command::new(env.bins.join("phoenix-mktemplate"))
+        .arg("--root")
+        .arg(&env.root)
+        .args(["--distro", "debian-12"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The emulator's filtered uplink on the env's bridge (DNS and the Debian mirror only),
+/// taken down when dropped.
+pub struct Uplink<'a>(&'a Env);
+
+impl<'a> Uplink<'a> {
+    /// Brings it up for `subnet` (the bridge gets the subnet's first address).
+    pub fn up(env: &'a Env, subnet: &str) -> Uplink<'a> {
+        let out = Command::new(env.bins.join("pct-emulator-net"))
+            .args(["up", "--bridge", &env.bridge, "--subnet", subnet])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "uplink up: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Uplink(env)
+    }
+}
+
+impl Drop for Uplink<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new(self.0.bins.join("pct-emulator-net"))
+            .args(["down", "--bridge", &self.0.bridge])
+            .output();
+    }
+}
