@@ -309,6 +309,15 @@ impl<'a> NodeBackend<'a> {
         let guest = GuestId::Ct(vmid(id));
         let root = self.root.as_std_path();
         let conf_err = |source| StepError::Conf { guest, source };
+        // The conf and its lock are written only beneath the root, never through a link
+        // out of it (/etc/pve/lxc links to nodes/<node>/lxc inside the root on Proxmox).
+        for rel in [
+            format!("etc/pve/lxc/{id}.conf"),
+            format!("run/lock/lxc/pve-config-{id}.lock"),
+        ] {
+            crate::hostfs::under_root_checked(self.root, Utf8Path::new(&rel))
+                .map_err(|e| StepError::Refused(e.to_string()))?;
+        }
         let _lock = lock_conf(root, vmid(id), CONF_LOCK_TIMEOUT).map_err(conf_err)?;
         let Some((mut conf, digest)) = read_optional_conf(root, vmid(id)).map_err(conf_err)? else {
             return Err(StepError::Refused(format!(

@@ -64,6 +64,8 @@ fn plan_subid(
         (SUBID_FILES[0], &paths.subuid, uids),
         (SUBID_FILES[1], &paths.subgid, gids),
     ] {
+        crate::hostfs::under_root_checked(root, Utf8Path::new(file))
+            .map_err(|e| StepError::Refused(e.to_string()))?;
         let upath = Utf8PathBuf::from_path_buf(path.clone()).unwrap_or_default();
         // Regular files only, bounded, never blocking on a FIFO.
         let bytes = match crate::hostfs::read_host_file(&upath) {
@@ -286,6 +288,11 @@ pub fn apply_host_step(
     }
     match step.name.as_str() {
         "subid" => {
+            // Written only beneath the root, never through a link out of it.
+            for f in SUBID_FILES {
+                crate::hostfs::under_root_checked(root, Utf8Path::new(f))
+                    .map_err(|e| StepError::Refused(e.to_string()))?;
+            }
             let (uids, gids) = delegations(cts);
             let paths = SubIdPaths::under(root.as_std_path());
             for (file, path, wanted) in [

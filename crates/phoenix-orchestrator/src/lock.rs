@@ -56,6 +56,14 @@ impl FleetLock {
             path: path.clone(),
             source,
         };
+        // Never create or open the lock through a link out of the root.
+        crate::hostfs::under_root_checked(root, Utf8Path::new("run/lock/phoenix/fleet.lock"))
+            .map_err(|e| {
+                io(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    e.to_string(),
+                ))
+            })?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }

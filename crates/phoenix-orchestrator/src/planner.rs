@@ -339,6 +339,13 @@ fn plan_ct_steps(
 
     // configure: the raw lines in the file, then one pct set. An existing guest's
     // file is what pct config showed (pending values are a pct matter, not the file's).
+    if seen.is_some() {
+        crate::hostfs::under_root_checked(
+            inputs.root,
+            Utf8Path::new(&format!("etc/pve/lxc/{vmid}.conf")),
+        )
+        .map_err(|e| StepError::Refused(e.to_string()))?;
+    }
     let mut file_conf = match seen {
         Some(_) => phoenix_pveconf::conf::io::read_optional_conf(inputs.root.as_std_path(), d.vmid)
             .map_err(|source| StepError::Conf { guest, source })?
