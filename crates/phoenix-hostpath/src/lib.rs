@@ -244,6 +244,24 @@ fn kind_of(t: std::fs::FileType) -> &'static str {
     }
 }
 
+/// [`read_input`] for callers whose errors carry an `io::Error`: a refusal (not a
+/// regular file, too large) is an `InvalidInput` error with its message. A path that is
+/// not UTF-8 (phoenix's roots always are) is read as it is.
+pub fn read_input_io(path: &std::path::Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let Some(upath) = Utf8Path::from_path(path) else {
+        return match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        };
+    };
+    match read_input(upath, limit) {
+        Ok(bytes) => Ok(bytes),
+        Err(InputError::Io { source, .. }) => Err(source),
+        Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e.to_string())),
+    }
+}
+
 /// The bytes of the regular file `path` (a symlink to one is followed), at most
 /// `limit` of them; `None` when it does not exist. A FIFO, device, socket or
 /// directory is refused before reading; the file is opened non-blocking, so a FIFO

@@ -674,6 +674,24 @@ fn self_guest(plan: &Plan, id: u32) -> GuestId {
         .unwrap_or_else(|| GuestId::Vm(Vmid::new(id.max(100)).unwrap_or_else(|_| unreachable!())))
 }
 
+impl PctContainer<'_, '_> {
+    /// A command's output as a feature sees it; failing to run it at all is `Access`.
+    fn result<E: std::error::Error + Send + Sync + 'static>(
+        &self,
+        out: Result<phoenix_pct::Output, E>,
+    ) -> Result<ExecResult, FeatureError> {
+        let out = out.map_err(|e| FeatureError::Access {
+            vmid: self.vmid.get(),
+            source: Box::new(e),
+        })?;
+        Ok(ExecResult {
+            code: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+}
+
 /// A running container reached through pct, for feature installers.
 pub(crate) struct PctContainer<'a, 'r> {
     pub(crate) pct: &'a Pct<&'r dyn CommandRunner>,
@@ -707,34 +725,11 @@ impl Container for PctContainer<'_, '_> {
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<ExecResult, FeatureError> {
         let inv = phoenix_pct::argv::exec(self.pct.binary(), self.vmid, argv);
-        let out = self
-            .pct
-            .runner()
-            .run_streaming(&inv, on_line)
-            .map_err(|e| FeatureError::Access {
-                vmid: self.vmid.get(),
-                source: Box::new(e),
-            })?;
-        Ok(ExecResult {
-            code: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        self.result(self.pct.runner().run_streaming(&inv, on_line))
     }
 
     fn exec(&self, argv: &[&str]) -> Result<ExecResult, FeatureError> {
-        let out = self
-            .pct
-            .exec(self.vmid, argv)
-            .map_err(|e| FeatureError::Access {
-                vmid: self.vmid.get(),
-                source: Box::new(e),
-            })?;
-        Ok(ExecResult {
-            code: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        self.result(self.pct.exec(self.vmid, argv))
     }
 
     fn push(&self, data: &[u8], dest: &str, mode: u32) -> Result<(), FeatureError> {

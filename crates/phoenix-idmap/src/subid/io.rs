@@ -93,22 +93,10 @@ const READ_LIMIT: u64 = 16 * 1024 * 1024;
 /// The file's bytes; a FIFO or device is refused at once (it would block or never
 /// end), as is a file over [`READ_LIMIT`].
 fn read_bytes_optional(path: &Path) -> Result<Option<Vec<u8>>, SubIdIoError> {
-    let err = |source| SubIdIoError::Read {
+    phoenix_hostpath::read_input_io(path, READ_LIMIT).map_err(|source| SubIdIoError::Read {
         path: path.to_path_buf(),
         source,
-    };
-    let Some(upath) = camino::Utf8Path::from_path(path) else {
-        return match fs::read(path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(err(source)),
-        };
-    };
-    match phoenix_hostpath::read_input(upath, READ_LIMIT) {
-        Ok(bytes) => Ok(bytes),
-        Err(phoenix_hostpath::InputError::Io { source, .. }) => Err(err(source)),
-        Err(e) => Err(err(io::Error::other(e.to_string()))),
-    }
+    })
 }
 
 fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<SubIdFile, SubIdIoError> {

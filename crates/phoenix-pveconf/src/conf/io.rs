@@ -124,25 +124,10 @@ const READ_LIMIT: u64 = 16 * 1024 * 1024;
 /// The conf's bytes, `None` when it does not exist. A FIFO or device in its place is
 /// refused at once (it would block or never end), as is a file over [`READ_LIMIT`].
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ConfIoError> {
-    let err = |source| ConfIoError::Read {
+    phoenix_hostpath::read_input_io(path, READ_LIMIT).map_err(|source| ConfIoError::Read {
         path: path.to_owned(),
         source,
-    };
-    let Some(upath) = camino::Utf8Path::from_path(path) else {
-        return match fs::read(path) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(err(source)),
-        };
-    };
-    match phoenix_hostpath::read_input(upath, READ_LIMIT) {
-        Ok(bytes) => Ok(bytes),
-        Err(phoenix_hostpath::InputError::Io { source, .. }) => Err(err(source)),
-        Err(e) => Err(err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            e.to_string(),
-        ))),
-    }
+    })
 }
 
 /// Writes `conf.render()` atomically: a temporary file in the same directory (with the old
