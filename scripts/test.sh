@@ -8,12 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-# The emulator's pct/pvesm and the phoenix binary must exist before the end-to-end tests run.
-cargo build --workspace --bins
+# `cargo test --workspace --all-targets` builds every binary of the workspace (the emulator's
+# pct/pvesm, phoenix) into target/debug before it runs a test, with the features the tests
+# use: a separate `cargo build --bins` would build the workspace a second time.
 cargo test --workspace --all-targets --no-fail-fast || status=1
 cargo test --workspace --doc || status=1
 echo "== end-to-end fleet tests against the emulator in PVE 8 mode"
-PCT_EMU_PVE_VERSION=8 cargo test -p phoenix-cli --test e2e_fleet || status=1
+# --workspace keeps the features of the build above: `-p phoenix-cli` would build everything again.
+PCT_EMU_PVE_VERSION=8 cargo test --workspace --test e2e_fleet || status=1
 echo "== shellcheck of the embedded scripts"
 if command -v shellcheck >/dev/null; then
   shellcheck -x -P crates/phoenix-features/scripts crates/phoenix-features/scripts/*.sh fixtures/bin/*.sh fixtures/bin/*/*.sh || status=1
