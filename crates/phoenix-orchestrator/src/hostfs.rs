@@ -298,3 +298,27 @@ mod tests {
         );
     }
 }
+
+/// The value of a config secret: a `{"file"}` reference read beneath `root` (its
+/// trailing newline cut), an `{"env"}` one from this process's environment, a
+/// plaintext one as written. The error names the reference, never a value.
+pub fn secret_value(
+    root: &Utf8Path,
+    secret: &phoenix_config::SecretRef,
+) -> Result<String, String> {
+    use phoenix_config::model::secret::{SecretRef, SecretSource};
+    match secret {
+        SecretRef::Plaintext(p) => Ok(p.expose().to_owned()),
+        SecretRef::Reference(SecretSource::Env(var)) => std::env::var(var.as_str())
+            .map_err(|_| format!("the secret's environment variable {} is not set", var.as_str())),
+        SecretRef::Reference(SecretSource::File(path)) => {
+            let host = resolve_beneath(root, Utf8Path::new(path.as_str()))
+                .map_err(|e| format!("the secret file {}: {e}", path.as_str()))?;
+            match read_host_text(&host) {
+                Ok(Some(text)) => Ok(text.strip_suffix('\n').unwrap_or(&text).to_owned()),
+                Ok(None) => Err(format!("the secret file {} does not exist", path.as_str())),
+                Err(e) => Err(format!("the secret file {}: {e}", path.as_str())),
+            }
+        }
+    }
+}
