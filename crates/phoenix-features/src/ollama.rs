@@ -173,7 +173,10 @@ impl Feature for Ollama {
                     .map(|v| format!(" or not {}", v.as_str()))
                     .unwrap_or_default()
             ),
-            format!("{OLLAMA_UNIT_PATH}, {OLLAMA_DROPIN_PATH}: {}", env.join(" ")),
+            format!(
+                "{OLLAMA_UNIT_PATH}, {OLLAMA_DROPIN_PATH}: {}",
+                env.join(" ")
+            ),
             "systemctl enable ollama, restart only when the unit or the drop-in changed".into(),
             format!("verify: GET http://{host}:{port}/api/tags"),
         ]
@@ -203,13 +206,13 @@ impl Feature for Ollama {
         let Some(v) = text(ct, &["/usr/bin/ollama", "--version"])? else {
             return Ok(Probe::Missing("ollama is not installed".into()));
         };
-        if let Some(want) = &s.version {
-            if !v.contains(want.as_str()) {
-                return Ok(Probe::Missing(format!(
-                    "ollama reports {v:?}, not {}",
-                    want.as_str()
-                )));
-            }
+        if let Some(want) = &s.version
+            && !v.contains(want.as_str())
+        {
+            return Ok(Probe::Missing(format!(
+                "ollama reports {v:?}, not {}",
+                want.as_str()
+            )));
         }
         if text(ct, &["cat", OLLAMA_UNIT_PATH])?.as_deref() != Some(units::ollama_unit().trim()) {
             return Ok(Probe::Missing(format!("{OLLAMA_UNIT_PATH} differs")));

@@ -151,7 +151,10 @@ impl Feature for Portainer {
         let p = plan(req)?;
         Ok(Requirements {
             features: vec![crate::DOCKER.into()],
-            reasons: vec![format!("the portainer {} runs as a docker container", p.role)],
+            reasons: vec![format!(
+                "the portainer {} runs as a docker container",
+                p.role
+            )],
             ..Requirements::default()
         })
     }
@@ -201,7 +204,10 @@ impl Feature for Portainer {
                 "port {}:9001, /var/run/docker.sock and /var/lib/docker/volumes mounted",
                 p.port
             ));
-            c.push(format!("verify: the agent runs and 127.0.0.1:{} accepts connections", p.port));
+            c.push(format!(
+                "verify: the agent runs and 127.0.0.1:{} accepts connections",
+                p.port
+            ));
         }
         c
     }

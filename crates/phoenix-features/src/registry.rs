@@ -46,10 +46,10 @@ impl Registry {
     /// `portainer_role` implies when they do not list it.
     pub fn container_features(ct: &phoenix_config::Container) -> Vec<String> {
         let mut names: Vec<String> = ct.features.iter().map(|f| f.as_str().to_owned()).collect();
-        if let Some(f) = phoenix_config::features::implied_by_role(ct) {
-            if !names.iter().any(|n| n == f) {
-                names.push(f.to_owned());
-            }
+        if let Some(f) = phoenix_config::features::implied_by_role(ct)
+            && !names.iter().any(|n| n == f)
+        {
+            names.push(f.to_owned());
         }
         names
     }

@@ -9,7 +9,8 @@
 use std::fmt::Write as _;
 
 /// The first line of every file phoenix renders here.
-pub const HEADER: &str = "# Written by phoenix: a run rewrites this file; change the config instead.";
+pub const HEADER: &str =
+    "# Written by phoenix: a run rewrites this file; change the config instead.";
 
 /// A value phoenix cannot put in a unit file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

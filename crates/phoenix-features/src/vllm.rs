@@ -194,7 +194,10 @@ pub fn settings(ct: &CtConfig) -> Result<Option<VllmSettings>, String> {
             ("vllm_tensor_parallel_size", ct.vllm_tensor_parallel_size),
         ])?,
         max_model_len: pick(&[
-            ("vllm_engine_config.ModelConfig.max_model_len", m.max_model_len),
+            (
+                "vllm_engine_config.ModelConfig.max_model_len",
+                m.max_model_len,
+            ),
             ("vllm_max_model_len", ct.vllm_max_model_len),
             ("vllm_parameters.max_model_len", pv(|p| p.max_model_len)),
         ])?,
@@ -213,7 +216,10 @@ pub fn settings(ct: &CtConfig) -> Result<Option<VllmSettings>, String> {
             ),
         ])?,
         quantization: pick(&[
-            ("vllm_engine_config.CacheConfig.quantization", c.quantization),
+            (
+                "vllm_engine_config.CacheConfig.quantization",
+                c.quantization,
+            ),
             ("vllm_quantization", ct.vllm_quantization.clone()),
         ])?,
         dtype: pick(&[
@@ -224,7 +230,10 @@ pub fn settings(ct: &CtConfig) -> Result<Option<VllmSettings>, String> {
             ),
         ])?,
         kv_cache_dtype: pick(&[
-            ("vllm_engine_config.CacheConfig.kv_cache_dtype", c.kv_cache_dtype),
+            (
+                "vllm_engine_config.CacheConfig.kv_cache_dtype",
+                c.kv_cache_dtype,
+            ),
             (
                 "vllm_parameters.kv_cache_dtype",
                 params.as_ref().and_then(|p| p.kv_cache_dtype.clone()),
@@ -241,7 +250,10 @@ pub fn settings(ct: &CtConfig) -> Result<Option<VllmSettings>, String> {
             ),
         ])?,
         max_num_seqs: pick(&[
-            ("vllm_engine_config.SchedulerConfig.max_num_seqs", sch.max_num_seqs),
+            (
+                "vllm_engine_config.SchedulerConfig.max_num_seqs",
+                sch.max_num_seqs,
+            ),
             ("vllm_parameters.max_num_seqs", pv(|p| p.max_num_seqs)),
         ])?,
         trust_remote_code: pick(&[
@@ -540,7 +552,12 @@ impl Feature for Vllm {
                 ..Staged::default()
             },
         )
-        .map_err(|e| fail(format!("GET /v1/models does not list {}: {e}", s.served_name())))?;
+        .map_err(|e| {
+            fail(format!(
+                "GET /v1/models does not list {}: {e}",
+                s.served_name()
+            ))
+        })?;
         Ok(())
     }
 }

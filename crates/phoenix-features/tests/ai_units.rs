@@ -47,7 +47,10 @@ fn vllm_units_of_the_old_configs() {
     let engine = reference("phoenix-bash-newest", "910");
     insta::assert_snapshot!("vllm_newest_910_tp2", vllm_unit(&engine, true));
     // A template without a model: the virtual environment only.
-    assert_eq!(vllm::settings(&reference("phoenix-bash-era", "920")), Ok(None));
+    assert_eq!(
+        vllm::settings(&reference("phoenix-bash-era", "920")),
+        Ok(None)
+    );
 }
 
 #[test]
@@ -71,7 +74,8 @@ fn vllm_arguments_are_argv_quoted_for_systemd_and_conflicts_are_refused() {
         vllm::settings(&both).unwrap_err(),
         "vllm_engine_config.ModelConfig.max_model_len says 8192 but vllm_max_model_len says 4096: phoenix does not choose between them; remove one (phoenix config upgrade moves what agrees)"
     );
-    let args = container(json!({"vllm_model": "m", "vllm_port": 8000, "vllm_args": ["--port", "9000"]}));
+    let args =
+        container(json!({"vllm_model": "m", "vllm_port": 8000, "vllm_args": ["--port", "9000"]}));
     assert_eq!(
         vllm::settings(&args).unwrap_err(),
         "vllm_args gives --port 9000 but the settings say 8000: phoenix does not choose between them"
@@ -92,13 +96,15 @@ fn the_env_file_and_the_ollama_unit_and_drop_in() {
         "flash_attention": true, "kv_cache_type": "q8_0", "sched_spread": false,
         "origins": ["https://chat.phoenix.lan"], "debug": false
     }}));
-    let dropin =
-        units::ollama_dropin(&ollama::environment(ct.ollama.as_ref().unwrap())).unwrap();
+    let dropin = units::ollama_dropin(&ollama::environment(ct.ollama.as_ref().unwrap())).unwrap();
     insta::assert_snapshot!("ollama_dropin", dropin);
     let default = units::ollama_dropin(&ollama::environment(&Default::default())).unwrap();
     assert_eq!(
         default,
-        format!("{}\n[Service]\nEnvironment=\"OLLAMA_HOST=0.0.0.0:11434\"\n", units::HEADER)
+        format!(
+            "{}\n[Service]\nEnvironment=\"OLLAMA_HOST=0.0.0.0:11434\"\n",
+            units::HEADER
+        )
     );
 }
 
@@ -135,12 +141,31 @@ fn systemd_analyze_verify_passes_on_the_rendered_units() {
         .unwrap();
     assert!(cp.success());
     // Stand-ins for the real executables (not installed on this host).
-    write(root, &format!("{}/bin/vllm", vllm::VENV), "#!/bin/sh\n", 0o755);
+    write(
+        root,
+        &format!("{}/bin/vllm", vllm::VENV),
+        "#!/bin/sh\n",
+        0o755,
+    );
     write(root, "/usr/bin/ollama", "#!/bin/sh\n", 0o755);
-    write(root, VLLM_UNIT_PATH, &vllm_unit(&reference("phoenix-bash-newest", "910"), true), 0o644);
-    write(root, vllm::ENV_FILE, &units::env_file(&[("HF_TOKEN".into(), "x".into())]).unwrap(), 0o600);
+    write(
+        root,
+        VLLM_UNIT_PATH,
+        &vllm_unit(&reference("phoenix-bash-newest", "910"), true),
+        0o644,
+    );
+    write(
+        root,
+        vllm::ENV_FILE,
+        &units::env_file(&[("HF_TOKEN".into(), "x".into())]).unwrap(),
+        0o600,
+    );
     let out = verify(root, VLLM_UNIT_PATH);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let ct = container(json!({"ollama": {"keep_alive": "24h", "flash_attention": true}}));
     write(root, OLLAMA_UNIT_PATH, &units::ollama_unit(), 0o644);
@@ -151,10 +176,19 @@ fn systemd_analyze_verify_passes_on_the_rendered_units() {
         0o644,
     );
     let out = verify(root, OLLAMA_UNIT_PATH);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The check can fail: a drop-in with a line systemd does not know is reported.
-    write(root, OLLAMA_DROPIN_PATH, "[Service]\nExecStrat=/bin/true\n", 0o644);
+    write(
+        root,
+        OLLAMA_DROPIN_PATH,
+        "[Service]\nExecStrat=/bin/true\n",
+        0o644,
+    );
     let out = verify(root, OLLAMA_UNIT_PATH);
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("ExecStrat"),

@@ -733,12 +733,10 @@ impl Container for PctContainer<'_, '_> {
     }
 
     fn secret(&self, secret: &phoenix_config::SecretRef) -> Result<String, FeatureError> {
-        crate::hostfs::secret_value(self.root, secret).map_err(|reason| {
-            FeatureError::Unsupported {
-                feature: "secrets".into(),
-                vmid: self.vmid.get(),
-                reason,
-            }
+        crate::hostfs::secret_value(self.root, secret).map_err(|reason| FeatureError::Unsupported {
+            feature: "secrets".into(),
+            vmid: self.vmid.get(),
+            reason,
         })
     }
 

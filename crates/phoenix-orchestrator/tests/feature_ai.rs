@@ -104,9 +104,15 @@ fn every_command_of_vllm_ollama_and_both_portainer_roles_is_pinned() {
     let report = run(&node, &f, false);
     assert!(report.ok(), "{}", report.render_text(true));
     let text = report.render_text(false);
-    for (id, feature) in [(960, "vllm"), (961, "ollama"), (962, "portainer"), (963, "portainer")] {
+    for (id, feature) in [
+        (960, "vllm"),
+        (961, "ollama"),
+        (962, "portainer"),
+        (963, "portainer"),
+    ] {
         assert!(
-            text.contains(&format!("CT {id}")) && text.contains(&format!("install feature {feature}")),
+            text.contains(&format!("CT {id}"))
+                && text.contains(&format!("install feature {feature}")),
             "{text}"
         );
     }
@@ -119,7 +125,10 @@ fn every_command_of_vllm_ollama_and_both_portainer_roles_is_pinned() {
     // The token and the password reached the containers as 0600 files, never argv.
     let transcript = node.runner.transcript();
     assert!(!transcript.contains("hf_SECRET_TOKEN") && !transcript.contains("s3cret-admin"));
-    assert!(transcript.contains("/tmp/phoenix_run/run/vllm/vllm.env --perms 0600"), "{transcript}");
+    assert!(
+        transcript.contains("/tmp/phoenix_run/run/vllm/vllm.env --perms 0600"),
+        "{transcript}"
+    );
     assert!(
         transcript.contains("/tmp/phoenix_run/run/portainer/admin.pass --perms 0600"),
         "{transcript}"
@@ -135,7 +144,10 @@ fn every_command_of_vllm_ollama_and_both_portainer_roles_is_pinned() {
     assert!(verified.ok(), "{}", verified.render_text(true));
     let transcript = node.runner.transcript();
     for script in ["vllm.sh", "ollama.sh", "portainer.sh", "docker.sh"] {
-        assert!(!transcript.contains(&format!("/{script}")), "{script} ran:\n{transcript}");
+        assert!(
+            !transcript.contains(&format!("/{script}")),
+            "{script} ran:\n{transcript}"
+        );
     }
     insta::with_settings!({filters => vec![(r"/tmp/\.phoenix-push-\w+", "[tmpfile]")]}, {
         insta::assert_snapshot!(
@@ -158,7 +170,11 @@ fn every_command_of_vllm_ollama_and_both_portainer_roles_is_pinned() {
         report.render_text(false)
     );
     let transcript = node.runner.transcript();
-    assert_eq!(transcript.matches("/vllm/vllm.sh\n").count(), 1, "{transcript}");
+    assert_eq!(
+        transcript.matches("/vllm/vllm.sh\n").count(),
+        1,
+        "{transcript}"
+    );
     assert!(!transcript.contains("ollama.sh"), "{transcript}");
     let st = node.state.lock().unwrap();
     let unit = String::from_utf8_lossy(&st.cts[&960].files["/etc/systemd/system/vllm.service"])
@@ -177,7 +193,9 @@ fn a_portainer_server_without_an_admin_and_conflicting_vllm_keys_stop_the_plan()
     let text = report.render_text(false);
     assert!(!report.ok());
     assert!(
-        text.contains("a Portainer server needs its first admin: set the hypervisor's portainer_api"),
+        text.contains(
+            "a Portainer server needs its first admin: set the hypervisor's portainer_api"
+        ),
         "{text}"
     );
     assert!(

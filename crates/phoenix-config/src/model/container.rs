@@ -15,7 +15,8 @@ use super::vllm::VllmEngineConfig;
 use crate::ids::Ctid;
 use crate::names::{
     AbsPath, Bridge, FeatureName, FileMode, GpuAssignment, Hostname, HttpUrl, InterfaceName,
-    LxcOption, OsTemplate, PctOption, PortMapping, ScriptPath, SnapshotName, StorageId, UrlPath, VersionString,
+    LxcOption, OsTemplate, PctOption, PortMapping, ScriptPath, SnapshotName, StorageId, UrlPath,
+    VersionString,
 };
 use crate::net::{Ipv4, Ipv4Cidr, MacAddr};
 

@@ -508,10 +508,15 @@ fn pct(
                                 }
                                 _ => {
                                     let role = env["PHOENIX_PORTAINER_ROLE"];
-                                    let cname = if role == "server" { "portainer" } else { "portainer_agent" };
+                                    let cname = if role == "server" {
+                                        "portainer"
+                                    } else {
+                                        "portainer_agent"
+                                    };
                                     ct.files.insert(
                                         format!("/docker/{cname}"),
-                                        format!("{} true", env["PHOENIX_PORTAINER_IMAGE"]).into_bytes(),
+                                        format!("{} true", env["PHOENIX_PORTAINER_IMAGE"])
+                                            .into_bytes(),
                                     );
                                 }
                             }

@@ -41,7 +41,10 @@ pub(super) fn keys(ctx: &mut Ctx<'_>) {
     let h = &ctx.fleet.hypervisor;
     let top = [
         ("/domain_name", h.domain_name.is_some()),
-        ("/portainer_api/portainer_hostname", h.portainer_api.is_some()),
+        (
+            "/portainer_api/portainer_hostname",
+            h.portainer_api.is_some(),
+        ),
         ("/vm_defaults", h.vm_defaults.is_some()),
         ("/dns_server", h.dns_server.is_some()),
         ("/step_ca", h.step_ca.is_some()),
