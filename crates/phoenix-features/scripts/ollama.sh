@@ -3,6 +3,7 @@
 #   PHOENIX_OLLAMA_URL      the official tarball (.tgz, .tar.zst: extracted under /usr)
 #                           or install script (.sh: run with sh)
 #   PHOENIX_OLLAMA_VERSION  the version `ollama --version` must report (empty: any)
+#   PHOENIX_OLLAMA_MODELS   OLLAMA_MODELS, made and owned by ollama (empty: the default)
 # Staged beside this script: ollama.service (the unit) and phoenix.conf (the drop-in
 # with the OLLAMA_* settings). The service restarts only when either changed.
 # shellcheck source=lib.sh
@@ -42,6 +43,10 @@ fi
 
 if ! getent passwd ollama >/dev/null; then
   useradd --system --user-group --create-home --home-dir /usr/share/ollama --shell /bin/false ollama
+fi
+
+if [ -n "$PHOENIX_OLLAMA_MODELS" ]; then
+  install -d -o ollama -g ollama -m 0755 "$PHOENIX_OLLAMA_MODELS"
 fi
 
 changed=0

@@ -254,6 +254,13 @@ impl Feature for Ollama {
                             .map(|v| v.as_str().to_owned())
                             .unwrap_or_default(),
                     ),
+                    (
+                        "PHOENIX_OLLAMA_MODELS".into(),
+                        s.models_dir
+                            .as_ref()
+                            .map(|p| p.as_str().to_owned())
+                            .unwrap_or_default(),
+                    ),
                 ],
                 ..Staged::default()
             },

@@ -137,6 +137,14 @@ fn every_command_of_vllm_ollama_and_both_portainer_roles_is_pinned() {
     let env = &st.cts[&960].files["/etc/phoenix/vllm.env"];
     assert!(String::from_utf8_lossy(env).contains("HF_TOKEN=\"hf_SECRET_TOKEN\""));
     drop(st);
+    // The server registers the fleet's agent (its plan says which, at which URL).
+    assert!(
+        report.render(false, true).contains(
+            "register agent ai963 (tcp://10.0.0.63:9001) through POST /api/endpoints unless listed"
+        ),
+        "{}",
+        report.render_text(true)
+    );
 
     // Converged: --verify probes and verifies each, installs nothing.
     node.runner.clear_invocations();

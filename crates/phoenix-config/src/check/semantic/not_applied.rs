@@ -141,6 +141,13 @@ pub(super) fn plaintext_secrets(ctx: &mut Ctx<'_>) {
         "/users/password".into(),
         h.users.as_ref().and_then(|u| u.password.as_ref()),
     );
+    for (id, c) in ctx.containers() {
+        push(
+            Lxc,
+            format!("{}/vllm_hf_token", ct(id)),
+            c.vllm_hf_token.as_ref(),
+        );
+    }
     for (n, vm) in ctx.vms() {
         push(
             Vm,
