@@ -196,3 +196,121 @@ fn systemd_analyze_verify_passes_on_the_rendered_units() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A one-shot HTTP server on a free loopback port answering every request with `body`.
+fn serve(body: &'static str) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn ready(port: u16, needle: &str, seconds: u32) -> std::process::Output {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/http-ready.sh");
+    Command::new("bash")
+        .args([
+            "-euo",
+            "pipefail",
+            "-c",
+            ". \"$0\"; ready 127.0.0.1 \"$1\" /v1/models \"$2\" \"$3\"",
+        ])
+        .arg(script)
+        .arg(port.to_string())
+        .arg(needle)
+        .arg(seconds.to_string())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_readiness_probe_passes_only_when_the_model_list_names_the_served_model() {
+    if !require(&[Need::Command("bash")]) {
+        return;
+    }
+    let port =
+        serve(r#"{"object": "list", "data": [{"id": "qwen2.5-7b-awq", "object": "model"}]}"#);
+    let ok = ready(port, "\"id\":\"qwen2.5-7b-awq\"", 5);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout),
+        "GET /v1/models lists \"id\":\"qwen2.5-7b-awq\"\n"
+    );
+    let other = ready(port, "\"id\":\"another-model\"", 1);
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr)
+            .contains("did not list \"id\":\"another-model\" within 1s"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+    // Nothing listening: a failure, not a hang.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free = closed.local_addr().unwrap().port();
+    drop(closed);
+    assert!(!ready(free, "\"id\":\"x\"", 1).status.success());
+}
+
+#[test]
+fn the_shipped_checks_are_shellcheck_clean() {
+    if !require(&[Need::Command("shellcheck")]) {
+        return;
+    }
+    use phoenix_features::{Feature, Ollama, Request, Vllm};
+    let ct = reference("phoenix-bash-newest", "910");
+    let hypervisor = serde_json::from_value(json!({})).unwrap();
+    let req = Request {
+        vmid: 910,
+        container: &ct,
+        hypervisor: &hypervisor,
+    };
+    let checks: Vec<_> = Vllm
+        .checks(&req)
+        .into_iter()
+        .chain(Ollama.checks(&req))
+        .collect();
+    let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "vllm: service active",
+            "vllm: the model list serves the model",
+            "ollama: service active",
+            "ollama: /api/tags answers"
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (i, c) in checks.iter().enumerate() {
+        let phoenix_features::CheckRun::Script(body) = &c.run else {
+            panic!("{} is a script", c.name)
+        };
+        let path = dir.path().join(format!("check{i}.sh"));
+        std::fs::write(&path, body).unwrap();
+        let out = Command::new("shellcheck")
+            .args(["-s", "bash"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            c.name,
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
