@@ -3,7 +3,29 @@
 //! names against it.
 
 /// Every known feature name, in the order they are usually installed.
-pub const KNOWN: &[&str] = &["base_setup", "nvidia", "docker", "vllm", "ollama"];
+pub const KNOWN: &[&str] = &[
+    "base_setup",
+    "nvidia",
+    "docker",
+    "vllm",
+    "ollama",
+    "portainer",
+];
+
+/// The vLLM version the `vllm` feature installs when a container names none
+/// (`vllm_version`); the plan's commands show the pin (`pip install vllm==...`).
+pub const VLLM_DEFAULT_VERSION: &str = "0.33.0";
+
+/// The feature a container's `portainer_role` implies (`server` or `agent`), even
+/// when its `features` do not list it (the old files never did).
+pub fn implied_by_role(c: &crate::Container) -> Option<&'static str> {
+    use crate::model::container::PortainerRole;
+    matches!(
+        c.portainer_role,
+        Some(PortainerRole::Server | PortainerRole::Agent)
+    )
+    .then_some("portainer")
+}
 
 /// Feature names the old bash system installed and phoenix has no installer for
 /// yet: known names (a warning, the feature is not installed), not typos.

@@ -36,7 +36,7 @@ fn old_features_warn_and_unknown_ones_stay_errors() {
     assert_eq!(
         errors,
         vec![
-            "unknown feature \"traefk\" at /lxc_configs/101/features/2: known features are base_setup, nvidia, docker, vllm, ollama; did you mean \"traefik\"?"
+            "unknown feature \"traefk\" at /lxc_configs/101/features/2: known features are base_setup, nvidia, docker, vllm, ollama, portainer; did you mean \"traefik\"?"
         ]
     );
     let warnings: Vec<&str> = r.warnings.iter().map(|d| d.message.as_str()).collect();
@@ -45,5 +45,35 @@ fn old_features_warn_and_unknown_ones_stay_errors() {
         vec![
             "feature \"traefik\" at /lxc_configs/101/features/1: an old system's feature this phoenix version has no installer for; it is not installed"
         ]
+    );
+}
+
+#[test]
+fn ai_settings_validate_and_a_plaintext_hf_token_is_a_warning() {
+    let lxc = r#"{"lxc_configs": {"101": {"name": "a", "memory_mb": 64, "cores": 1,
+      "template": "local:vztmpl/x.tar.gz", "storage_pool": "local", "storage_size_gb": 1,
+      "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "10.0.0.5/24"},
+      "features": ["vllm", "ollama"], "vllm_version": "0.33", "vllm_hf_token": "hf_written_here",
+      "ollama": {"keep_alive": "24h", "kv_cache_type": "q8_0", "port": 11434}}}}"#;
+    let r = validate_texts(lxc, "{}", None);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let warnings: Vec<&str> = r.warnings.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with(
+            "plaintext secret at /lxc_configs/101/vllm_hf_token: anyone who can read phoenix_lxc_configs.json can read this vllm_hf_token"
+        )),
+        "{warnings:?}"
+    );
+    assert!(!format!("{r:?}").contains("hf_written_here"));
+    let bad = lxc
+        .replace("\"0.33\"", "\"latest\"")
+        .replace("\"24h\"", "\"forever\"")
+        .replace("\"q8_0\"", "\"q2\"");
+    let r = validate_texts(&bad, "{}", None);
+    let errors: Vec<&str> = r.errors.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors[0].contains("/lxc_configs/101/vllm_version"),
+        "{errors:?}"
     );
 }

@@ -52,7 +52,7 @@ mod tests {
             "name": "a", "memory_mb": 64, "cores": 1, "storage_pool": "local-zfs",
             "storage_size_gb": 1, "template": "local:vztmpl/x.tar.zst",
             "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "10.0.0.5/24"},
-            "features": ["nvidia", "docker"]
+            "features": ["nvidia", "docker"], "portainer_role": "agent"
         }))
         .unwrap();
         let req = Request {

@@ -1,7 +1,7 @@
 //! The feature plug-in interface: a pure half (requirements, inputs) and a half that
 //! works through a [`Container`] (probe, install, verify).
 
-use phoenix_config::{Container as CtConfig, HypervisorFile};
+use phoenix_config::{Container as CtConfig, HypervisorFile, SecretRef};
 use phoenix_pveconf::props::Features;
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,19 @@ pub trait Container: Sync {
     /// A line of a feature's output, for the user (prefixed with the container and
     /// the feature by the orchestrator).
     fn output(&self, _feature: &str, _line: &str) {}
+    /// The value of a secret of the config: a `{"file"}` reference is read beneath
+    /// the host root, an `{"env"}` one from phoenix's environment. The value goes
+    /// into a file of mode 0600 inside the container, never into argv or output.
+    fn secret(&self, secret: &SecretRef) -> Result<String, FeatureError> {
+        match secret.plaintext() {
+            Some(v) => Ok(v.to_owned()),
+            None => Err(FeatureError::Unsupported {
+                feature: "secrets".into(),
+                vmid: self.vmid(),
+                reason: format!("this container access cannot read {secret:?}"),
+            }),
+        }
+    }
 }
 
 /// What a feature is asked about: one container of the fleet.

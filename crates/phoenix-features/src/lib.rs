@@ -50,9 +50,9 @@
 //! registry.register(Box::new(Motd));
 //! assert!(registry.installer("motd").is_some());
 //! assert!(registry.installer("docker").is_some());
-//! // vllm is known (its requirements are declared) but has no installer yet.
-//! assert!(registry.is_known("vllm"));
-//! assert!(registry.installer("vllm").is_none());
+//! // nvidia is known (its requirements are declared) but has no installer yet.
+//! assert!(registry.is_known("nvidia"));
+//! assert!(registry.installer("nvidia").is_none());
 //! ```
 
 mod base_setup;
@@ -60,8 +60,12 @@ mod builtin;
 mod docker;
 mod error;
 mod feature;
+pub mod ollama;
+pub mod portainer;
 mod registry;
 pub mod staging;
+pub mod units;
+pub mod vllm;
 
 pub use base_setup::{BASE_PACKAGES, BaseSetup, LOCALE};
 pub use builtin::{DOCKER, NVIDIA};
@@ -71,4 +75,7 @@ pub use feature::{
     AppArmorRequirement, Check, CheckRun, Container, ExecResult, Feature, HostRequirement, Probe,
     Request, Requirements, Suite,
 };
+pub use ollama::Ollama;
+pub use portainer::Portainer;
 pub use registry::Registry;
+pub use vllm::Vllm;

@@ -29,7 +29,29 @@ impl Registry {
         };
         r.register(Box::new(crate::BaseSetup));
         r.register(Box::new(crate::Docker));
+        r.register(Box::new(crate::Vllm));
+        r.register(Box::new(crate::Ollama));
+        r.register(Box::new(crate::Portainer::default()));
         r
+    }
+
+    /// [`Registry::builtin`] for `fleet`: the portainer server knows the fleet's agents.
+    pub fn builtin_for(fleet: &phoenix_config::Fleet) -> Self {
+        let mut r = Self::builtin();
+        r.register(Box::new(crate::Portainer::for_fleet(fleet)));
+        r
+    }
+
+    /// The features a container gets: its `features`, and the one its
+    /// `portainer_role` implies when they do not list it.
+    pub fn container_features(ct: &phoenix_config::Container) -> Vec<String> {
+        let mut names: Vec<String> = ct.features.iter().map(|f| f.as_str().to_owned()).collect();
+        if let Some(f) = phoenix_config::features::implied_by_role(ct)
+            && !names.iter().any(|n| n == f)
+        {
+            names.push(f.to_owned());
+        }
+        names
     }
 
     /// Adds an installer, replacing one of the same name.

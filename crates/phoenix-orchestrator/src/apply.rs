@@ -732,6 +732,14 @@ impl Container for PctContainer<'_, '_> {
         self.result(self.pct.exec(self.vmid, argv))
     }
 
+    fn secret(&self, secret: &phoenix_config::SecretRef) -> Result<String, FeatureError> {
+        crate::hostfs::secret_value(self.root, secret).map_err(|reason| FeatureError::Unsupported {
+            feature: "secrets".into(),
+            vmid: self.vmid.get(),
+            reason,
+        })
+    }
+
     fn push(&self, data: &[u8], dest: &str, mode: u32) -> Result<(), FeatureError> {
         let access = |e: Box<dyn std::error::Error + Send + Sync>| FeatureError::Access {
             vmid: self.vmid.get(),

@@ -170,7 +170,7 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
         container: ct,
         hypervisor: &fleet.hypervisor,
     };
-    let names: Vec<String> = ct.features.iter().map(|f| f.as_str().to_owned()).collect();
+    let names = Registry::container_features(ct);
     let feature_err = |reason: String| DesiredError::Features { vmid: ctid, reason };
     let order = registry.install_order(&names, &request).map_err(|cycle| {
         feature_err(format!(

@@ -159,7 +159,7 @@ impl<'a> Orchestrator<'a> {
             runner,
             pct_binary: None,
             pvesm_binary: None,
-            features: Registry::builtin(),
+            features: Registry::builtin_for(fleet),
             // Every host path is resolved beneath the root; a link out of it is refused.
             fs: Box::new(BeneathFs::new(root)),
             run_id: format!(

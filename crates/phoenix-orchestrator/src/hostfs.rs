@@ -230,6 +230,31 @@ impl HostFs for BeneathFs {
     }
 }
 
+/// The value of a config secret: a `{"file"}` reference read beneath `root` (its
+/// trailing newline cut), an `{"env"}` one from this process's environment, a
+/// plaintext one as written. The error names the reference, never a value.
+pub fn secret_value(root: &Utf8Path, secret: &phoenix_config::SecretRef) -> Result<String, String> {
+    use phoenix_config::model::secret::{SecretRef, SecretSource};
+    match secret {
+        SecretRef::Plaintext(p) => Ok(p.expose().to_owned()),
+        SecretRef::Reference(SecretSource::Env(var)) => std::env::var(var.as_str()).map_err(|_| {
+            format!(
+                "the secret's environment variable {} is not set",
+                var.as_str()
+            )
+        }),
+        SecretRef::Reference(SecretSource::File(path)) => {
+            let host = resolve_beneath(root, Utf8Path::new(path.as_str()))
+                .map_err(|e| format!("the secret file {}: {e}", path.as_str()))?;
+            match read_host_text(&host) {
+                Ok(Some(text)) => Ok(text.strip_suffix('\n').unwrap_or(&text).to_owned()),
+                Ok(None) => Err(format!("the secret file {} does not exist", path.as_str())),
+                Err(e) => Err(format!("the secret file {}: {e}", path.as_str())),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +320,29 @@ mod tests {
         assert_eq!(
             under_root_checked(&root, Utf8Path::new("/data/x")).unwrap(),
             root.join("data/x")
+        );
+    }
+
+    #[test]
+    fn secrets_are_read_beneath_the_root_and_errors_name_the_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(dir.path()).unwrap();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/token"), "hf_x\n").unwrap();
+        let file: phoenix_config::SecretRef =
+            serde_json::from_str(r#"{"file": "/etc/token"}"#).unwrap();
+        assert_eq!(secret_value(root, &file).unwrap(), "hf_x");
+        let missing: phoenix_config::SecretRef =
+            serde_json::from_str(r#"{"file": "/etc/nope"}"#).unwrap();
+        assert_eq!(
+            secret_value(root, &missing).unwrap_err(),
+            "the secret file /etc/nope does not exist"
+        );
+        let env: phoenix_config::SecretRef =
+            serde_json::from_str(r#"{"env": "PHOENIX_TEST_UNSET_SECRET_VAR"}"#).unwrap();
+        assert_eq!(
+            secret_value(root, &env).unwrap_err(),
+            "the secret's environment variable PHOENIX_TEST_UNSET_SECRET_VAR is not set"
         );
     }
 }

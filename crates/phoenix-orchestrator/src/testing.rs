@@ -113,8 +113,8 @@ impl Orchestrator<'_> {
                 hypervisor: &self.fleet.hypervisor,
             };
             let mut checks = Vec::new();
-            for f in &ct.features {
-                if let Some(feature) = self.features.installer(f.as_str()) {
+            for f in phoenix_features::Registry::container_features(ct) {
+                if let Some(feature) = self.features.installer(&f) {
                     checks.extend(feature.checks(&request));
                 }
             }

@@ -9,12 +9,14 @@ use super::legacy::{
     Firewall, LegacyHealthCheck, LegacyIntegrationTests, StorageVolume, VllmModelType,
     VllmParameters,
 };
+use super::secret::SecretRef;
 use super::services::TraefikService;
 use super::vllm::VllmEngineConfig;
 use crate::ids::Ctid;
 use crate::names::{
     AbsPath, Bridge, FeatureName, FileMode, GpuAssignment, Hostname, HttpUrl, InterfaceName,
     LxcOption, OsTemplate, PctOption, PortMapping, ScriptPath, SnapshotName, StorageId, UrlPath,
+    VersionString,
 };
 use crate::net::{Ipv4, Ipv4Cidr, MacAddr};
 
@@ -197,9 +199,23 @@ pub struct Container {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vllm_args: Vec<String>,
     /// vLLM engine settings grouped by vLLM config class (newest bash-era shape;
-    /// `phoenix config upgrade` moves the flat `vllm_*` keys here). Read, not applied yet.
+    /// `phoenix config upgrade` moves the flat `vllm_*` keys here). Applied by the
+    /// `vllm` feature; where a flat key says otherwise the plan stops and names both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vllm_engine_config: Option<VllmEngineConfig>,
+    /// vLLM: the version installed from PyPI into the feature's virtual environment
+    /// (`vllm==<version>`). Absent: phoenix's default pin
+    /// (`phoenix_config::features::VLLM_DEFAULT_VERSION`), shown in the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_version: Option<VersionString>,
+    /// vLLM: the Hugging Face token for gated models, put into the service's
+    /// EnvironmentFile (mode 0600) as `HF_TOKEN`. Absent: the hypervisor's
+    /// `core_paths.hf_token_file`, when it names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vllm_hf_token: Option<SecretRef>,
+    /// Ollama's settings (with the `ollama` feature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ollama: Option<super::ollama::OllamaSettings>,
     /// Old system: snapshot the container at each lifecycle step (`pre-configured`
     /// before features, `final-form` when provisioned). Read, not applied yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -91,7 +91,9 @@ pub struct HypervisorFile {
     /// applied yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain_name: Option<Hostname>,
-    /// Old system: the Portainer API used to deploy Docker stacks. Read, not applied yet.
+    /// The Portainer API: its admin login is the Portainer server's first-run admin
+    /// (`--admin-password-file`) and registers the fleet's agents. `portainer_hostname`
+    /// is read, not applied yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portainer_api: Option<PortainerApi>,
     /// Old system: host-wide VM defaults. Read, not applied yet.

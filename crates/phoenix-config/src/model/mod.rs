@@ -9,6 +9,7 @@ pub mod hypervisor;
 pub mod idmap;
 pub mod legacy;
 pub mod lxc;
+pub mod ollama;
 pub mod secret;
 pub mod services;
 pub mod storage;

@@ -470,6 +470,59 @@ fn pct(
                             ct.packages.insert("nginx".into());
                             ok("nginx -t: ok; reloaded\n")
                         }
+                        "vllm.sh" | "ollama.sh" | "portainer.sh" => {
+                            // The rendered files land where the script installs them.
+                            let dir = script.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                            let installs: &[(&str, &str)] = match name.as_str() {
+                                "vllm.sh" => &[
+                                    ("vllm.service", "/etc/systemd/system/vllm.service"),
+                                    ("vllm.env", "/etc/phoenix/vllm.env"),
+                                ],
+                                "ollama.sh" => &[
+                                    ("ollama.service", "/etc/systemd/system/ollama.service"),
+                                    (
+                                        "phoenix.conf",
+                                        "/etc/systemd/system/ollama.service.d/phoenix.conf",
+                                    ),
+                                ],
+                                _ => &[],
+                            };
+                            for (staged, dest) in installs {
+                                if let Some(b) = ct.files.get(&format!("{dir}/{staged}")).cloned() {
+                                    ct.files.insert((*dest).to_owned(), b);
+                                }
+                            }
+                            match name.as_str() {
+                                "vllm.sh" => {
+                                    ct.files.insert(
+                                        "/opt/phoenix/vllm/.version".into(),
+                                        env["PHOENIX_VLLM_VERSION"].as_bytes().to_vec(),
+                                    );
+                                    if ct.files.contains_key("/etc/systemd/system/vllm.service") {
+                                        ct.packages.insert("service:vllm".into());
+                                    }
+                                }
+                                "ollama.sh" => {
+                                    ct.packages.insert("ollama".into());
+                                    ct.packages.insert("service:ollama".into());
+                                }
+                                _ => {
+                                    let role = env["PHOENIX_PORTAINER_ROLE"];
+                                    let cname = if role == "server" {
+                                        "portainer"
+                                    } else {
+                                        "portainer_agent"
+                                    };
+                                    ct.files.insert(
+                                        format!("/docker/{cname}"),
+                                        format!("{} true", env["PHOENIX_PORTAINER_IMAGE"])
+                                            .into_bytes(),
+                                    );
+                                }
+                            }
+                            ok(format!("{name}: done\n"))
+                        }
+                        "vllm-ready.sh" | "ollama-ready.sh" => ok("GET lists the model\n"),
                         "application.sh" => {
                             ok(format!("ran with {}\n", rest.last().unwrap_or(&"")))
                         }
@@ -558,6 +611,36 @@ fn pct(
                     fs.files.lock().unwrap().remove(&host);
                     ok("")
                 }
+                [py, "-c", _] if py.ends_with("/bin/python") => {
+                    match s.cts[&id].files.get("/opt/phoenix/vllm/.version") {
+                        Some(v) => Ok(Output::ok([v.as_slice(), b"\n"].concat())),
+                        None => failed(127, &format!("{py}: not found\n")),
+                    }
+                }
+                ["/usr/bin/ollama", "--version"] => {
+                    if s.cts[&id].packages.contains("ollama") {
+                        ok("ollama version is 0.12.3\n")
+                    } else {
+                        failed(127, "/usr/bin/ollama: not found\n")
+                    }
+                }
+                ["systemctl", "is-active", svc @ ("vllm" | "ollama")] => {
+                    if s.cts[&id].packages.contains(&format!("service:{svc}")) {
+                        ok("active\n")
+                    } else {
+                        Ok(Output::failed(3, Vec::new()).with_stdout(b"inactive\n".to_vec()))
+                    }
+                }
+                ["docker", "inspect", "-f", _, name] => {
+                    match s.cts[&id].files.get(&format!("/docker/{name}")) {
+                        Some(b) => Ok(Output::ok([b.as_slice(), b"\n"].concat())),
+                        None => failed(1, &format!("Error: No such object: {name}\n")),
+                    }
+                }
+                ["curl", .., url] if url.ends_with("/api/system/status") => {
+                    ok(r#"{"InstanceID":"fake","Version":"2.33.0"}"#)
+                }
+                ["timeout", "60", "bash", "-c", _, _port] => ok(""),
                 other => failed(127, &format!("unscripted command inside: {other:?}\n")),
             }
         }

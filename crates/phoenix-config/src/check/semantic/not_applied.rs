@@ -22,9 +22,9 @@ pub(super) fn keys(ctx: &mut Ctx<'_>) {
     for (id, c) in ctx.containers() {
         let base = ct(id);
         // Applied (so not listed): network_config.nameservers and search_domain
-        // (pct --nameserver/--searchdomain), enable_lifecycle_snapshots, firewall.
+        // (pct --nameserver/--searchdomain), enable_lifecycle_snapshots, firewall,
+        // vllm_engine_config (the vllm feature's unit).
         let set = [
-            ("vllm_engine_config", c.vllm_engine_config.is_some()),
             ("traefik_service", c.traefik_service.is_some()),
             (
                 "trigger_sync_on_completion",
@@ -41,7 +41,10 @@ pub(super) fn keys(ctx: &mut Ctx<'_>) {
     let h = &ctx.fleet.hypervisor;
     let top = [
         ("/domain_name", h.domain_name.is_some()),
-        ("/portainer_api", h.portainer_api.is_some()),
+        (
+            "/portainer_api/portainer_hostname",
+            h.portainer_api.is_some(),
+        ),
         ("/vm_defaults", h.vm_defaults.is_some()),
         ("/dns_server", h.dns_server.is_some()),
         ("/step_ca", h.step_ca.is_some()),
@@ -138,6 +141,13 @@ pub(super) fn plaintext_secrets(ctx: &mut Ctx<'_>) {
         "/users/password".into(),
         h.users.as_ref().and_then(|u| u.password.as_ref()),
     );
+    for (id, c) in ctx.containers() {
+        push(
+            Lxc,
+            format!("{}/vllm_hf_token", ct(id)),
+            c.vllm_hf_token.as_ref(),
+        );
+    }
     for (n, vm) in ctx.vms() {
         push(
             Vm,
