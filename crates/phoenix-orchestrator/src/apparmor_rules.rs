@@ -1,21 +1,14 @@
 //! Maps the config's typed extra AppArmor rules onto phoenix-apparmor's model.
 //!
-//! The config crate keeps its own closed vocabulary (so the JSON Schema lists it); both
-//! sides print the same words, so each value crosses by its name and is parsed again
-//! by phoenix-apparmor, which refuses anything it does not know.
+//! The keywords (capabilities, network domains and types, mount options) are
+//! phoenix-apparmor's own types in the config too, so they move across as they are.
+//! Paths, access letters and file system types are the config's stricter input
+//! newtypes (no whitespace, quotes or braces); phoenix-apparmor checks them again
+//! against its own rules, and refuses anything it would not render.
 
 use phoenix_apparmor::model::{CapabilityRule, FileRule, MountRule, NetworkRule, Qualifier};
 use phoenix_apparmor::{ExtraRule, ModelError};
 use phoenix_config::model::apparmor::AppArmorRule;
-use serde::Serialize;
-
-/// The word serde writes for a unit enum value (`"inet"`, `"sys_ptrace"`).
-fn word(v: &impl Serialize) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => format!("{other:?}"),
-    }
-}
 
 /// Converts every rule, or fails on the first one phoenix-apparmor refuses.
 pub fn to_extra_rules(rules: &[AppArmorRule]) -> Result<Vec<ExtraRule>, ModelError> {
@@ -38,16 +31,12 @@ fn to_extra_rule(rule: &AppArmorRule) -> Result<ExtraRule, ModelError> {
         }
         AppArmorRule::Capability(c) => ExtraRule::Capability(CapabilityRule {
             qualifier: Qualifier::ALLOW,
-            capabilities: vec![word(c).parse()?],
+            capabilities: vec![*c],
         }),
         AppArmorRule::Network(n) => ExtraRule::Network(NetworkRule {
             qualifier: Qualifier::ALLOW,
-            domain: Some(word(&n.family).parse()?),
-            kind: n
-                .socket_type
-                .as_ref()
-                .map(|t| word(t).parse())
-                .transpose()?,
+            domain: Some(n.family),
+            kind: n.socket_type,
         }),
         AppArmorRule::Mount(m) => ExtraRule::Mount(MountRule {
             qualifier: Qualifier::ALLOW,
@@ -56,11 +45,7 @@ fn to_extra_rule(rule: &AppArmorRule) -> Result<ExtraRule, ModelError> {
                 .iter()
                 .map(|t| t.as_str().parse())
                 .collect::<Result<_, _>>()?,
-            options: m
-                .options
-                .iter()
-                .map(|o| word(o).parse())
-                .collect::<Result<_, _>>()?,
+            options: m.options.clone(),
             source: None,
             target: Some(m.target.as_str().parse()?),
         }),
@@ -82,7 +67,7 @@ mod tests {
                 {"deny_file": {"path": "/proc/sys/kernel/**", "access": "w"}},
                 {"capability": "sys_ptrace"},
                 {"network": {"family": "inet", "type": "stream"}},
-                {"mount": {"fstype": "overlay", "options": ["ro"], "target": "/var/lib/docker/**"}}]"#,
+                {"mount": {"fstype": "overlay", "options": ["ro", "rprivate"], "target": "/var/lib/docker/**"}}]"#,
         ))
         .unwrap();
         assert_eq!(extras.len(), 5);
@@ -95,7 +80,7 @@ mod tests {
             "deny /proc/sys/kernel/** w,",
             "capability sys_ptrace,",
             "network inet stream,",
-            "mount fstype=overlay options=(ro) -> /var/lib/docker/**,",
+            "mount fstype=overlay options=(ro,rprivate) -> /var/lib/docker/**,",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

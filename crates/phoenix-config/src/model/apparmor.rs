@@ -86,10 +86,10 @@ pub struct FileRule {
 #[serde(deny_unknown_fields)]
 pub struct NetworkRule {
     /// The address family.
-    pub family: NetworkFamily,
+    pub family: NetworkDomain,
     /// The socket type; all types when absent.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub socket_type: Option<SocketType>,
+    pub socket_type: Option<NetworkType>,
 }
 
 /// A mount rule.
@@ -106,118 +106,9 @@ pub struct MountRule {
     pub target: AppArmorPath,
 }
 
-/// Socket address families AppArmor network rules name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum NetworkFamily {
-    Inet,
-    Inet6,
-    Unix,
-    Netlink,
-    Packet,
-}
-
-/// Socket types AppArmor network rules name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum SocketType {
-    Stream,
-    Dgram,
-    Raw,
-    Seqpacket,
-}
-
-/// Mount options AppArmor mount rules accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum MountOption {
-    Ro,
-    Rw,
-    Nosuid,
-    Nodev,
-    Noexec,
-    Remount,
-    Bind,
-    Rbind,
-    Move,
-    Private,
-    Rprivate,
-    Shared,
-    Rshared,
-    Slave,
-    Rslave,
-}
-
-macro_rules! capabilities {
-    ($($variant:ident = $name:literal,)*) => {
-        /// Linux capabilities, named as AppArmor and `lxc.cap.*` name them (no `CAP_`
-        /// prefix, lower case).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-        #[allow(missing_docs)]
-        pub enum Capability {
-            $(#[serde(rename = $name)] $variant,)*
-        }
-
-        impl Capability {
-            /// Every capability name.
-            pub const NAMES: &'static [&'static str] = &[$($name,)*];
-
-            /// The lower-case name.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Capability::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-capabilities! {
-    Chown = "chown",
-    DacOverride = "dac_override",
-    DacReadSearch = "dac_read_search",
-    Fowner = "fowner",
-    Fsetid = "fsetid",
-    Kill = "kill",
-    Setgid = "setgid",
-    Setuid = "setuid",
-    Setpcap = "setpcap",
-    LinuxImmutable = "linux_immutable",
-    NetBindService = "net_bind_service",
-    NetBroadcast = "net_broadcast",
-    NetAdmin = "net_admin",
-    NetRaw = "net_raw",
-    IpcLock = "ipc_lock",
-    IpcOwner = "ipc_owner",
-    SysModule = "sys_module",
-    SysRawio = "sys_rawio",
-    SysChroot = "sys_chroot",
-    SysPtrace = "sys_ptrace",
-    SysPacct = "sys_pacct",
-    SysAdmin = "sys_admin",
-    SysBoot = "sys_boot",
-    SysNice = "sys_nice",
-    SysResource = "sys_resource",
-    SysTime = "sys_time",
-    SysTtyConfig = "sys_tty_config",
-    Mknod = "mknod",
-    Lease = "lease",
-    AuditWrite = "audit_write",
-    AuditControl = "audit_control",
-    Setfcap = "setfcap",
-    MacOverride = "mac_override",
-    MacAdmin = "mac_admin",
-    Syslog = "syslog",
-    WakeAlarm = "wake_alarm",
-    BlockSuspend = "block_suspend",
-    AuditRead = "audit_read",
-    Perfmon = "perfmon",
-    Bpf = "bpf",
-    CheckpointRestore = "checkpoint_restore",
-}
+// The closed vocabularies are phoenix-apparmor's own: the config names AppArmor's
+// words directly, so no value is re-parsed between the config and the profile model.
+pub use phoenix_apparmor::{Capability, MountOption, NetworkDomain, NetworkType};
 
 #[cfg(test)]
 mod tests {
@@ -237,8 +128,8 @@ mod tests {
         .unwrap();
         assert_eq!(rules.len(), 5);
         assert_eq!(rules[2], AppArmorRule::Capability(Capability::SysPtrace));
-        assert_eq!(Capability::NAMES.len(), 41);
-        assert_eq!(Capability::SysPtrace.name(), "sys_ptrace");
+        assert_eq!(Capability::ALL.len(), 41);
+        assert_eq!(Capability::SysPtrace.as_str(), "sys_ptrace");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use device::Device;
 pub use features::Features;
 pub use mount::{MountKind, MountPoint, RootFs};
 pub use mount_idmap::MountIdmap;
-pub use net::{Ipv4Config, Ipv6Config, MacAddr, NetConfig};
+pub use net::{CidrError, Ipv4Config, Ipv6Config, MacAddr, MacAddrError, NetConfig};
 pub use size::DiskSize;
 pub use startup::Startup;
 
