@@ -1,22 +1,22 @@
 //! Maps the config's typed extra AppArmor rules onto phoenix-apparmor's model.
 //!
-//! The keywords (capabilities, network domains and types, mount options) are
-//! phoenix-apparmor's own types in the config too, so they move across as they are.
-//! Paths, access letters and file system types are the config's stricter input
-//! newtypes (no whitespace, quotes or braces); phoenix-apparmor checks them again
-//! against its own rules, and refuses anything it would not render.
+//! Every value is phoenix-apparmor's own type in the config already: the keywords
+//! (capabilities, network domains and types, mount options) directly, and paths,
+//! access letters and file system types inside the config's stricter input newtypes
+//! (no whitespace, quotes or braces), which hold the profile model's value. Nothing is
+//! parsed again here; this only arranges the values into rules.
 
+use phoenix_apparmor::ExtraRule;
 use phoenix_apparmor::model::{CapabilityRule, FileRule, MountRule, NetworkRule, Qualifier};
-use phoenix_apparmor::{ExtraRule, ModelError};
 use phoenix_config::model::apparmor::AppArmorRule;
 
-/// Converts every rule, or fails on the first one phoenix-apparmor refuses.
-pub fn to_extra_rules(rules: &[AppArmorRule]) -> Result<Vec<ExtraRule>, ModelError> {
+/// The profile model's rules for the config's.
+pub fn to_extra_rules(rules: &[AppArmorRule]) -> Vec<ExtraRule> {
     rules.iter().map(to_extra_rule).collect()
 }
 
-fn to_extra_rule(rule: &AppArmorRule) -> Result<ExtraRule, ModelError> {
-    Ok(match rule {
+fn to_extra_rule(rule: &AppArmorRule) -> ExtraRule {
+    match rule {
         AppArmorRule::File(f) | AppArmorRule::DenyFile(f) => {
             let deny = matches!(rule, AppArmorRule::DenyFile(_));
             ExtraRule::File(FileRule {
@@ -25,8 +25,8 @@ fn to_extra_rule(rule: &AppArmorRule) -> Result<ExtraRule, ModelError> {
                 } else {
                     Qualifier::ALLOW
                 },
-                path: f.path.as_str().parse()?,
-                perms: f.access.as_str().parse()?,
+                path: f.path.value().clone(),
+                perms: *f.access.value(),
             })
         }
         AppArmorRule::Capability(c) => ExtraRule::Capability(CapabilityRule {
@@ -40,16 +40,12 @@ fn to_extra_rule(rule: &AppArmorRule) -> Result<ExtraRule, ModelError> {
         }),
         AppArmorRule::Mount(m) => ExtraRule::Mount(MountRule {
             qualifier: Qualifier::ALLOW,
-            fstypes: m
-                .fstype
-                .iter()
-                .map(|t| t.as_str().parse())
-                .collect::<Result<_, _>>()?,
+            fstypes: m.fstype.iter().map(|t| t.value().clone()).collect(),
             options: m.options.clone(),
             source: None,
-            target: Some(m.target.as_str().parse()?),
+            target: Some(m.target.value().clone()),
         }),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -65,12 +61,12 @@ mod tests {
         let extras = to_extra_rules(&rules(
             r#"[{"file": {"path": "/dev/nvidia*", "access": "rw"}},
                 {"deny_file": {"path": "/proc/sys/kernel/**", "access": "w"}},
+                {"file": {"path": "/usr/bin/nvidia-smi", "access": "rix"}},
                 {"capability": "sys_ptrace"},
                 {"network": {"family": "inet", "type": "stream"}},
                 {"mount": {"fstype": "overlay", "options": ["ro", "rprivate"], "target": "/var/lib/docker/**"}}]"#,
-        ))
-        .unwrap();
-        assert_eq!(extras.len(), 5);
+        ));
+        assert_eq!(extras.len(), 6);
         assert!(extras[1].is_deny());
         let base = phoenix_apparmor::ShippedProfile::PhoenixV2.profile();
         let own = phoenix_apparmor::extra::derive_profile(&base, 950, &extras).unwrap();
@@ -78,6 +74,7 @@ mod tests {
         for needle in [
             "/dev/nvidia* rw,",
             "deny /proc/sys/kernel/** w,",
+            "/usr/bin/nvidia-smi rix,",
             "capability sys_ptrace,",
             "network inet stream,",
             "mount fstype=overlay options=(ro,rprivate) -> /var/lib/docker/**,",

@@ -501,7 +501,7 @@ fn apparmor(
             if ct.apparmor_extra_rules.is_empty() {
                 return Ok((Some(assignment), None));
             }
-            let extras: Vec<ExtraRule> = to_extra_rules(&ct.apparmor_extra_rules).map_err(err)?;
+            let extras: Vec<ExtraRule> = to_extra_rules(&ct.apparmor_extra_rules);
             let own = phoenix_apparmor::extra::derive_profile(&shipped.profile(), ctid, &extras)
                 .map_err(err)?;
             assignment.profile = ConfProfile::Named(own.name.clone());
