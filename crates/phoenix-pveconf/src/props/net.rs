@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use super::{Format, PropError, flag, int_in, print, word};
+use super::{Format, PropError, PropValueError, flag, int_in, print, word};
 
 /// A unicast MAC address (`^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$`, any case), kept as written.
 ///
@@ -283,13 +283,6 @@ const FORMAT: Format = Format {
     ],
 };
 
-fn parse_with<T: FromStr>(v: &str) -> Result<T, String>
-where
-    T::Err: fmt::Display,
-{
-    v.parse().map_err(|e: T::Err| e.to_string())
-}
-
 impl FromStr for NetConfig {
     type Err = PropError;
 
@@ -300,7 +293,10 @@ impl FromStr for NetConfig {
         {
             return Err(PropError::Invalid {
                 key: "type",
-                reason: format!("value '{kind}' does not have a value in the enumeration 'veth'"),
+                reason: PropValueError::Enumeration {
+                    value: kind,
+                    allowed: "veth",
+                },
             });
         }
         let trunks = items
@@ -308,7 +304,7 @@ impl FromStr for NetConfig {
                 v.split(';')
                     .map(|t| {
                         t.parse::<u16>()
-                            .map_err(|_| format!("value '{v}' does not match \\d+(;\\d+)*"))
+                            .map_err(|_| PropValueError::Trunks(v.to_owned()))
                     })
                     .collect::<Result<Vec<_>, _>>()
             })?
@@ -319,7 +315,7 @@ impl FromStr for NetConfig {
             if digits(int) && digits(frac) {
                 Ok(v.to_owned())
             } else {
-                Err(format!("type check ('number') failed - got '{v}'"))
+                Err(PropValueError::NotNumber(v.to_owned()))
             }
         })?;
         Ok(NetConfig {
@@ -328,11 +324,11 @@ impl FromStr for NetConfig {
                 reason,
             })?,
             bridge: items.parsed("bridge", word)?,
-            hwaddr: items.parsed("hwaddr", parse_with::<MacAddr>)?,
-            ip: items.parsed("ip", |v| v.parse().map_err(|e: CidrError| e.to_string()))?,
-            gw: items.parsed("gw", parse_with::<Ipv4Addr>)?,
-            ip6: items.parsed("ip6", |v| v.parse().map_err(|e: CidrError| e.to_string()))?,
-            gw6: items.parsed("gw6", parse_with::<Ipv6Addr>)?,
+            hwaddr: items.parsed("hwaddr", |v| v.parse::<MacAddr>())?,
+            ip: items.parsed("ip", |v| v.parse::<Ipv4Config>())?,
+            gw: items.parsed("gw", |v| v.parse::<Ipv4Addr>())?,
+            ip6: items.parsed("ip6", |v| v.parse::<Ipv6Config>())?,
+            gw6: items.parsed("gw6", |v| v.parse::<Ipv6Addr>())?,
             tag: items.parsed("tag", |v| int_in(v, 1, 4094))?,
             trunks,
             rate,
