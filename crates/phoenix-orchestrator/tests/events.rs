@@ -18,13 +18,11 @@ fn example() -> Fleet {
         .fleet
 }
 
-#[test]
-fn the_event_stream_of_a_converge_from_nothing_is_one_json_object_per_line() {
-    let node = Node::new();
-    let fleet = example();
+/// Converges `fleet` on `node`, returning whether the run was ok and its event lines.
+fn events(node: &Node, fleet: &Fleet) -> (bool, Vec<String>) {
     let log = EventLog::new(SystemClock);
     let lines = Mutex::new(Vec::new());
-    let report = Orchestrator::new(&fleet, node.root.clone(), &node.runner)
+    let report = Orchestrator::new(fleet, node.root.clone(), &node.runner)
         .with_pct(Some("pct".into()))
         .with_pvesm(Some("pvesm".into()))
         .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
@@ -43,8 +41,23 @@ fn the_event_stream_of_a_converge_from_nothing_is_one_json_object_per_line() {
             },
         )
         .expect("the run starts");
-    assert!(report.ok(), "{report:?}");
-    let lines = lines.into_inner().unwrap();
+    (report.ok(), lines.into_inner().unwrap())
+}
+
+fn redacted(lines: &[String], node: &Node) -> String {
+    let text = lines.join("\n").replace(node.root.as_str(), "[root]");
+    let ts = regex::Regex::new(r#""timestamp":"[0-9T:.-]+Z""#).unwrap();
+    let ms = regex::Regex::new(r#""duration_ms":[0-9]+"#).unwrap();
+    let text = ts.replace_all(&text, r#""timestamp":"[ts]""#);
+    ms.replace_all(&text, r#""duration_ms":[ms]"#).into_owned()
+}
+
+#[test]
+fn the_event_stream_of_a_converge_from_nothing_is_one_json_object_per_line() {
+    let node = Node::new();
+    let fleet = example();
+    let (ok, lines) = events(&node, &fleet);
+    assert!(ok);
     for line in &lines {
         let v: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
         assert!(
@@ -56,11 +69,20 @@ fn the_event_stream_of_a_converge_from_nothing_is_one_json_object_per_line() {
     let count = |kind: &str| lines.iter().filter(|l| l.contains(kind)).count();
     assert_eq!(count("\"step-started\""), count("\"step-finished\""));
     assert_eq!(count("\"guest-started\""), count("\"guest-finished\""));
-    let text = lines.join("\n").replace(node.root.as_str(), "[root]");
-    insta::with_settings!({filters => vec![
-        (r#""timestamp":"[0-9T:.-]+Z""#, r#""timestamp":"[ts]""#),
-        (r#""duration_ms":[0-9]+"#, r#""duration_ms":[ms]"#),
-    ]}, {
-        insta::assert_snapshot!(text);
-    });
+    insta::assert_snapshot!(redacted(&lines, &node));
+}
+
+#[test]
+fn a_failed_step_says_so_in_its_event_and_in_its_guests() {
+    let node = Node::new();
+    let fleet = example();
+    node.fail("start", 1);
+    let (ok, lines) = events(&node, &fleet);
+    assert!(!ok);
+    let failed: Vec<String> = lines
+        .iter()
+        .filter(|l| l.contains(r#""result":"failed""#) || l.contains(r#""result":"skipped""#))
+        .cloned()
+        .collect();
+    insta::assert_snapshot!(redacted(&failed, &node));
 }
