@@ -1,6 +1,7 @@
 //! The fixed vocabularies of AppArmor rules: capabilities, network domains and types,
 //! mount options and profile flags. Each is a closed enum so a typo cannot reach a
-//! profile; `FromStr` accepts the exact AppArmor spelling.
+//! profile; `FromStr` accepts the exact AppArmor spelling, and so do serde and (with the
+//! `schemars` feature) the JSON Schema, so the config files name these words directly.
 
 use std::fmt;
 use std::str::FromStr;
@@ -47,6 +48,35 @@ macro_rules! keyword_enum {
                     $( $text => Ok($name::$variant), )+
                     _ => Err(ModelError::UnknownKeyword { kind: $what, value: s.to_owned() }),
                 }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        #[cfg(feature = "schemars")]
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let words: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                schemars::json_schema!({
+                    "type": "string",
+                    "enum": words,
+                    "description": concat!("An AppArmor ", $what, " keyword."),
+                })
             }
         }
     };
@@ -201,6 +231,18 @@ keyword_enum! {
         Rbind => "rbind",
         /// Move a mount.
         Move => "move",
+        /// Propagation: private (`make-private`).
+        Private => "private",
+        /// Propagation: recursive private (`make-rprivate`).
+        Rprivate => "rprivate",
+        /// Propagation: shared (`make-shared`).
+        Shared => "shared",
+        /// Propagation: recursive shared (`make-rshared`).
+        Rshared => "rshared",
+        /// Propagation: slave (`make-slave`).
+        Slave => "slave",
+        /// Propagation: recursive slave (`make-rslave`).
+        Rslave => "rslave",
         /// Quiet errors.
         Silent => "silent",
         /// Always update access times.
@@ -262,6 +304,18 @@ mod tests {
         for f in ProfileFlag::ALL {
             assert_eq!(f.as_str().parse::<ProfileFlag>().unwrap(), *f);
         }
+    }
+
+    #[test]
+    fn serde_uses_the_keyword() {
+        assert_eq!(
+            serde_json::to_string(&MountOption::MakeRprivate).unwrap(),
+            "\"make-rprivate\""
+        );
+        let c: Capability = serde_json::from_str("\"sys_ptrace\"").unwrap();
+        assert_eq!(c, Capability::SysPtrace);
+        let e = serde_json::from_str::<NetworkType>("\"tcp\"").unwrap_err();
+        assert_eq!(e.to_string(), "unknown network type `tcp`");
     }
 
     #[test]

@@ -12,6 +12,15 @@ pub enum Output {
     Json,
 }
 
+/// How the progress of a run is written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people: a live board on a terminal, plain lines otherwise.
+    Text,
+    /// For other tools: one JSON event per line (docs/events.md).
+    Json,
+}
+
 /// Global options.
 #[derive(Debug, Args)]
 pub struct Global {
@@ -36,6 +45,11 @@ pub struct Global {
     /// Only errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Progress on stderr during up, apply, converge, create and test: `text` (a live
+    /// board on a terminal, plain lines otherwise) or `json` (one event per line, see
+    /// docs/events.md).
+    #[arg(long, global = true, value_enum, env = "PHOENIX_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// The `pct` binary (default: `pct` on PATH).
     #[arg(long, global = true, env = "PHOENIX_PCT")]
     pub pct: Option<std::path::PathBuf>,

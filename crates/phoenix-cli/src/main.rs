@@ -9,6 +9,7 @@
 mod commands;
 mod exit;
 mod global;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,19 @@ fn main() -> ExitCode {
     if let Err(e) = phoenix_orchestrator::hostfs::check_root(&cli.global.root) {
         eprintln!("error: {e}");
         return ExitCode::from(exit::INVALID);
+    }
+    // Structured logs of a run's steps (target `phoenix::run`) with -vv, and every
+    // command's output line with -vvv; nothing is installed otherwise.
+    if cli.global.verbose >= 2 {
+        let level = if cli.global.verbose >= 3 {
+            tracing::Level::TRACE
+        } else {
+            tracing::Level::DEBUG
+        };
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(level)
+            .init();
     }
     match commands::run(&cli.command, &cli.global) {
         Ok(()) => ExitCode::from(exit::SUCCESS),

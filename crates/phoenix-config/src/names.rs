@@ -51,15 +51,23 @@ string_newtype! {
     }
 }
 
-string_newtype! {
-    /// A snapshot name, Proxmox's rule `[a-z][a-z0-9_-]+`, 2 to 40 characters.
-    SnapshotName {
-        what: "snapshot name",
-        pattern: "^[a-z][a-z0-9_-]+$",
-        reason: "a snapshot name starts with a lower-case letter and holds lower-case letters, digits, '-' and '_'",
-        max_len: 40,
-        min_len: 2,
-    }
+/// A snapshot name, Proxmox's rule: the conf model's type.
+pub use phoenix_pveconf::SnapshotName;
+
+/// Why `value` is not a snapshot name, in `phoenix validate`'s words.
+pub(crate) fn explain_snapshot_name(value: &str) -> Option<crate::value::InvalidValue> {
+    use phoenix_pveconf::SnapshotNameError as E;
+    let reason = match value.parse::<SnapshotName>().err()? {
+        E::TooLong(_) => format!("longer than {} characters", SnapshotName::MAX_LEN),
+        E::TooShort(_) => format!("shorter than {} characters", SnapshotName::MIN_LEN),
+        E::Invalid(_) => "a snapshot name starts with a lower-case letter and holds lower-case letters, digits, '-' and '_'".into(),
+        E::Reserved(_) => "is a name Proxmox reserves (current, vzdump)".into(),
+    };
+    Some(crate::value::InvalidValue::new(
+        "snapshot name",
+        value,
+        reason,
+    ))
 }
 
 string_newtype! {
@@ -408,7 +416,11 @@ mod tests {
     fn small_types() {
         assert!("pre-configured".parse::<SnapshotName>().is_ok());
         assert_eq!(
-            "a".parse::<SnapshotName>().unwrap_err().reason,
+            explain_snapshot_name("current").unwrap().to_string(),
+            "invalid snapshot name \"current\": is a name Proxmox reserves (current, vzdump)"
+        );
+        assert_eq!(
+            explain_snapshot_name("a").unwrap().reason,
             "shorter than 2 characters"
         );
         assert!("65536:1".parse::<PortMapping>().is_err());

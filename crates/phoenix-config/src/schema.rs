@@ -145,7 +145,7 @@ pub fn schema_text(file: ConfigFile) -> String {
 /// keys (`lxc_configs`, `mounts`) with the id pattern so editors and the schema pass
 /// reject `"99"` or `"abc"` as keys.
 fn add_property_names(schema: &mut Value) {
-    let pattern = crate::ids::Ctid::STRING_PATTERN;
+    let pattern = crate::ids::Ctid::PATTERN;
     let fix = |obj: Option<&mut Value>| {
         if let Some(Value::Object(map)) = obj {
             map.insert(
@@ -224,7 +224,7 @@ mod tests {
         let s = schema(ConfigFile::Lxc);
         assert_eq!(
             s["properties"]["lxc_configs"]["propertyNames"]["pattern"],
-            crate::ids::Ctid::STRING_PATTERN
+            crate::ids::Ctid::PATTERN
         );
         let h = schema(ConfigFile::Hypervisor);
         assert!(h["$defs"]["SharedVolume"]["properties"]["mounts"]["propertyNames"].is_object());

@@ -135,23 +135,24 @@ pub(crate) use string_newtype;
 /// Explains why `value` does not match `pattern`, when `pattern` belongs to one of
 /// the config newtypes. Used to turn a schema `pattern` error into a precise message.
 pub fn explain(pattern: &str, value: &str) -> Option<InvalidValue> {
-    use crate::ids::Ctid;
     use crate::model::apparmor::{AppArmorPath, FileAccess, FsType, ProfileName};
     use crate::names::*;
     use crate::net::{Ipv4, Ipv4Cidr, MacAddr};
     use std::str::FromStr;
+
+    use crate::ids::Vmid;
 
     fn err<T: FromStr<Err = InvalidValue>>(value: &str) -> Option<InvalidValue> {
         T::from_str(value).err()
     }
     type Explain = fn(&str) -> Option<InvalidValue>;
     let explainers: &[(&str, Explain)] = &[
-        (Ctid::STRING_PATTERN, err::<Ctid>),
+        (Vmid::PATTERN, crate::ids::explain),
         (Hostname::PATTERN, err::<Hostname>),
         (Bridge::PATTERN, err::<Bridge>),
         (InterfaceName::PATTERN, err::<InterfaceName>),
         (StorageId::PATTERN, err::<StorageId>),
-        (SnapshotName::PATTERN, err::<SnapshotName>),
+        (SnapshotName::PATTERN, crate::names::explain_snapshot_name),
         (ScriptPath::PATTERN, err::<ScriptPath>),
         (AbsPath::PATTERN, err::<AbsPath>),
         (FileMode::PATTERN, err::<FileMode>),
@@ -172,8 +173,11 @@ pub fn explain(pattern: &str, value: &str) -> Option<InvalidValue> {
         (StackName::PATTERN, err::<StackName>),
         (Ipv4::PATTERN, err::<Ipv4>),
         (Ipv4Cidr::PATTERN, err::<Ipv4Cidr>),
-        (MacAddr::PATTERN, err::<MacAddr>),
-        (crate::model::dns::MacOrEmpty::PATTERN, err::<MacAddr>),
+        (MacAddr::PATTERN, crate::net::explain_mac),
+        (
+            crate::model::dns::MacOrEmpty::PATTERN,
+            crate::net::explain_mac,
+        ),
         (ProfileName::PATTERN, err::<ProfileName>),
         (AppArmorPath::PATTERN, err::<AppArmorPath>),
         (FileAccess::PATTERN, err::<FileAccess>),

@@ -4,7 +4,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use phoenix_pct::{CommandRunner, Invocation, Pvesm, StorageStatus};
+use phoenix_pct::{CommandRunner, Invocation, PctError, Pvesm, StorageStatus};
 
 /// What a command printed, when it ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +27,9 @@ pub trait HostFacts {
     /// True when the path exists.
     fn exists(&self, path: &str) -> bool;
     /// Runs a read-only command; `Err` (with the reason) when it could not run at all.
-    fn command(&self, argv: &[&str]) -> Result<CommandOutput, String>;
+    fn command(&self, argv: &[&str]) -> Result<CommandOutput, PctError>;
     /// `pvesm status`, through phoenix-pct's typed wrapper.
-    fn pvesm_status(&self) -> Result<Vec<StorageStatus>, String>;
+    fn pvesm_status(&self) -> Result<Vec<StorageStatus>, PctError>;
 }
 
 /// The real host (or a test's temporary root): files under `root`, commands through
@@ -101,9 +101,9 @@ impl<R: CommandRunner> HostFacts for RootHost<R> {
         self.resolve(path).exists()
     }
 
-    fn command(&self, argv: &[&str]) -> Result<CommandOutput, String> {
+    fn command(&self, argv: &[&str]) -> Result<CommandOutput, PctError> {
         let inv = Invocation::read(argv[0]).args(&argv[1..]);
-        let out = self.runner.run(&inv).map_err(|e| e.to_string())?;
+        let out = self.runner.run(&inv)?;
         Ok(CommandOutput {
             success: out.success(),
             stdout: out.stdout_lossy(),
@@ -111,10 +111,8 @@ impl<R: CommandRunner> HostFacts for RootHost<R> {
         })
     }
 
-    fn pvesm_status(&self) -> Result<Vec<StorageStatus>, String> {
-        Pvesm::resolve(self.pvesm.clone(), &self.runner)
-            .status()
-            .map_err(|e| e.to_string())
+    fn pvesm_status(&self) -> Result<Vec<StorageStatus>, PctError> {
+        Pvesm::resolve(self.pvesm.clone(), &self.runner).status()
     }
 }
 

@@ -44,18 +44,29 @@ pub fn settings(req: &Request<'_>) -> (DockerEngine, DockerStorageDriver) {
     )
 }
 
+/// Why the container's `daemon.json` cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonJsonError {
+    /// It is JSON, but not an object.
+    #[error("{DAEMON_JSON} is not a JSON object")]
+    NotAnObject,
+    /// It is not JSON.
+    #[error("{DAEMON_JSON} is not JSON: {0}")]
+    NotJson(serde_json::Error),
+}
+
 /// `daemon.json` with the storage driver merged in; `None` when `current` already says
 /// so. Other keys are kept as they are.
 pub fn merged_daemon_json(
     current: Option<&str>,
     driver: DockerStorageDriver,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, DaemonJsonError> {
     let mut map: Map<String, Value> = match current.map(str::trim) {
         None | Some("") => Map::new(),
         Some(text) => match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => m,
-            Ok(_) => return Err(format!("{DAEMON_JSON} is not a JSON object")),
-            Err(e) => return Err(format!("{DAEMON_JSON} is not JSON: {e}")),
+            Ok(_) => return Err(DaemonJsonError::NotAnObject),
+            Err(e) => return Err(DaemonJsonError::NotJson(e)),
         },
     };
     let want = Value::String(driver.as_str().to_owned());
@@ -229,11 +240,11 @@ impl Feature for Docker {
             },
         )?;
         let current = text(ct, &["cat", DAEMON_JSON])?;
-        let merged = merged_daemon_json(current.as_deref(), driver).map_err(|reason| {
+        let merged = merged_daemon_json(current.as_deref(), driver).map_err(|e| {
             FeatureError::Unsupported {
                 feature: "docker".into(),
                 vmid: ct.vmid(),
-                reason,
+                reason: e.to_string(),
             }
         })?;
         if let Some(new) = merged {
@@ -316,8 +327,16 @@ mod tests {
             "{\n  \"storage-driver\": \"fuse-overlayfs\"\n}\n"
         );
         assert_eq!(
-            merged_daemon_json(Some("[1]"), DockerStorageDriver::Overlay2).unwrap_err(),
+            merged_daemon_json(Some("[1]"), DockerStorageDriver::Overlay2)
+                .unwrap_err()
+                .to_string(),
             "/etc/docker/daemon.json is not a JSON object"
+        );
+        assert!(
+            merged_daemon_json(Some("{"), DockerStorageDriver::Overlay2)
+                .unwrap_err()
+                .to_string()
+                .starts_with("/etc/docker/daemon.json is not JSON: ")
         );
     }
 }

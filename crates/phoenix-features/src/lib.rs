@@ -69,7 +69,9 @@ pub mod vllm;
 
 pub use base_setup::{BASE_PACKAGES, BaseSetup, LOCALE};
 pub use builtin::{DOCKER, NVIDIA};
-pub use docker::{DAEMON_JSON, Docker, merged_daemon_json, settings as docker_settings};
+pub use docker::{
+    DAEMON_JSON, DaemonJsonError, Docker, merged_daemon_json, settings as docker_settings,
+};
 pub use error::FeatureError;
 pub use feature::{
     AppArmorRequirement, Check, CheckRun, Container, ExecResult, Feature, HostRequirement, Probe,

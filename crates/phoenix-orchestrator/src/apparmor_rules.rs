@@ -1,29 +1,22 @@
 //! Maps the config's typed extra AppArmor rules onto phoenix-apparmor's model.
 //!
-//! The config crate keeps its own closed vocabulary (so the JSON Schema lists it); both
-//! sides print the same words, so each value crosses by its name and is parsed again
-//! by phoenix-apparmor, which refuses anything it does not know.
+//! Every value is phoenix-apparmor's own type in the config already: the keywords
+//! (capabilities, network domains and types, mount options) directly, and paths,
+//! access letters and file system types inside the config's stricter input newtypes
+//! (no whitespace, quotes or braces), which hold the profile model's value. Nothing is
+//! parsed again here; this only arranges the values into rules.
 
+use phoenix_apparmor::ExtraRule;
 use phoenix_apparmor::model::{CapabilityRule, FileRule, MountRule, NetworkRule, Qualifier};
-use phoenix_apparmor::{ExtraRule, ModelError};
 use phoenix_config::model::apparmor::AppArmorRule;
-use serde::Serialize;
 
-/// The word serde writes for a unit enum value (`"inet"`, `"sys_ptrace"`).
-fn word(v: &impl Serialize) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => format!("{other:?}"),
-    }
-}
-
-/// Converts every rule, or fails on the first one phoenix-apparmor refuses.
-pub fn to_extra_rules(rules: &[AppArmorRule]) -> Result<Vec<ExtraRule>, ModelError> {
+/// The profile model's rules for the config's.
+pub fn to_extra_rules(rules: &[AppArmorRule]) -> Vec<ExtraRule> {
     rules.iter().map(to_extra_rule).collect()
 }
 
-fn to_extra_rule(rule: &AppArmorRule) -> Result<ExtraRule, ModelError> {
-    Ok(match rule {
+fn to_extra_rule(rule: &AppArmorRule) -> ExtraRule {
+    match rule {
         AppArmorRule::File(f) | AppArmorRule::DenyFile(f) => {
             let deny = matches!(rule, AppArmorRule::DenyFile(_));
             ExtraRule::File(FileRule {
@@ -32,39 +25,27 @@ fn to_extra_rule(rule: &AppArmorRule) -> Result<ExtraRule, ModelError> {
                 } else {
                     Qualifier::ALLOW
                 },
-                path: f.path.as_str().parse()?,
-                perms: f.access.as_str().parse()?,
+                path: f.path.value().clone(),
+                perms: *f.access.value(),
             })
         }
         AppArmorRule::Capability(c) => ExtraRule::Capability(CapabilityRule {
             qualifier: Qualifier::ALLOW,
-            capabilities: vec![word(c).parse()?],
+            capabilities: vec![*c],
         }),
         AppArmorRule::Network(n) => ExtraRule::Network(NetworkRule {
             qualifier: Qualifier::ALLOW,
-            domain: Some(word(&n.family).parse()?),
-            kind: n
-                .socket_type
-                .as_ref()
-                .map(|t| word(t).parse())
-                .transpose()?,
+            domain: Some(n.family),
+            kind: n.socket_type,
         }),
         AppArmorRule::Mount(m) => ExtraRule::Mount(MountRule {
             qualifier: Qualifier::ALLOW,
-            fstypes: m
-                .fstype
-                .iter()
-                .map(|t| t.as_str().parse())
-                .collect::<Result<_, _>>()?,
-            options: m
-                .options
-                .iter()
-                .map(|o| word(o).parse())
-                .collect::<Result<_, _>>()?,
+            fstypes: m.fstype.iter().map(|t| t.value().clone()).collect(),
+            options: m.options.clone(),
             source: None,
-            target: Some(m.target.as_str().parse()?),
+            target: Some(m.target.value().clone()),
         }),
-    })
+    }
 }
 
 #[cfg(test)]
@@ -80,12 +61,12 @@ mod tests {
         let extras = to_extra_rules(&rules(
             r#"[{"file": {"path": "/dev/nvidia*", "access": "rw"}},
                 {"deny_file": {"path": "/proc/sys/kernel/**", "access": "w"}},
+                {"file": {"path": "/usr/bin/nvidia-smi", "access": "rix"}},
                 {"capability": "sys_ptrace"},
                 {"network": {"family": "inet", "type": "stream"}},
-                {"mount": {"fstype": "overlay", "options": ["ro"], "target": "/var/lib/docker/**"}}]"#,
-        ))
-        .unwrap();
-        assert_eq!(extras.len(), 5);
+                {"mount": {"fstype": "overlay", "options": ["ro", "rprivate"], "target": "/var/lib/docker/**"}}]"#,
+        ));
+        assert_eq!(extras.len(), 6);
         assert!(extras[1].is_deny());
         let base = phoenix_apparmor::ShippedProfile::PhoenixV2.profile();
         let own = phoenix_apparmor::extra::derive_profile(&base, 950, &extras).unwrap();
@@ -93,9 +74,10 @@ mod tests {
         for needle in [
             "/dev/nvidia* rw,",
             "deny /proc/sys/kernel/** w,",
+            "/usr/bin/nvidia-smi rix,",
             "capability sys_ptrace,",
             "network inet stream,",
-            "mount fstype=overlay options=(ro) -> /var/lib/docker/**,",
+            "mount fstype=overlay options=(ro,rprivate) -> /var/lib/docker/**,",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }

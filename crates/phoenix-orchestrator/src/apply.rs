@@ -340,10 +340,16 @@ impl Orchestrator<'_> {
         let mut i = 0;
         while i < steps.len() {
             let s = steps[i].clone();
+            let detail = backend.render(&s.op);
+            progress(Event::StepStarted {
+                vmid: id,
+                step: s.step,
+                action: &detail,
+            });
             rep.actions.push(ReportStep {
                 step: s.step,
                 change: s.change,
-                detail: backend.render(&s.op),
+                detail: detail.clone(),
                 op: s.op.clone(),
                 why: s.why.clone(),
             });
@@ -373,8 +379,22 @@ impl Orchestrator<'_> {
                     e
                 };
                 fail(&mut rep, s.step, &e);
+                if let CtResult::Failed { error, .. } = &rep.result {
+                    progress(Event::StepFinished {
+                        vmid: id,
+                        step: s.step,
+                        action: &detail,
+                        error: Some(error),
+                    });
+                }
                 return rep;
             }
+            progress(Event::StepFinished {
+                vmid: id,
+                step: s.step,
+                action: &detail,
+                error: None,
+            });
             i += 1;
             // Right after define, the rest is planned from the conf Proxmox wrote.
             if s.step == Step::Define && s.mutates() {

@@ -11,10 +11,10 @@ use phoenix_apparmor::conf::{Assignment, ConfProfile};
 use phoenix_apparmor::{ExtraRule, Profile, ShippedProfile};
 use phoenix_config::{Container, Fleet};
 use phoenix_features::{Registry, Request, Requirements};
-use phoenix_idmap::{IdKind, IdMapEntry};
-use phoenix_pct::{CtOptions, SnapshotName};
-use phoenix_pveconf::Vmid;
-use phoenix_pveconf::props::{Features, Ipv4Config, MountPoint, NetConfig, Startup};
+use phoenix_idmap::IdMapEntry;
+use phoenix_pct::CtOptions;
+use phoenix_pveconf::props::{CidrError, Features, Ipv4Config, MountPoint, NetConfig, Startup};
+use phoenix_pveconf::{SnapshotName, Vmid};
 
 use crate::apparmor_rules::to_extra_rules;
 
@@ -124,25 +124,56 @@ pub enum DesiredError {
     /// The container is not in the config.
     #[error("CT {0} is not defined in phoenix_lxc_configs.json")]
     Unknown(u32),
-    /// A value the config crate accepted does not fit a Proxmox type.
-    #[error("CT {vmid}: invalid {what} '{value}': {reason}")]
-    Invalid {
+    /// The container has neither `template` nor `clone_from_ctid`.
+    #[error("CT {vmid}: a container needs `template` or `clone_from_ctid`")]
+    NoSource {
         /// The container.
         vmid: u32,
-        /// Which value.
-        what: &'static str,
-        /// The value.
-        value: String,
-        /// Why.
-        reason: String,
     },
-    /// The features' requirements cannot be met or ordered.
-    #[error("CT {vmid}: {reason}")]
-    Features {
+    /// The network address does not fit Proxmox's `ip` property.
+    #[error("CT {vmid}: invalid network_config")]
+    Net0 {
         /// The container.
         vmid: u32,
         /// Why.
-        reason: String,
+        #[source]
+        source: CidrError,
+    },
+    /// A `pct_options` entry names a feature Proxmox does not have.
+    #[error("CT {vmid}: invalid pct_options")]
+    PctFeatures {
+        /// The container.
+        vmid: u32,
+        /// Why.
+        #[source]
+        source: PctFeatureError,
+    },
+    /// The features require each other in a cycle.
+    #[error("CT {vmid}: features require each other in a cycle: {}", .cycle.join(" -> "))]
+    FeatureCycle {
+        /// The container.
+        vmid: u32,
+        /// The features on the cycle, in order.
+        cycle: Vec<String>,
+    },
+    /// A feature the container names is not in the registry.
+    #[error("CT {vmid}: unknown feature '{name}'")]
+    UnknownFeature {
+        /// The container.
+        vmid: u32,
+        /// The feature.
+        name: String,
+    },
+    /// A feature cannot say what it needs for this container.
+    #[error("CT {vmid}: feature {name}")]
+    Requirements {
+        /// The container.
+        vmid: u32,
+        /// The feature.
+        name: String,
+        /// Why.
+        #[source]
+        source: phoenix_features::FeatureError,
     },
     /// The per-container AppArmor profile could not be built.
     #[error("CT {vmid}: cannot build its AppArmor profile")]
@@ -155,9 +186,17 @@ pub enum DesiredError {
     },
 }
 
+/// A `pct_options` entry phoenix cannot turn into Proxmox's `features`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PctFeatureError {
+    /// Not one of Proxmox's container features.
+    #[error("unknown Proxmox feature '{0}'")]
+    Unknown(String),
+}
+
 /// The container `ctid` of the config, if it defines one.
 pub fn container(fleet: &Fleet, ctid: u32) -> Option<&Container> {
-    let id = phoenix_config::Ctid::new(u64::from(ctid)).ok()?;
+    let id = Vmid::new(ctid).ok()?;
     fleet.lxc.lxc_configs.get(&id)
 }
 
@@ -170,56 +209,42 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
         container: ct,
         hypervisor: &fleet.hypervisor,
     };
+    let vmid = Vmid::new(ctid).map_err(|_| DesiredError::Unknown(ctid))?;
     let names = Registry::container_features(ct);
-    let feature_err = |reason: String| DesiredError::Features { vmid: ctid, reason };
-    let order = registry.install_order(&names, &request).map_err(|cycle| {
-        feature_err(format!(
-            "features require each other in a cycle: {}",
-            cycle.join(" -> ")
-        ))
-    })?;
+    let order = registry
+        .install_order(&names, &request)
+        .map_err(|cycle| DesiredError::FeatureCycle { vmid: ctid, cycle })?;
     let mut needs: Vec<(String, Requirements)> = Vec::new();
     for name in &order {
         match registry.requirements(name, &request) {
             Ok(Some(r)) => needs.push((name.clone(), r)),
-            Ok(None) => return Err(feature_err(format!("unknown feature '{name}'"))),
-            Err(e) => return Err(feature_err(e.to_string())),
-        }
-    }
-    let invalid =
-        |what: &'static str, value: &dyn std::fmt::Display, reason: String| DesiredError::Invalid {
-            vmid: ctid,
-            what,
-            value: value.to_string(),
-            reason,
-        };
-    let vmid = Vmid::new(ctid).map_err(|e| invalid("CTID", &ctid, e.to_string()))?;
-
-    let source = match (&ct.clone_from_ctid, &ct.template) {
-        (Some(from), _) => {
-            let from_ct = fleet.lxc.lxc_configs.get(from);
-            let snapshot = from_ct
-                .and_then(|c| c.template_snapshot_name.as_ref())
-                .map(|s| {
-                    s.as_str()
-                        .parse::<SnapshotName>()
-                        .map_err(|e| invalid("snapshot name", &s.as_str(), e.to_string()))
-                })
-                .transpose()?;
-            Source::Clone {
-                from: Vmid::new(from.get())
-                    .map_err(|e| invalid("clone_from_ctid", from, e.to_string()))?,
-                snapshot,
+            Ok(None) => {
+                return Err(DesiredError::UnknownFeature {
+                    vmid: ctid,
+                    name: name.clone(),
+                });
+            }
+            Err(source) => {
+                return Err(DesiredError::Requirements {
+                    vmid: ctid,
+                    name: name.clone(),
+                    source,
+                });
             }
         }
+    }
+
+    let source = match (&ct.clone_from_ctid, &ct.template) {
+        (Some(from), _) => Source::Clone {
+            from: *from,
+            snapshot: fleet
+                .lxc
+                .lxc_configs
+                .get(from)
+                .and_then(|c| c.template_snapshot_name.clone()),
+        },
         (None, Some(t)) => Source::Template(t.as_str().to_owned()),
-        (None, None) => {
-            return Err(invalid(
-                "source",
-                &"(none)",
-                "a container needs `template` or `clone_from_ctid`".into(),
-            ));
-        }
+        (None, None) => return Err(DesiredError::NoSource { vmid: ctid }),
     };
 
     let mut options = CtOptions {
@@ -232,9 +257,10 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
     };
     options.nets.insert(
         0,
-        net0(ct).map_err(|r| invalid("network_config", &ct.network_config.ip, r))?,
+        net0(ct).map_err(|source| DesiredError::Net0 { vmid: ctid, source })?,
     );
-    options.features = pct_features(ct, &needs).map_err(|r| invalid("pct_options", &"", r))?;
+    options.features = pct_features(ct, &needs)
+        .map_err(|source| DesiredError::PctFeatures { vmid: ctid, source })?;
     let dns = &ct.network_config;
     if !dns.nameservers.is_empty() {
         options.nameserver = Some(
@@ -260,10 +286,7 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
         .id_maps
         .iter()
         .map(|m| IdMapEntry {
-            kind: match m.kind {
-                phoenix_config::IdMapKind::Uid => IdKind::Uid,
-                phoenix_config::IdMapKind::Gid => IdKind::Gid,
-            },
+            kind: m.kind,
             ns_start: m.container_start,
             host_start: m.host_start,
             count: m.count,
@@ -293,15 +316,7 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
         }
     }
 
-    let template_snapshot = ct
-        .template_snapshot_name
-        .as_ref()
-        .map(|s| {
-            s.as_str()
-                .parse::<SnapshotName>()
-                .map_err(|e| invalid("template_snapshot_name", &s.as_str(), e.to_string()))
-        })
-        .transpose()?;
+    let template_snapshot = ct.template_snapshot_name.clone();
 
     Ok(DesiredCt {
         vmid,
@@ -342,28 +357,16 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
     })
 }
 
-fn net0(ct: &Container) -> Result<NetConfig, String> {
+fn net0(ct: &Container) -> Result<NetConfig, CidrError> {
     let n = &ct.network_config;
     let mut net = NetConfig {
         name: n.name.as_str().to_owned(),
         ..NetConfig::default()
     };
     net.bridge = Some(n.bridge.as_str().to_owned());
-    net.ip = Some(
-        format!("{}/{}", n.ip.addr(), n.ip.prefix())
-            .parse::<Ipv4Config>()
-            .map_err(|e| e.to_string())?,
-    );
+    net.ip = Some(Ipv4Config::cidr(n.ip.addr(), n.ip.prefix())?);
     net.gw = n.gw.as_ref().map(|g| g.addr());
-    net.hwaddr = ct
-        .mac_address
-        .as_ref()
-        .map(|m| {
-            m.as_str()
-                .parse::<phoenix_pveconf::props::MacAddr>()
-                .map_err(|e| e.to_string())
-        })
-        .transpose()?;
+    net.hwaddr = ct.mac_address.clone();
     if ct.firewall.as_ref().is_some_and(|f| f.enabled) {
         net.firewall = Some(true);
     }
@@ -375,7 +378,7 @@ fn net0(ct: &Container) -> Result<NetConfig, String> {
 fn pct_features(
     ct: &Container,
     needs: &[(String, Requirements)],
-) -> Result<Option<Features>, String> {
+) -> Result<Option<Features>, PctFeatureError> {
     let mut f = Features::default();
     let mut any = false;
     for opt in &ct.pct_options {
@@ -389,7 +392,7 @@ fn pct_features(
             "mknod" => f.mknod = Some(v),
             "force_rw_sys" => f.force_rw_sys = Some(v),
             "mount" => f.mount = raw.split(';').map(str::to_owned).collect(),
-            other => return Err(format!("unknown Proxmox feature '{other}'")),
+            other => return Err(PctFeatureError::Unknown(other.to_owned())),
         }
     }
     for (_, r) in needs {
@@ -498,7 +501,7 @@ fn apparmor(
             if ct.apparmor_extra_rules.is_empty() {
                 return Ok((Some(assignment), None));
             }
-            let extras: Vec<ExtraRule> = to_extra_rules(&ct.apparmor_extra_rules).map_err(err)?;
+            let extras: Vec<ExtraRule> = to_extra_rules(&ct.apparmor_extra_rules);
             let own = phoenix_apparmor::extra::derive_profile(&shipped.profile(), ctid, &extras)
                 .map_err(err)?;
             assignment.profile = ConfProfile::Named(own.name.clone());

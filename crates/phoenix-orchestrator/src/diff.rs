@@ -18,9 +18,9 @@ pub struct ObservedError {
     pub vmid: u32,
     /// The key.
     pub key: String,
-    /// The parser's reason.
+    /// The parser's reason (boxed: it is large, and every step's error holds one).
     #[source]
-    pub source: phoenix_pveconf::conf::ValueError,
+    pub source: Box<phoenix_pveconf::conf::ValueError>,
 }
 
 /// The `pct set` that brings `conf` (pct config output) to `desired`, with one
@@ -33,7 +33,11 @@ pub fn set_options(
     let main = conf.main();
     let err = |key: &str| {
         let key = key.to_owned();
-        move |source| ObservedError { vmid, key, source }
+        move |source| ObservedError {
+            vmid,
+            key,
+            source: Box::new(source),
+        }
     };
     let want = &desired.options;
     let mut set = SetOptions::default();

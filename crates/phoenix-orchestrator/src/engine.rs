@@ -75,6 +75,26 @@ pub enum Event<'a> {
     Started(u32),
     /// A guest finished (or was skipped).
     Finished(&'a crate::report::CtReport),
+    /// A step of a guest is about to run.
+    StepStarted {
+        /// The guest.
+        vmid: u32,
+        /// Its phase.
+        step: crate::plan::Step,
+        /// What it does, as the backend renders it (`pct start 101`).
+        action: &'a str,
+    },
+    /// A step of a guest ended.
+    StepFinished {
+        /// The guest.
+        vmid: u32,
+        /// Its phase.
+        step: crate::plan::Step,
+        /// What it did.
+        action: &'a str,
+        /// Why it failed; `None` when it succeeded.
+        error: Option<&'a crate::error::ErrorReport>,
+    },
     /// A line a feature's script printed inside a guest.
     Output {
         /// The guest.

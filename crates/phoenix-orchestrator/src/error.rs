@@ -75,6 +75,23 @@ pub enum StepError {
         /// Why.
         reason: String,
     },
+    /// A bind mount's owner has no host id under the container's map.
+    #[error("{guest}: {mount}")]
+    Owner {
+        /// The guest.
+        guest: GuestId,
+        /// The mount (`shared volume certs (/srv/certs)`).
+        mount: String,
+        /// Which owner id is unmapped.
+        #[source]
+        source: crate::planner::UnmappedOwner,
+    },
+    /// The guest does not exist, and the command needs it to.
+    #[error("{guest} does not exist (phoenix create {})", .guest.vmid())]
+    Missing {
+        /// The guest.
+        guest: GuestId,
+    },
     /// The proof after start failed.
     #[error("{guest}: {reason}")]
     Proof {
@@ -275,6 +292,22 @@ mod tests {
         assert_eq!(
             h.to_string(),
             "not attempted: the host step subid it needs failed (boom)"
+        );
+        let o = StepError::Owner {
+            guest,
+            mount: "shared volume certs (/srv/certs)".into(),
+            source: crate::planner::UnmappedOwner {
+                kind: phoenix_idmap::IdKind::Gid,
+                id: 70000,
+            },
+        };
+        assert_eq!(
+            ErrorReport::of(&o).message,
+            "CT 900: shared volume certs (/srv/certs): owner gid 70000 is not mapped by the container's idmap"
+        );
+        assert_eq!(
+            StepError::Missing { guest }.to_string(),
+            "CT 900 does not exist (phoenix create 900)"
         );
     }
 }

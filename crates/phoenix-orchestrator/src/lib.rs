@@ -46,6 +46,7 @@ mod desired;
 mod diff;
 mod engine;
 pub mod error;
+pub mod events;
 pub mod guest;
 mod host;
 pub mod host_apparmor;

@@ -6,7 +6,8 @@ use serde::Serialize;
 use phoenix_pct::{CommandRunner, CtStatus, DestroyOptions, DryRunRunner, ShutdownOptions, argv};
 
 use crate::engine::{Orchestrator, RunError, RunOptions, Selection, vmid};
-use crate::error::chain;
+use crate::error::{ErrorReport, StepError, chain};
+use crate::guest::GuestId;
 use crate::lock::FleetLock;
 
 /// One container's outcome of a lifecycle command.
@@ -16,8 +17,8 @@ pub struct LifecycleEntry {
     pub vmid: u32,
     /// The commands run (or planned), as argv lines.
     pub commands: Vec<String>,
-    /// What happened, or why it failed.
-    pub outcome: Result<String, String>,
+    /// What happened, or why it failed (the whole chain of causes).
+    pub outcome: Result<String, ErrorReport>,
 }
 
 /// A lifecycle command.
@@ -75,13 +76,22 @@ impl Orchestrator<'_> {
         for id in order {
             let v = vmid(id)?;
             let mut commands = Vec::new();
-            let outcome = (|| -> Result<String, String> {
-                let status = pct.status_optional(v).map_err(|e| chain(&e))?;
+            let guest = GuestId::Ct(v);
+            let failed = |what: &str| {
+                let what = what.to_owned();
+                move |source| StepError::Pct {
+                    guest,
+                    what,
+                    source,
+                }
+            };
+            let outcome = (|| -> Result<String, StepError> {
+                let status = pct.status_optional(v).map_err(failed("pct status"))?;
                 let Some(status) = status else {
                     return if what == Lifecycle::Delete {
                         Ok("does not exist".into())
                     } else {
-                        Err(format!("CT {id} does not exist (phoenix create {id})"))
+                        Err(StepError::Missing { guest })
                     };
                 };
                 let running = status == CtStatus::Running;
@@ -92,12 +102,13 @@ impl Orchestrator<'_> {
                 let mut did = Vec::new();
                 if running && what != Lifecycle::Start {
                     commands.push(argv::shutdown(pct.binary(), v, &stop_opts).to_string());
-                    pct.shutdown(v, &stop_opts).map_err(|e| chain(&e))?;
+                    pct.shutdown(v, &stop_opts)
+                        .map_err(failed("pct shutdown"))?;
                     did.push("stopped");
                 }
                 if what == Lifecycle::Restart || (what == Lifecycle::Start && !running) {
                     commands.push(argv::start(pct.binary(), v).to_string());
-                    pct.start(v).map_err(|e| chain(&e))?;
+                    pct.start(v).map_err(failed("pct start"))?;
                     did.push("started");
                 }
                 if what == Lifecycle::Delete {
@@ -106,7 +117,7 @@ impl Orchestrator<'_> {
                         force: false,
                     };
                     commands.push(argv::destroy(pct.binary(), v, &opts).to_string());
-                    pct.destroy(v, &opts).map_err(|e| chain(&e))?;
+                    pct.destroy(v, &opts).map_err(failed("pct destroy"))?;
                     did.push("destroyed");
                 }
                 Ok(if did.is_empty() {
@@ -114,7 +125,8 @@ impl Orchestrator<'_> {
                 } else {
                     did.join(", ")
                 })
-            })();
+            })()
+            .map_err(|e| ErrorReport::of(&e));
             out.push(LifecycleEntry {
                 vmid: id,
                 commands,

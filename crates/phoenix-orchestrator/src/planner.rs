@@ -70,8 +70,22 @@ pub struct Planned {
 /// Volume directories already planned by an earlier guest of this plan.
 pub type PlannedDirs = BTreeSet<Utf8PathBuf>;
 
+/// A mount owner the container's id map does not send to any host id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("owner {} {id} is not mapped by the container's idmap", .kind.id_name())]
+pub struct UnmappedOwner {
+    /// Which kind of id.
+    pub kind: IdKind,
+    /// The id inside the container.
+    pub id: u32,
+}
+
 /// The host ids a mount's owner maps to, or why it cannot.
-pub fn owner_on_host(map: &IdMap, owner_uid: u32, owner_gid: u32) -> Result<(u32, u32), String> {
+pub fn owner_on_host(
+    map: &IdMap,
+    owner_uid: u32,
+    owner_gid: u32,
+) -> Result<(u32, u32), UnmappedOwner> {
     let (uid, gid) = if map.is_user_namespaced() {
         (map.host_uid_of(owner_uid), map.host_gid_of(owner_gid))
     } else {
@@ -79,12 +93,14 @@ pub fn owner_on_host(map: &IdMap, owner_uid: u32, owner_gid: u32) -> Result<(u32
     };
     match (uid, gid) {
         (Some(u), Some(g)) => Ok((u, g)),
-        (None, _) => Err(format!(
-            "owner uid {owner_uid} is not mapped by the container's idmap"
-        )),
-        (_, None) => Err(format!(
-            "owner gid {owner_gid} is not mapped by the container's idmap"
-        )),
+        (None, _) => Err(UnmappedOwner {
+            kind: IdKind::Uid,
+            id: owner_uid,
+        }),
+        (_, None) => Err(UnmappedOwner {
+            kind: IdKind::Gid,
+            id: owner_gid,
+        }),
     }
 }
 
@@ -139,9 +155,10 @@ fn plan_volumes(
     let guest = GuestId::Ct(d.vmid);
     for m in &d.mounts {
         let (uid, gid) =
-            owner_on_host(map, m.owner_uid, m.owner_gid).map_err(|e| StepError::IdMap {
+            owner_on_host(map, m.owner_uid, m.owner_gid).map_err(|source| StepError::Owner {
                 guest,
-                reason: format!("{} ({}): {e}", m.origin, m.host_path),
+                mount: format!("{} ({})", m.origin, m.host_path),
+                source,
             })?;
         let path = under_root(inputs.root, &m.host_path);
         let meta = inputs.fs.stat(&path).map_err(|source| StepError::Io {
@@ -462,8 +479,13 @@ fn plan_ct_steps(
             ));
         }
         for m in &d.mounts {
-            let host_owner = owner_on_host(&map, m.owner_uid, m.owner_gid)
-                .map_err(|reason| StepError::IdMap { guest, reason })?;
+            let host_owner = owner_on_host(&map, m.owner_uid, m.owner_gid).map_err(|source| {
+                StepError::Owner {
+                    guest,
+                    mount: format!("{} ({})", m.origin, m.host_path),
+                    source,
+                }
+            })?;
             out.steps.push(PlannedStep::new(
                 Step::Verify,
                 Change::Check,

@@ -9,7 +9,7 @@ use phoenix_idmap::{IdKind, IdMap};
 
 use crate::desired::{DesiredCt, Source};
 use crate::observe::ObservedCt;
-use crate::planner::owner_on_host;
+use crate::planner::{UnmappedOwner, owner_on_host};
 
 /// Checks made before anything is changed, on desired and observed state only. Each
 /// failure is fatal for that container (and so skips its descendants).
@@ -79,7 +79,7 @@ pub fn preflight(
     }
     // One host directory can have one owner: containers whose maps send the owner to
     // different host ids cannot share it by chown.
-    type Owners = Vec<(u32, Result<(u32, u32), String>)>;
+    type Owners = Vec<(u32, Result<(u32, u32), UnmappedOwner>)>;
     let mut by_path: BTreeMap<String, Owners> = BTreeMap::new();
     for (id, d) in wanted {
         let map = IdMap::new(d.unprivileged, d.id_maps.clone());
@@ -91,8 +91,7 @@ pub fn preflight(
         }
     }
     for (path, users) in by_path {
-        let owners: BTreeSet<(u32, u32)> =
-            users.iter().filter_map(|(_, o)| o.clone().ok()).collect();
+        let owners: BTreeSet<(u32, u32)> = users.iter().filter_map(|(_, o)| o.ok()).collect();
         if owners.len() > 1 {
             let who: Vec<String> = users
                 .iter()

@@ -91,7 +91,7 @@ fn run(node: &Node, fleet: &Fleet, reprove: bool) -> RunReport {
         .expect("the run starts")
 }
 
-fn add_marker(fleet: &mut Fleet, id: u64) {
+fn add_marker(fleet: &mut Fleet, id: u32) {
     let ct = fleet
         .lxc
         .lxc_configs

@@ -19,11 +19,11 @@ use std::path::Path;
 
 use phoenix_pveconf::Vmid;
 
-use crate::names::SnapshotName;
 use crate::options::{
     CloneOptions, CreateOptions, DestroyOptions, FileOptions, SetOptions, ShutdownOptions, flag,
 };
 use crate::runner::{Effect, Invocation};
+use phoenix_pveconf::SnapshotName;
 
 fn pct(program: &Path, effect: Effect, sub: &str, vmid: Vmid) -> Invocation {
     Invocation::new(program, effect)

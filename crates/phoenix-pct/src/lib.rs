@@ -85,9 +85,7 @@ mod state;
 
 pub use binary::{PCT_ENV, PVESM_ENV, resolve_binary};
 pub use error::PctError;
-pub use names::{
-    Arch, EnumError, OsType, Password, PasswordError, SnapshotName, SnapshotNameError,
-};
+pub use names::{Arch, EnumError, OsType, Password, PasswordError};
 pub use options::{
     CloneOptions, CreateOptions, CtOptions, DestroyOptions, FileOptions, SetOptions,
     ShutdownOptions,
@@ -97,6 +95,8 @@ pub use parse::list::ListEntry;
 pub use parse::pvesm::{StorageState, StorageStatus};
 pub use parse::snapshots::{SnapshotEntry, SnapshotTime, SnapshotTimeError};
 pub use pct::Pct;
+/// Snapshot names are the conf model's ([`phoenix_pveconf::SnapshotName`]); pct takes them as they are.
+pub use phoenix_pveconf::{SnapshotName, SnapshotNameError};
 pub use pvesm::Pvesm;
 pub use runner::{
     CommandRunner, DryRunRunner, Effect, ExitStatus, Invocation, Output, Pattern, ProcessRunner,

@@ -3,63 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A snapshot name: `[a-z][a-z0-9_-]+`, 2 to 40 characters, and not one of the
-/// names pct reserves (`current`, `vzdump`).
-///
-/// ```
-/// use phoenix_pct::SnapshotName;
-/// let name: SnapshotName = "before-upgrade".parse().unwrap();
-/// assert_eq!(name.as_str(), "before-upgrade");
-/// assert!("current".parse::<SnapshotName>().is_err());
-/// assert!("1st".parse::<SnapshotName>().is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SnapshotName(String);
-
-/// Why a snapshot name is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SnapshotNameError {
-    /// Not `[a-z][a-z0-9_-]+` or not 2 to 40 characters.
-    #[error(
-        "invalid snapshot name '{0}' - use 2 to 40 characters a-z, 0-9, '_' or '-', starting with a letter"
-    )]
-    Invalid(String),
-    /// `current` or `vzdump`.
-    #[error("unable to use snapshot name '{0}' (reserved name)")]
-    Reserved(String),
-}
-
-impl SnapshotName {
-    /// The name as pct takes it.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for SnapshotName {
-    type Err = SnapshotNameError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut chars = s.chars();
-        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-        let rest_ok =
-            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        if !first_ok || !rest_ok || !(2..=40).contains(&s.len()) {
-            return Err(SnapshotNameError::Invalid(s.to_owned()));
-        }
-        if s == "current" || s == "vzdump" {
-            return Err(SnapshotNameError::Reserved(s.to_owned()));
-        }
-        Ok(SnapshotName(s.to_owned()))
-    }
-}
-
-impl fmt::Display for SnapshotName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// Root's password for `pct create --password`: at least 5 characters, as pct
 /// requires. Its `Debug` never shows it, and [`Invocation`](crate::Invocation)
 /// passes it as a secret argument, so it stays out of logs and transcripts.
@@ -208,31 +151,6 @@ pct_enum!(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snapshot_names() {
-        for ok in ["s1", "before-upgrade", "a_b", &"a".repeat(40)] {
-            assert!(ok.parse::<SnapshotName>().is_ok(), "{ok}");
-        }
-        for bad in ["s", "S1", "1s", "a b", "a.b", "", &"a".repeat(41)] {
-            assert!(
-                matches!(
-                    bad.parse::<SnapshotName>(),
-                    Err(SnapshotNameError::Invalid(_))
-                ),
-                "{bad}"
-            );
-        }
-        assert_eq!(
-            "A".parse::<SnapshotName>().unwrap_err().to_string(),
-            "invalid snapshot name 'A' - use 2 to 40 characters a-z, 0-9, '_' or '-', starting with a letter"
-        );
-        assert_eq!(
-            "vzdump".parse::<SnapshotName>().unwrap_err().to_string(),
-            "unable to use snapshot name 'vzdump' (reserved name)"
-        );
-        assert_eq!("s1".parse::<SnapshotName>().unwrap().to_string(), "s1");
-    }
 
     #[test]
     fn short_passwords_are_refused() {

@@ -16,7 +16,8 @@ use std::path::PathBuf;
 
 use phoenix_pveconf::props::{Features, MountPoint, NetConfig, RootFs, Startup};
 
-use crate::names::{Arch, OsType, Password, SnapshotName};
+use crate::names::{Arch, OsType, Password};
+use phoenix_pveconf::SnapshotName;
 
 /// `1` or `0`, the way pct takes booleans.
 pub(crate) fn flag(b: bool) -> &'static str {

@@ -11,7 +11,6 @@ use crate::binary::{PCT_ENV, resolve_binary};
 use crate::error::{
     ExitRule, PctError, classify, failed, strip_leading_conf_warnings, without_conf_warnings,
 };
-use crate::names::SnapshotName;
 use crate::options::{
     CloneOptions, CreateOptions, DestroyOptions, FileOptions, SetOptions, ShutdownOptions,
 };
@@ -21,6 +20,7 @@ use crate::parse::snapshots::{SnapshotEntry, parse_snapshots};
 use crate::parse::status::parse_status;
 use crate::runner::{CommandRunner, Invocation, Output};
 use crate::state::CtStatus;
+use phoenix_pveconf::SnapshotName;
 
 /// Runs `pct` through a [`CommandRunner`], one typed method per subcommand.
 ///

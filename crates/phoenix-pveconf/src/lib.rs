@@ -53,6 +53,8 @@ pub mod conf;
 pub mod firewall;
 pub mod idmap;
 pub mod props;
+mod snapshot;
 mod vmid;
 
+pub use snapshot::{SnapshotName, SnapshotNameError};
 pub use vmid::{Vmid, VmidError};

@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 /// A Proxmox guest id: an integer from 100 to 999999999, unique across CTs and VMs.
 ///
+/// Config files write ids as strings (`"clone_from_ctid": "900"`, map keys) and
+/// sometimes as integers (`"vmid": 8000`); both deserialize. It serializes as an integer.
+///
 /// ```
 /// use phoenix_pveconf::Vmid;
 ///
@@ -13,11 +16,11 @@ use std::str::FromStr;
 /// assert_eq!(id.to_string(), "105");
 /// assert!("99".parse::<Vmid>().is_err());
 /// assert!("0105".parse::<Vmid>().is_err());
+/// assert_eq!(serde_json::from_str::<Vmid>("\"901\"").unwrap().get(), 901);
+/// assert_eq!(serde_json::from_str::<Vmid>("902").unwrap().get(), 902);
+/// assert_eq!(serde_json::to_string(&id).unwrap(), "105");
 /// ```
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(try_from = "u32", into = "u32")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Vmid(u32);
 
 impl Vmid {
@@ -25,6 +28,9 @@ impl Vmid {
     pub const MIN: u32 = 100;
     /// The largest id Proxmox accepts.
     pub const MAX: u32 = 999_999_999;
+    /// The pattern of the string form, Proxmox's `pve-vmid` (exactly the decimal numbers
+    /// `100..=999999999`).
+    pub const PATTERN: &'static str = "^[1-9][0-9]{2,8}$";
 
     /// Checks the range and wraps the id.
     pub fn new(id: u32) -> Result<Self, VmidError> {
@@ -87,6 +93,66 @@ impl From<Vmid> for u32 {
     }
 }
 
+impl serde::Serialize for Vmid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Vmid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Vmid;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a guest id (integer or decimal string) in 100..=999999999")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Vmid, E> {
+                u32::try_from(v)
+                    .map_err(|_| VmidError::OutOfRange(v.to_string()))
+                    .and_then(Vmid::new)
+                    .map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Vmid, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom(VmidError::OutOfRange(v.to_string()))),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Vmid, E> {
+                // JSON Schema counts 900.0 as an integer; accept it the same way.
+                if v.fract() == 0.0 && v >= 0.0 && v <= f64::from(u32::MAX) {
+                    self.visit_u64(v as u64)
+                } else {
+                    Err(E::custom(VmidError::NotANumber(v.to_string())))
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vmid, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Vmid {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        // The name the committed config schemas have always used for guest ids.
+        "Ctid".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A Proxmox guest id (container or VM) in 100..=999999999, as an integer or a decimal string.",
+            "type": ["integer", "string"],
+            "minimum": Vmid::MIN,
+            "maximum": Vmid::MAX,
+            "pattern": Vmid::PATTERN,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +183,19 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn serde_reads_integers_strings_and_map_keys() {
+        let m: std::collections::BTreeMap<Vmid, u8> =
+            serde_json::from_str(r#"{"901": 1}"#).unwrap();
+        assert_eq!(m.keys().next().unwrap().get(), 901);
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"901":1}"#);
+        assert_eq!(serde_json::from_str::<Vmid>("900.0").unwrap().get(), 900);
+        assert!(serde_json::from_str::<Vmid>("900.5").is_err());
+        assert!(serde_json::from_str::<Vmid>("-5").is_err());
+        assert!(serde_json::from_str::<Vmid>("99").is_err());
+        assert!(serde_json::from_str::<Vmid>("4294967296").is_err());
     }
 
     #[test]

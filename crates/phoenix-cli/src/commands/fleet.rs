@@ -185,37 +185,9 @@ pub fn run_error(e: RunError) -> anyhow::Error {
     }
 }
 
-/// Prints per-container progress lines on stderr (text output, not quiet).
+/// Progress on stderr: the live board, plain lines or JSON events (see `crate::progress`).
 pub fn progress(global: &Global) -> impl Fn(Event<'_>) + Sync + use<> {
-    let show = !global.quiet && !global.json();
-    move |e| {
-        if !show {
-            return;
-        }
-        match e {
-            Event::HostReady => {}
-            Event::Output {
-                vmid,
-                feature,
-                line,
-            } => eprintln!("CT {vmid} {feature} | {line}"),
-            Event::Started(id) => eprintln!("CT {id}: converging"),
-            Event::Finished(r) => {
-                let changes = r.changes().count();
-                match &r.result {
-                    phoenix_orchestrator::CtResult::Completed => {
-                        eprintln!("CT {}: done ({changes} changes)", r.vmid)
-                    }
-                    phoenix_orchestrator::CtResult::Failed { step, .. } => {
-                        eprintln!("CT {}: failed at {step}", r.vmid)
-                    }
-                    phoenix_orchestrator::CtResult::Skipped { because } => {
-                        eprintln!("CT {}: skipped (needs {because})", r.vmid)
-                    }
-                }
-            }
-        }
-    }
+    crate::progress::sink(global)
 }
 
 /// Prints the report (text or JSON); a failed run exits 1 after printing.

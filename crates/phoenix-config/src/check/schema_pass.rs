@@ -255,6 +255,22 @@ fn simple(
             };
             return Finding::error(file, key_pointer, message).at_key();
         }
+        // A value the pattern allows but the type refuses (a reserved snapshot name):
+        // the newtype behind the pattern beside the `not` says why.
+        ValidationErrorKind::Not { .. } => {
+            let explained = schema_at(file, parent(schema_path))
+                .and_then(|s| s.get("pattern"))
+                .and_then(Value::as_str)
+                .zip(instance.as_str())
+                .and_then(|(pattern, s)| crate::value::explain(pattern, s));
+            match explained {
+                Some(e) => format!(
+                    "invalid {} \"{}\" at {shown}: {}",
+                    e.what, e.value, e.reason
+                ),
+                None => format!("invalid value {value} at {shown}: {error}"),
+            }
+        }
         ValidationErrorKind::Type { .. } => {
             let expected =
                 schema_at(file, schema_path).map_or(String::from("another type"), |t| match t {

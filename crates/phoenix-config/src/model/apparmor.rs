@@ -27,32 +27,124 @@ impl ProfileName {
     }
 }
 
+/// A config newtype that is a stricter input form of one of phoenix-apparmor's types:
+/// the config's own pattern (in the schema, with its precise reason) is checked first,
+/// then the value becomes the profile model's type once, here, at load time, so the
+/// orchestrator hands it on without parsing it again.
+macro_rules! restricted {
+    (
+        $(#[$meta:meta])*
+        $name:ident($text:ident) => $owner:ty, $what:literal, $to_owner:expr
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            text: $text,
+            value: $owner,
+        }
+
+        impl $name {
+            /// The regular expression this type's values match (also in the schema).
+            pub const PATTERN: &'static str = $text::PATTERN;
+
+            /// The value as written in the config.
+            pub fn as_str(&self) -> &str {
+                self.text.as_str()
+            }
+
+            /// The value as phoenix-apparmor's profile model holds it.
+            pub fn value(&self) -> &$owner {
+                &self.value
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = crate::value::InvalidValue;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let text: $text = s.parse()?;
+                let to_owner: fn(&str) -> Result<$owner, phoenix_apparmor::ModelError> = $to_owner;
+                let value = to_owner(s)
+                    .map_err(|e| crate::value::InvalidValue::new($what, s, e.to_string()))?;
+                Ok($name { text, value })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.text.serialize(s)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                $text::json_schema(g)
+            }
+        }
+    };
+}
+
 string_newtype! {
-    /// An absolute path or AppArmor glob (`/dev/nvidia*`, `/var/lib/docker/**`),
-    /// without whitespace, quotes, commas or braces.
-    AppArmorPath {
+    /// The config's spelling of an [`AppArmorPath`].
+    AppArmorPathText {
         what: "AppArmor path",
         pattern: "^/[^\\s\",{}\\x00]*$",
         reason: "expected an absolute path or glob without whitespace, quotes, ',' or braces",
     }
 }
 
+restricted! {
+    /// An absolute path or AppArmor glob (`/dev/nvidia*`, `/var/lib/docker/**`),
+    /// without whitespace, quotes, commas or braces: a subset of AppArmor's paths, so a
+    /// config path can never need quoting or end a rule.
+    AppArmorPath(AppArmorPathText) => phoenix_apparmor::PathPattern, "AppArmor path", |s| s.parse()
+}
+
 string_newtype! {
-    /// File access letters: any of `r`, `w`, `m`, `k`, `l` and `ix` (`rw`, `rix`).
-    FileAccess {
+    /// The config's spelling of a [`FileAccess`].
+    FileAccessText {
         what: "file access",
         pattern: "^(ix|[rwmkl])+$",
         reason: "expected access letters from r, w, m, k, l and ix, like rw",
     }
 }
 
+restricted! {
+    /// File access letters: any of `r`, `w`, `m`, `k`, `l` and `ix` (`rw`, `rix`);
+    /// `ix` is execute, inheriting the container's profile (the only execute mode a
+    /// config may grant).
+    FileAccess(FileAccessText) => phoenix_apparmor::FilePerms, "file access", |s| s.replace("ix", "x").parse()
+}
+
 string_newtype! {
-    /// A file system type for a mount rule: `overlay`, `proc`, `fuse.lxcfs`.
-    FsType {
+    /// The config's spelling of an [`FsType`].
+    FsTypeText {
         what: "file system type",
         pattern: "^[a-z0-9_.]+$",
         reason: "a file system type is lower-case letters, digits, '_' and '.'",
     }
+}
+
+restricted! {
+    /// A file system type for a mount rule: `overlay`, `proc`, `fuse.lxcfs` (no globs).
+    FsType(FsTypeText) => phoenix_apparmor::FsType, "file system type", |s| s.parse()
 }
 
 /// One extra AppArmor rule for a container's profile.
@@ -86,10 +178,10 @@ pub struct FileRule {
 #[serde(deny_unknown_fields)]
 pub struct NetworkRule {
     /// The address family.
-    pub family: NetworkFamily,
+    pub family: NetworkDomain,
     /// The socket type; all types when absent.
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub socket_type: Option<SocketType>,
+    pub socket_type: Option<NetworkType>,
 }
 
 /// A mount rule.
@@ -106,118 +198,9 @@ pub struct MountRule {
     pub target: AppArmorPath,
 }
 
-/// Socket address families AppArmor network rules name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum NetworkFamily {
-    Inet,
-    Inet6,
-    Unix,
-    Netlink,
-    Packet,
-}
-
-/// Socket types AppArmor network rules name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum SocketType {
-    Stream,
-    Dgram,
-    Raw,
-    Seqpacket,
-}
-
-/// Mount options AppArmor mount rules accept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum MountOption {
-    Ro,
-    Rw,
-    Nosuid,
-    Nodev,
-    Noexec,
-    Remount,
-    Bind,
-    Rbind,
-    Move,
-    Private,
-    Rprivate,
-    Shared,
-    Rshared,
-    Slave,
-    Rslave,
-}
-
-macro_rules! capabilities {
-    ($($variant:ident = $name:literal,)*) => {
-        /// Linux capabilities, named as AppArmor and `lxc.cap.*` name them (no `CAP_`
-        /// prefix, lower case).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-        #[allow(missing_docs)]
-        pub enum Capability {
-            $(#[serde(rename = $name)] $variant,)*
-        }
-
-        impl Capability {
-            /// Every capability name.
-            pub const NAMES: &'static [&'static str] = &[$($name,)*];
-
-            /// The lower-case name.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Capability::$variant => $name,)*
-                }
-            }
-        }
-    };
-}
-
-capabilities! {
-    Chown = "chown",
-    DacOverride = "dac_override",
-    DacReadSearch = "dac_read_search",
-    Fowner = "fowner",
-    Fsetid = "fsetid",
-    Kill = "kill",
-    Setgid = "setgid",
-    Setuid = "setuid",
-    Setpcap = "setpcap",
-    LinuxImmutable = "linux_immutable",
-    NetBindService = "net_bind_service",
-    NetBroadcast = "net_broadcast",
-    NetAdmin = "net_admin",
-    NetRaw = "net_raw",
-    IpcLock = "ipc_lock",
-    IpcOwner = "ipc_owner",
-    SysModule = "sys_module",
-    SysRawio = "sys_rawio",
-    SysChroot = "sys_chroot",
-    SysPtrace = "sys_ptrace",
-    SysPacct = "sys_pacct",
-    SysAdmin = "sys_admin",
-    SysBoot = "sys_boot",
-    SysNice = "sys_nice",
-    SysResource = "sys_resource",
-    SysTime = "sys_time",
-    SysTtyConfig = "sys_tty_config",
-    Mknod = "mknod",
-    Lease = "lease",
-    AuditWrite = "audit_write",
-    AuditControl = "audit_control",
-    Setfcap = "setfcap",
-    MacOverride = "mac_override",
-    MacAdmin = "mac_admin",
-    Syslog = "syslog",
-    WakeAlarm = "wake_alarm",
-    BlockSuspend = "block_suspend",
-    AuditRead = "audit_read",
-    Perfmon = "perfmon",
-    Bpf = "bpf",
-    CheckpointRestore = "checkpoint_restore",
-}
+// The closed vocabularies are phoenix-apparmor's own: the config names AppArmor's
+// words directly, so no value is re-parsed between the config and the profile model.
+pub use phoenix_apparmor::{Capability, MountOption, NetworkDomain, NetworkType};
 
 #[cfg(test)]
 mod tests {
@@ -237,8 +220,8 @@ mod tests {
         .unwrap();
         assert_eq!(rules.len(), 5);
         assert_eq!(rules[2], AppArmorRule::Capability(Capability::SysPtrace));
-        assert_eq!(Capability::NAMES.len(), 41);
-        assert_eq!(Capability::SysPtrace.name(), "sys_ptrace");
+        assert_eq!(Capability::ALL.len(), 41);
+        assert_eq!(Capability::SysPtrace.as_str(), "sys_ptrace");
     }
 
     #[test]
@@ -251,5 +234,19 @@ mod tests {
             "invalid file access \"rx\": expected access letters from r, w, m, k, l and ix, like rw"
         );
         assert!("unconfined".parse::<ProfileName>().unwrap().is_unconfined());
+    }
+
+    #[test]
+    fn values_hold_the_profile_models_types() {
+        let access: FileAccess = "rix".parse().unwrap();
+        let perms = access.value();
+        assert!(perms.read && perms.exec && !perms.write);
+        assert_eq!(perms.letters(false), "rix");
+        assert_eq!(access.to_string(), "rix");
+        let path: AppArmorPath = "/dev/nvidia*".parse().unwrap();
+        assert_eq!(path.value().rendered(), "/dev/nvidia*");
+        let fs: FsType = "fuse.lxcfs".parse().unwrap();
+        assert_eq!(fs.value().as_str(), "fuse.lxcfs");
+        assert_eq!(serde_json::to_string(&access).unwrap(), "\"rix\"");
     }
 }

@@ -69,16 +69,8 @@ impl PartialEq for IdMapSpec {
     }
 }
 
-/// Which ids an [`IdMapSpec`] maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum IdMapKind {
-    /// User ids.
-    #[serde(rename = "u")]
-    Uid,
-    /// Group ids.
-    #[serde(rename = "g")]
-    Gid,
-}
+/// Which ids an [`IdMapSpec`] maps: phoenix-idmap's kind (`"u"` or `"g"`).
+pub use phoenix_idmap::IdKind as IdMapKind;
 
 /// The two shapes an id map entry is read in.
 #[derive(Deserialize, JsonSchema)]
@@ -167,10 +159,6 @@ impl From<IdMapForm> for IdMapSpec {
 impl IdMapSpec {
     /// The phoenix-idmap entry this spec describes.
     pub fn to_entry(&self) -> phoenix_idmap::IdMapEntry {
-        let kind = match self.kind {
-            IdMapKind::Uid => phoenix_idmap::IdKind::Uid,
-            IdMapKind::Gid => phoenix_idmap::IdKind::Gid,
-        };
-        phoenix_idmap::IdMapEntry::new(kind, self.container_start, self.host_start, self.count)
+        phoenix_idmap::IdMapEntry::new(self.kind, self.container_start, self.host_start, self.count)
     }
 }

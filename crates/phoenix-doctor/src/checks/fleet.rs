@@ -231,13 +231,26 @@ pub fn bridges(h: &dyn HostFacts, needs: Option<&FleetNeeds>) -> Check {
     }
 }
 
+/// A subordinate id file doctor cannot read as one.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {parse}")]
+struct UnreadableSubIds {
+    /// `/etc/subuid` or `/etc/subgid`.
+    file: String,
+    /// Why it does not parse (quoted in the message, so not a `source`).
+    parse: phoenix_idmap::subid::SubIdParseError,
+}
+
 fn subid_one(
     h: &dyn HostFacts,
     file: &str,
     needed: &BTreeSet<(u32, u32)>,
-) -> Result<(String, Vec<String>), String> {
+) -> Result<(String, Vec<String>), UnreadableSubIds> {
     let parsed = match h.read_file(file) {
-        Some(t) => SubIdFile::parse(&t).map_err(|e| format!("{file}: {e}"))?,
+        Some(t) => SubIdFile::parse(&t).map_err(|parse| UnreadableSubIds {
+            file: file.to_owned(),
+            parse,
+        })?,
         None => SubIdFile::default(),
     };
     let have: Vec<String> = parsed
@@ -308,13 +321,25 @@ pub fn subid(h: &dyn HostFacts, needs: Option<&FleetNeeds>) -> Check {
                 )
             }
         }
-        (Err(e), _) | (_, Err(e)) => Check::new("subid", Verdict::Fail, "unreadable", e),
+        (Err(e), _) | (_, Err(e)) => {
+            Check::new("subid", Verdict::Fail, "unreadable", e.to_string())
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_subid_file_names_itself() {
+        let parse = SubIdFile::parse("root:x:1\n").unwrap_err();
+        let e = UnreadableSubIds {
+            file: "/etc/subuid".into(),
+            parse,
+        };
+        assert!(e.to_string().starts_with("/etc/subuid: "), "{e}");
+    }
 
     #[test]
     fn storage_cfg_sections_and_content() {

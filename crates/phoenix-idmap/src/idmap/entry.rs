@@ -33,6 +33,48 @@ impl IdKind {
     }
 }
 
+/// Written as its letter, `"u"` or `"g"`, as in `lxc.idmap` lines.
+impl serde::Serialize for IdKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            IdKind::Uid => "u",
+            IdKind::Gid => "g",
+        })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for IdKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        match &*s {
+            "u" => Ok(IdKind::Uid),
+            "g" => Ok(IdKind::Gid),
+            other => Err(serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(other),
+                &"\"u\" or \"g\"",
+            )),
+        }
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for IdKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        // The name the committed config schemas have always used.
+        "IdMapKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "oneOf": [
+                { "type": "string", "const": "u", "description": "User ids." },
+                { "type": "string", "const": "g", "description": "Group ids." }
+            ],
+            "description": "Which ids an id map entry maps.",
+        })
+    }
+}
+
 impl fmt::Display for IdKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.letter())
@@ -194,6 +236,21 @@ impl fmt::Display for IdMapEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_serde_is_the_letter() {
+        assert_eq!(serde_json::to_string(&IdKind::Gid).unwrap(), "\"g\"");
+        assert_eq!(
+            serde_json::from_str::<IdKind>("\"u\"").unwrap(),
+            IdKind::Uid
+        );
+        assert_eq!(
+            serde_json::from_str::<IdKind>("\"x\"")
+                .unwrap_err()
+                .to_string(),
+            "invalid value: string \"x\", expected \"u\" or \"g\""
+        );
+    }
 
     fn e(s: &str) -> IdMapEntry {
         s.parse().unwrap()

@@ -43,7 +43,7 @@ impl Section {
         self.typed(key, |v| {
             parse_bool(v).ok_or_else(|| PropError::Invalid {
                 key,
-                reason: format!("type check ('boolean') failed - got '{v}'"),
+                reason: crate::props::PropValueError::NotBoolean(v.to_owned()),
             })
         })
     }

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{Format, PropError, flag, int_in, print};
+use super::{Format, PropError, PropValueError, flag, int_in, print};
 
 /// A `devN` value.
 ///
@@ -47,21 +47,21 @@ const FORMAT: Format = Format {
 };
 
 /// `verify_lxc_dev_string`: under `/dev/`, no `.` or `..` component.
-fn dev_path(p: &str) -> Result<String, String> {
+fn dev_path(p: &str) -> Result<String, PropValueError> {
     let dots = p.split('/').any(|c| c == "." || c == "..");
     if dots || !p.starts_with("/dev/") {
-        return Err(format!("{p} is not a valid device path"));
+        return Err(PropValueError::DevicePath(p.to_owned()));
     }
     Ok(p.to_owned())
 }
 
 /// `0[0-7]{3}`.
-fn mode(m: &str) -> Result<u32, String> {
+fn mode(m: &str) -> Result<u32, PropValueError> {
     let ok = m.len() == 4 && m.starts_with('0') && m.bytes().all(|b| (b'0'..=b'7').contains(&b));
     if !ok {
-        return Err(format!("value '{m}' does not match the regex pattern"));
+        return Err(PropValueError::Pattern(m.to_owned()));
     }
-    u32::from_str_radix(m, 8).map_err(|e| e.to_string())
+    u32::from_str_radix(m, 8).map_err(|_| PropValueError::Pattern(m.to_owned()))
 }
 
 impl FromStr for Device {

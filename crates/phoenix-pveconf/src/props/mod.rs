@@ -24,9 +24,9 @@ use std::collections::BTreeMap;
 pub use device::Device;
 pub use features::Features;
 pub use mount::{MountKind, MountPoint, RootFs};
-pub use mount_idmap::MountIdmap;
-pub use net::{Ipv4Config, Ipv6Config, MacAddr, NetConfig};
-pub use size::DiskSize;
+pub use mount_idmap::{MountIdmap, MountIdmapError};
+pub use net::{CidrError, Ipv4Config, Ipv6Config, MacAddr, MacAddrError, NetConfig};
+pub use size::{DiskSize, DiskSizeError};
 pub use startup::Startup;
 
 /// Why a property string could not be read. The texts are Proxmox's where it has one.
@@ -52,12 +52,80 @@ pub enum PropError {
     Invalid {
         /// The key.
         key: &'static str,
-        /// What is wrong, with the value.
-        reason: String,
+        /// What is wrong, with the value (quoted in the message, so not a `source`).
+        reason: PropValueError,
     },
     /// `startup` is not `[order=]N,up=N,down=N` (Proxmox's message).
     #[error("unable to parse startup options")]
     Startup,
+}
+
+/// What is wrong with one value of a property string. The texts are Proxmox's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PropValueError {
+    /// Not one of Proxmox's boolean spellings.
+    #[error("type check ('boolean') failed - got '{0}'")]
+    NotBoolean(String),
+    /// Not a decimal integer.
+    #[error("type check ('integer') failed - got '{0}'")]
+    NotInteger(String),
+    /// Not a decimal number.
+    #[error("type check ('number') failed - got '{0}'")]
+    NotNumber(String),
+    /// Below the key's minimum.
+    #[error("value must have a minimum value of {0}")]
+    Minimum(u64),
+    /// Above the key's maximum.
+    #[error("value must have a maximum value of {0}")]
+    Maximum(u64),
+    /// Not of the key's pattern.
+    #[error("value '{0}' does not match the regex pattern")]
+    Pattern(String),
+    /// Not `\d+(;\d+)*` (VLAN trunks).
+    #[error("value '{0}' does not match \\d+(;\\d+)*")]
+    Trunks(String),
+    /// Not one of the key's words.
+    #[error("value '{value}' is not one of {}", .allowed.join(", "))]
+    NotOneOf {
+        /// The refused word.
+        value: String,
+        /// The accepted ones.
+        allowed: &'static [&'static str],
+    },
+    /// Not in the key's enumeration (one word).
+    #[error("value '{value}' does not have a value in the enumeration '{allowed}'")]
+    Enumeration {
+        /// The refused word.
+        value: String,
+        /// The accepted one.
+        allowed: &'static str,
+    },
+    /// A path with `.` or `..` components.
+    #[error("{key} '{value}' contains illegal character sequences")]
+    IllegalSequence {
+        /// `volume` or `mp`.
+        key: &'static str,
+        /// The path.
+        value: String,
+    },
+    /// Not a path under `/dev/` without `.` or `..`.
+    #[error("{0} is not a valid device path")]
+    DevicePath(String),
+    /// Not an address/prefix Proxmox accepts.
+    #[error(transparent)]
+    Cidr(#[from] crate::props::CidrError),
+    /// Not a unicast MAC address.
+    #[error(transparent)]
+    Mac(#[from] crate::props::MacAddrError),
+    /// Not an IP address.
+    #[error(transparent)]
+    Addr(#[from] std::net::AddrParseError),
+    /// Not a disk size.
+    #[error(transparent)]
+    DiskSize(#[from] crate::props::DiskSizeError),
+    /// Not a mount `idmap=`.
+    #[error(transparent)]
+    MountIdmap(#[from] crate::props::MountIdmapError),
 }
 
 /// The keys of one property-string format.
@@ -100,7 +168,7 @@ impl Format {
                 _ if is_bool => {
                     return Err(PropError::Invalid {
                         key: name,
-                        reason: format!("type check ('boolean') failed - got '{value}'"),
+                        reason: PropValueError::NotBoolean(value.to_owned()),
                     });
                 }
                 _ => value.to_owned(),
@@ -128,35 +196,44 @@ impl Items {
     }
 
     /// Takes a value out and parses it with `parse`, naming the key on failure.
-    pub fn parsed<T>(
+    pub fn parsed<T, E: Into<PropValueError>>(
         &mut self,
         key: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<T>, PropError> {
         self.take(key)
-            .map(|v| parse(&v).map_err(|reason| PropError::Invalid { key, reason }))
+            .map(|v| {
+                parse(&v).map_err(|e| PropError::Invalid {
+                    key,
+                    reason: e.into(),
+                })
+            })
             .transpose()
     }
 }
 
 /// An integer within a range, or the reason it is not.
-pub(crate) fn int_in<T: TryFrom<u64>>(value: &str, min: u64, max: u64) -> Result<T, String> {
+pub(crate) fn int_in<T: TryFrom<u64>>(
+    value: &str,
+    min: u64,
+    max: u64,
+) -> Result<T, PropValueError> {
     let n: u64 = value
         .parse()
         .ok()
         .filter(|_| value.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| format!("type check ('integer') failed - got '{value}'"))?;
+        .ok_or_else(|| PropValueError::NotInteger(value.to_owned()))?;
     if n < min {
-        return Err(format!("value must have a minimum value of {min}"));
+        return Err(PropValueError::Minimum(min));
     }
     if n > max {
-        return Err(format!("value must have a maximum value of {max}"));
+        return Err(PropValueError::Maximum(max));
     }
-    T::try_from(n).map_err(|_| format!("value must have a maximum value of {max}"))
+    T::try_from(n).map_err(|_| PropValueError::Maximum(max))
 }
 
 /// A value matching `[-_.\w\d]+` (names, bridges).
-pub(crate) fn word(value: &str) -> Result<String, String> {
+pub(crate) fn word(value: &str) -> Result<String, PropValueError> {
     if !value.is_empty()
         && value
             .chars()
@@ -164,7 +241,7 @@ pub(crate) fn word(value: &str) -> Result<String, String> {
     {
         Ok(value.to_owned())
     } else {
-        Err(format!("value '{value}' does not match the regex pattern"))
+        Err(PropValueError::Pattern(value.to_owned()))
     }
 }
 
@@ -251,17 +328,39 @@ mod tests {
     #[test]
     fn integer_ranges() {
         assert_eq!(int_in::<u16>("20", 1, 4094), Ok(20));
-        assert_eq!(
-            int_in::<u16>("0", 1, 4094),
-            Err("value must have a minimum value of 1".into())
-        );
-        assert_eq!(
-            int_in::<u16>("5000", 1, 4094),
-            Err("value must have a maximum value of 4094".into())
-        );
-        assert_eq!(
-            int_in::<u16>("+1", 1, 4094),
-            Err("type check ('integer') failed - got '+1'".into())
-        );
+        let err = |v: &str| int_in::<u16>(v, 1, 4094).unwrap_err().to_string();
+        assert_eq!(err("0"), "value must have a minimum value of 1");
+        assert_eq!(err("5000"), "value must have a maximum value of 4094");
+        assert_eq!(err("+1"), "type check ('integer') failed - got '+1'");
+        for (e, text) in [
+            (
+                PropValueError::NotBoolean("maybe".into()),
+                "type check ('boolean') failed - got 'maybe'",
+            ),
+            (
+                PropValueError::Trunks("1;x".into()),
+                "value '1;x' does not match \\d+(;\\d+)*",
+            ),
+            (
+                PropValueError::IllegalSequence {
+                    key: "mp",
+                    value: "/a/../b".into(),
+                },
+                "mp '/a/../b' contains illegal character sequences",
+            ),
+            (
+                PropValueError::DevicePath("/tmp/x".into()),
+                "/tmp/x is not a valid device path",
+            ),
+            (
+                PropValueError::Enumeration {
+                    value: "tap".into(),
+                    allowed: "veth",
+                },
+                "value 'tap' does not have a value in the enumeration 'veth'",
+            ),
+        ] {
+            assert_eq!(e.to_string(), text);
+        }
     }
 }

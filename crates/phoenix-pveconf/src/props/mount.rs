@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{DiskSize, Format, Items, MountIdmap, PropError, flag, print};
+use super::{DiskSize, Format, Items, MountIdmap, PropError, PropValueError, flag, print};
 
 /// What a mount's volume is, which decides what Proxmox allows with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,7 @@ const MOUNT_OPTIONS: &[&str] = &[
     "discard", "lazytime", "noatime", "nodev", "noexec", "nosuid",
 ];
 
-fn safe_path(key: &'static str) -> impl Fn(&str) -> Result<String, String> {
+fn safe_path(key: &'static str) -> impl Fn(&str) -> Result<String, PropValueError> {
     move |v: &str| {
         let bad = v.contains("/./")
             || v.contains("/../")
@@ -41,7 +41,10 @@ fn safe_path(key: &'static str) -> impl Fn(&str) -> Result<String, String> {
             || v.ends_with("/..")
             || v.starts_with("../");
         if bad || v.is_empty() {
-            Err(format!("{key} '{v}' contains illegal character sequences"))
+            Err(PropValueError::IllegalSequence {
+                key,
+                value: v.to_owned(),
+            })
         } else {
             Ok(v.to_owned())
         }
@@ -86,8 +89,9 @@ fn parse_shared(items: &mut Items) -> Result<(String, Shared), PropError> {
                     MOUNT_OPTIONS
                         .contains(&o)
                         .then(|| o.to_owned())
-                        .ok_or_else(|| {
-                            format!("value '{o}' is not one of {}", MOUNT_OPTIONS.join(", "))
+                        .ok_or_else(|| PropValueError::NotOneOf {
+                            value: o.to_owned(),
+                            allowed: MOUNT_OPTIONS,
                         })
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -96,7 +100,7 @@ fn parse_shared(items: &mut Items) -> Result<(String, Shared), PropError> {
     Ok((
         volume,
         Shared {
-            size: items.parsed("size", |v| v.parse())?,
+            size: items.parsed("size", |v| v.parse::<DiskSize>())?,
             acl: items.bool("acl"),
             ro: items.bool("ro"),
             quota: items.bool("quota"),

@@ -15,14 +15,19 @@ pub enum MountIdmap {
     Entries(Vec<IdMapEntry>),
 }
 
-impl FromStr for MountIdmap {
-    type Err = String;
+/// Not a mount `idmap=` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("value '{0}' is not 'passthrough' or [ug]:ct:disk:len;...")]
+pub struct MountIdmapError(pub String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl FromStr for MountIdmap {
+    type Err = MountIdmapError;
+
+    fn from_str(s: &str) -> Result<Self, MountIdmapError> {
         if s == "passthrough" {
             return Ok(MountIdmap::Passthrough);
         }
-        let bad = || format!("value '{s}' is not 'passthrough' or [ug]:ct:disk:len;...");
+        let bad = || MountIdmapError(s.to_owned());
         s.split(';')
             .map(|part| {
                 let f: Vec<&str> = part.split(':').collect();
@@ -31,7 +36,7 @@ impl FromStr for MountIdmap {
                     Some(&"g") => IdKind::Gid,
                     _ => return Err(bad()),
                 };
-                let num = |i: usize| -> Result<u32, String> {
+                let num = |i: usize| -> Result<u32, MountIdmapError> {
                     let v = f.get(i).ok_or_else(bad)?;
                     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
                         return Err(bad());
@@ -104,7 +109,7 @@ mod tests {
             "u:a:1:1",
         ] {
             assert_eq!(
-                bad.parse::<MountIdmap>().unwrap_err(),
+                bad.parse::<MountIdmap>().unwrap_err().to_string(),
                 format!("value '{bad}' is not 'passthrough' or [ug]:ct:disk:len;...")
             );
         }

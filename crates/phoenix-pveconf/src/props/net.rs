@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use super::{Format, PropError, flag, int_in, print, word};
+use super::{Format, PropError, PropValueError, flag, int_in, print, word};
 
 /// A unicast MAC address (`^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$`, any case), kept as written.
 ///
@@ -13,15 +13,38 @@ use super::{Format, PropError, flag, int_in, print, word};
 ///
 /// let mac: MacAddr = "BC:24:11:AA:BB:CC".parse().unwrap();
 /// assert_eq!(mac.to_string(), "BC:24:11:AA:BB:CC");
+/// assert_eq!(mac.normalized(), "bc:24:11:aa:bb:cc");
 /// assert!("01:00:5e:00:00:01".parse::<MacAddr>().is_err()); // multicast
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MacAddr(String);
 
 /// Not a unicast MAC address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid MAC address '{0}' - expected a unicast address like BC:24:11:AA:BB:CC")]
-pub struct MacAddrError(pub String);
+pub enum MacAddrError {
+    /// Not six hex octets joined by `:`.
+    #[error("invalid MAC address '{0}' - expected a unicast address like BC:24:11:AA:BB:CC")]
+    Malformed(String),
+    /// Six hex octets, but the multicast bit (the low bit of the first octet) is set.
+    #[error("invalid MAC address '{0}' - expected a unicast address like BC:24:11:AA:BB:CC")]
+    Multicast(String),
+}
+
+impl MacAddr {
+    /// The pattern a MAC address matches (also in the JSON Schema of the config files).
+    pub const PATTERN: &'static str = "^[0-9a-fA-F][02468aceACE](:[0-9a-fA-F]{2}){5}$";
+
+    /// The address as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The address in lower case, for comparisons (`52:54:00:AA:BB:CC` and
+    /// `52:54:00:aa:bb:cc` are the same NIC address).
+    pub fn normalized(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
 
 impl FromStr for MacAddr {
     type Err = MacAddrError;
@@ -29,15 +52,18 @@ impl FromStr for MacAddr {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.split(':').collect();
         let hex2 = |p: &&str| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit());
+        if parts.len() != 6 || !parts.iter().all(hex2) {
+            return Err(MacAddrError::Malformed(s.to_owned()));
+        }
         // The second hex digit must be even: the I/G bit set means a multicast address.
         let unicast = s
             .as_bytes()
             .get(1)
             .is_some_and(|b| b"02468aceACE".contains(b));
-        if parts.len() == 6 && parts.iter().all(hex2) && unicast {
+        if unicast {
             Ok(MacAddr(s.to_owned()))
         } else {
-            Err(MacAddrError(s.to_owned()))
+            Err(MacAddrError::Multicast(s.to_owned()))
         }
     }
 }
@@ -45,6 +71,30 @@ impl FromStr for MacAddr {
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for MacAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for MacAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for MacAddr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MacAddr".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "pattern": MacAddr::PATTERN })
     }
 }
 
@@ -72,8 +122,25 @@ pub enum Ipv6Config {
     Cidr(Ipv6Addr, u8),
 }
 
-fn cidr<A: FromStr>(value: &str, min: u8, max: u8) -> Result<(A, u8), String> {
-    let bad = || format!("value '{value}' is not a valid CIDR (address/{min}..{max})");
+/// An address/prefix Proxmox refuses: not `address/len`, or a prefix length outside
+/// its range (8..=32 for IPv4, 0..=128 for IPv6).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("value '{value}' is not a valid CIDR (address/{min}..{max})")]
+pub struct CidrError {
+    /// The refused text.
+    pub value: String,
+    /// The shortest prefix length accepted.
+    pub min: u8,
+    /// The longest prefix length accepted.
+    pub max: u8,
+}
+
+fn cidr<A: FromStr>(value: &str, min: u8, max: u8) -> Result<(A, u8), CidrError> {
+    let bad = || CidrError {
+        value: value.to_owned(),
+        min,
+        max,
+    };
     let (addr, len) = value.split_once('/').ok_or_else(bad)?;
     let len: u8 = len
         .parse()
@@ -83,14 +150,47 @@ fn cidr<A: FromStr>(value: &str, min: u8, max: u8) -> Result<(A, u8), String> {
     Ok((addr.parse().map_err(|_| bad())?, len))
 }
 
-impl FromStr for Ipv4Config {
-    type Err = String;
+impl Ipv4Config {
+    /// The prefix lengths Proxmox accepts for a container's IPv4 address.
+    pub const PREFIX_LENGTHS: std::ops::RangeInclusive<u8> = 8..=32;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    /// `addr/prefix`, when Proxmox accepts the prefix length.
+    ///
+    /// ```
+    /// use phoenix_pveconf::props::Ipv4Config;
+    /// let ip = Ipv4Config::cidr([10, 0, 0, 5].into(), 24).unwrap();
+    /// assert_eq!(ip.to_string(), "10.0.0.5/24");
+    /// assert_eq!(
+    ///     Ipv4Config::cidr([10, 0, 0, 5].into(), 4).unwrap_err().to_string(),
+    ///     "value '10.0.0.5/4' is not a valid CIDR (address/8..32)"
+    /// );
+    /// ```
+    pub fn cidr(addr: Ipv4Addr, prefix: u8) -> Result<Self, CidrError> {
+        if Self::PREFIX_LENGTHS.contains(&prefix) {
+            Ok(Ipv4Config::Cidr(addr, prefix))
+        } else {
+            Err(CidrError {
+                value: format!("{addr}/{prefix}"),
+                min: *Self::PREFIX_LENGTHS.start(),
+                max: *Self::PREFIX_LENGTHS.end(),
+            })
+        }
+    }
+}
+
+impl FromStr for Ipv4Config {
+    type Err = CidrError;
+
+    fn from_str(s: &str) -> Result<Self, CidrError> {
         match s {
             "dhcp" => Ok(Ipv4Config::Dhcp),
             "manual" => Ok(Ipv4Config::Manual),
-            _ => cidr(s, 8, 32).map(|(a, l)| Ipv4Config::Cidr(a, l)),
+            _ => cidr(
+                s,
+                *Self::PREFIX_LENGTHS.start(),
+                *Self::PREFIX_LENGTHS.end(),
+            )
+            .map(|(a, l)| Ipv4Config::Cidr(a, l)),
         }
     }
 }
@@ -106,9 +206,9 @@ impl fmt::Display for Ipv4Config {
 }
 
 impl FromStr for Ipv6Config {
-    type Err = String;
+    type Err = CidrError;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, CidrError> {
         match s {
             "auto" => Ok(Ipv6Config::Auto),
             "dhcp" => Ok(Ipv6Config::Dhcp),
@@ -183,13 +283,6 @@ const FORMAT: Format = Format {
     ],
 };
 
-fn parse_with<T: FromStr>(v: &str) -> Result<T, String>
-where
-    T::Err: fmt::Display,
-{
-    v.parse().map_err(|e: T::Err| e.to_string())
-}
-
 impl FromStr for NetConfig {
     type Err = PropError;
 
@@ -200,7 +293,10 @@ impl FromStr for NetConfig {
         {
             return Err(PropError::Invalid {
                 key: "type",
-                reason: format!("value '{kind}' does not have a value in the enumeration 'veth'"),
+                reason: PropValueError::Enumeration {
+                    value: kind,
+                    allowed: "veth",
+                },
             });
         }
         let trunks = items
@@ -208,7 +304,7 @@ impl FromStr for NetConfig {
                 v.split(';')
                     .map(|t| {
                         t.parse::<u16>()
-                            .map_err(|_| format!("value '{v}' does not match \\d+(;\\d+)*"))
+                            .map_err(|_| PropValueError::Trunks(v.to_owned()))
                     })
                     .collect::<Result<Vec<_>, _>>()
             })?
@@ -219,7 +315,7 @@ impl FromStr for NetConfig {
             if digits(int) && digits(frac) {
                 Ok(v.to_owned())
             } else {
-                Err(format!("type check ('number') failed - got '{v}'"))
+                Err(PropValueError::NotNumber(v.to_owned()))
             }
         })?;
         Ok(NetConfig {
@@ -228,11 +324,11 @@ impl FromStr for NetConfig {
                 reason,
             })?,
             bridge: items.parsed("bridge", word)?,
-            hwaddr: items.parsed("hwaddr", parse_with::<MacAddr>)?,
-            ip: items.parsed("ip", |v| v.parse())?,
-            gw: items.parsed("gw", parse_with::<Ipv4Addr>)?,
-            ip6: items.parsed("ip6", |v| v.parse())?,
-            gw6: items.parsed("gw6", parse_with::<Ipv6Addr>)?,
+            hwaddr: items.parsed("hwaddr", |v| v.parse::<MacAddr>())?,
+            ip: items.parsed("ip", |v| v.parse::<Ipv4Config>())?,
+            gw: items.parsed("gw", |v| v.parse::<Ipv4Addr>())?,
+            ip6: items.parsed("ip6", |v| v.parse::<Ipv6Config>())?,
+            gw6: items.parsed("gw6", |v| v.parse::<Ipv6Addr>())?,
             tag: items.parsed("tag", |v| int_in(v, 1, 4094))?,
             trunks,
             rate,

@@ -28,11 +28,16 @@ impl DiskSize {
     }
 }
 
-impl FromStr for DiskSize {
-    type Err = String;
+/// Not a disk size Proxmox would read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("value '{0}' is not a valid disk size")]
+pub struct DiskSizeError(pub String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("value '{s}' is not a valid disk size");
+impl FromStr for DiskSize {
+    type Err = DiskSizeError;
+
+    fn from_str(s: &str) -> Result<Self, DiskSizeError> {
+        let bad = || DiskSizeError(s.to_owned());
         let (number, shift) = match s.as_bytes().last() {
             Some(b'K') => (&s[..s.len() - 1], 10),
             Some(b'M') => (&s[..s.len() - 1], 20),
@@ -93,5 +98,9 @@ mod tests {
         for bad in ["", "G", "1.G", "-1", "1X", "99999999999999999999T", "1 G"] {
             assert!(bad.parse::<DiskSize>().is_err(), "{bad}");
         }
+        assert_eq!(
+            "1x".parse::<DiskSize>().unwrap_err().to_string(),
+            "value '1x' is not a valid disk size"
+        );
     }
 }

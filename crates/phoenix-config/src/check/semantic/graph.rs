@@ -333,7 +333,7 @@ mod tests {
     use super::*;
 
     fn id(n: u32) -> Ctid {
-        Ctid::new(u64::from(n)).unwrap()
+        Ctid::new(n).unwrap()
     }
 
     #[test]

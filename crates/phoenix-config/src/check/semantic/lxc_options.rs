@@ -138,7 +138,7 @@ fn capabilities(ctx: &mut Ctx<'_>, pointer: &str, key: &str, value: &str) {
     // LXC splits the value on spaces and tabs only; each item must be a capability
     // name or number, or the container fails to start.
     for item in value.split([' ', '\t']).filter(|s| !s.is_empty()) {
-        let known = Capability::NAMES.contains(&item)
+        let known = Capability::ALL.iter().any(|c| c.as_str() == item)
             || item.bytes().all(|b| b.is_ascii_digit())
             || (key == "lxc.cap.keep" && item == "none");
         if !known {
