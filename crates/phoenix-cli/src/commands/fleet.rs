@@ -248,7 +248,8 @@ pub fn lifecycle(
             match &e.outcome {
                 Ok(what) if !global.quiet => println!("CT {}: {what}", e.vmid),
                 Ok(_) => {}
-                Err(why) => eprintln!("CT {}: failed: {why}", e.vmid),
+                // The error names the guest already (`CT 101: pct start: ...`).
+                Err(why) => eprintln!("error: {why}"),
             }
         }
     }
