@@ -64,7 +64,7 @@ pub use model::lxc::LxcFile;
 pub use model::secret::SecretRef;
 pub use model::vm::VmFile;
 pub use names::{
-    AbsPath, Bridge, EnvVarName, FeatureName, FileMode, Hostname, LxcOption, OsTemplate, PortList,
+    AbsPath, Bridge, EnvVarName, FeatureName, FileMode, GpuAssignment, GpuSelection, Hostname, LxcOption, OsTemplate, PortList, Sha256Hex,
     RuleComment, ScriptPath, SnapshotName, StackName, StorageId,
 };
 pub use net::{Ipv4, Ipv4Cidr, MacAddr};

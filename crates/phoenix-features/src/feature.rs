@@ -1,11 +1,12 @@
 //! The feature plug-in interface: a pure half (requirements, inputs) and a half that
 //! works through a [`Container`] (probe, install, verify).
 
-use phoenix_config::{Container as CtConfig, HypervisorFile};
+use phoenix_config::{Container as CtConfig, HypervisorFile, LxcFile};
 use phoenix_pveconf::props::Features;
 use serde::{Deserialize, Serialize};
 
 use crate::FeatureError;
+use crate::host_facts::HostFacts;
 
 /// The outcome of a command run inside a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +60,13 @@ pub struct Request<'a> {
     pub container: &'a CtConfig,
     /// The hypervisor globals (timezone, docker images, NVIDIA driver, ...).
     pub hypervisor: &'a HypervisorFile,
+    /// The containers file: its global keys (`nvidia_driver_version`,
+    /// `nvidia_runfile_url`, `nvidia_repo_url`) and the other containers (a clone's
+    /// source).
+    pub lxc: &'a LxcFile,
+    /// What the host shows (device nodes, driver, Proxmox release), read beneath the
+    /// root before planning; [`HostFacts::default`] when nothing needed it.
+    pub host: &'a HostFacts,
 }
 
 impl Request<'_> {
@@ -150,7 +158,8 @@ impl std::fmt::Display for Suite {
 pub enum CheckRun {
     /// A script staged and run inside the container (exit 0 passes).
     Script(String),
-    /// The container's conf on the host must hold this raw line (`key`, `value`).
+    /// The container's conf on the host must hold this raw line (`key`, `value`);
+    /// the key `devN` matches a `devN` entry of any slot.
     ConfLine(String, String),
 }
 

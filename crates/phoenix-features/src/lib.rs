@@ -50,6 +50,7 @@
 //! registry.register(Box::new(Motd));
 //! assert!(registry.installer("motd").is_some());
 //! assert!(registry.installer("docker").is_some());
+//! assert!(registry.installer("nvidia").is_some());
 //! // vllm is known (its requirements are declared) but has no installer yet.
 //! assert!(registry.is_known("vllm"));
 //! assert!(registry.installer("vllm").is_none());
@@ -60,6 +61,8 @@ mod builtin;
 mod docker;
 mod error;
 mod feature;
+pub mod host_facts;
+mod nvidia;
 mod registry;
 pub mod staging;
 
@@ -71,4 +74,6 @@ pub use feature::{
     AppArmorRequirement, Check, CheckRun, Container, ExecResult, Feature, HostRequirement, Probe,
     Request, Requirements, Suite,
 };
+pub use host_facts::HostFacts;
+pub use nvidia::{NVIDIA_CTK_CONFIG, Nvidia, merged_nvidia_daemon_json};
 pub use registry::Registry;

@@ -174,7 +174,11 @@ impl Orchestrator<'_> {
                                 Ok(Some((conf, _))) => {
                                     // A per-container profile derived from it
                                     // (`<profile>-ct<id>`, extra rules) counts too.
-                                    let seen = conf.main().lxc_values(key);
+                                    let seen = if key == "devN" {
+                                        crate::devices::dev_values(conf.main())
+                                    } else {
+                                        conf.main().lxc_values(key)
+                                    };
                                     let derived = format!("{value}-ct{id}");
                                     let ok =
                                         seen.iter().any(|s| *s == value.as_str() || *s == derived);
