@@ -123,6 +123,9 @@ pub struct Requirements {
     /// Why, one line per requirement, for the plan (`nesting=1: docker runs nested
     /// namespaces`).
     pub reasons: Vec<String>,
+    /// Why the feature is not installed on this container although it is listed
+    /// (nvidia without `gpu_assignment`): the plan warns with it instead.
+    pub not_installed: Option<String>,
 }
 
 /// What a read-only look inside the container found.

@@ -158,7 +158,7 @@ fn nodes(req: &Request<'_>) -> Result<Vec<String>, FeatureError> {
             return Err(unsupported(
                 req,
                 format!(
-                    "no GPU assigned (gpu_assignment at {pointer} is none or missing): set it to \"0\", \"0,1\" or \"all\""
+                    "gpu_assignment \"none\" at {pointer}: the nvidia feature passes GPUs through; set it to \"0\", \"0,1\" or \"all\", or remove the feature"
                 ),
             ));
         }
@@ -454,6 +454,15 @@ impl Feature for Nvidia {
             reasons: vec!["apparmor lxc-phoenix-gpu: access to the NVIDIA device nodes".into()],
             ..Requirements::default()
         };
+        // No gpu_assignment at all: nothing is passed through and nothing installed
+        // (a warning; `none` is refused by `nodes`). A template for GPU clones, say.
+        if req.container.gpu_assignment.is_none() {
+            r.not_installed = Some(format!(
+                "no gpu_assignment at /lxc_configs/{}/gpu_assignment, so no GPU is passed through (set it to \"0\", \"0,1\" or \"all\")",
+                req.vmid
+            ));
+            return Ok(r);
+        }
         // Without host facts (`phoenix features list`) only what does not depend on
         // the host is said.
         if req.host.read {
@@ -512,6 +521,9 @@ impl Feature for Nvidia {
     }
 
     fn checks(&self, req: &Request<'_>) -> Vec<Check> {
+        if req.container.gpu_assignment.is_none() {
+            return Vec::new();
+        }
         let v = version(req).unwrap_or_default();
         let mut out = vec![Check {
             name: "nvidia: nvidia-smi".into(),

@@ -173,7 +173,12 @@ impl Orchestrator<'_> {
                 .guests
                 .iter()
                 .filter_map(|g| {
-                    crate::desired::desired(self.fleet, g.guest.id(), &self.features)
+                    crate::desired::desired(
+                        self.fleet,
+                        g.guest.id(),
+                        &self.features,
+                        self.host_facts(),
+                    )
                         .ok()
                         .map(|d| (g.guest.id(), GuestState { desired: d }))
                 })
@@ -474,6 +479,7 @@ impl Orchestrator<'_> {
             gateway: gateway.as_ref(),
             scripts_dir: self.scripts_dir.as_deref(),
             rerun_scripts: opts.rerun_scripts,
+            host: self.host_facts(),
         };
         // Directories were handled by the plan's own volume steps.
         let mut dirs = PlannedDirs::new();
@@ -509,6 +515,8 @@ impl Orchestrator<'_> {
             vmid: d.vmid.get(),
             container: ct,
             hypervisor: &self.fleet.hypervisor,
+            lxc: &self.fleet.lxc,
+            host: self.host_facts(),
         };
         let pct = self.pct(self.runner);
         let access = PctContainer {

@@ -167,6 +167,10 @@ pub fn set_options(
         );
         set.delete.push(format!("mp{slot}"));
     }
+    let (devices, stale, lines) = crate::devices::device_changes(&desired.devices, main);
+    set.changes.other.extend(devices);
+    set.delete.extend(stale);
+    why.extend(lines);
     Ok((set, why))
 }
 
@@ -333,7 +337,13 @@ mod tests {
             &format!(r#"{{"lxc_configs": {{"900": {}}}}}"#, ct(extra)),
             hypervisor,
         );
-        desired(&f, 900, &phoenix_features::Registry::builtin()).unwrap()
+        desired(
+            &f,
+            900,
+            &phoenix_features::Registry::builtin(),
+            &phoenix_features::HostFacts::default(),
+        )
+        .unwrap()
     }
 
     #[test]

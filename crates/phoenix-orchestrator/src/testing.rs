@@ -111,6 +111,8 @@ impl Orchestrator<'_> {
                 vmid: id,
                 container: ct,
                 hypervisor: &self.fleet.hypervisor,
+                lxc: &self.fleet.lxc,
+                host: self.host_facts(),
             };
             let mut checks = Vec::new();
             for f in &ct.features {
