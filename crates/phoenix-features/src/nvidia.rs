@@ -33,7 +33,8 @@
 //! [`NVIDIA_CTK_CONFIG`] (an unprivileged container cannot manage device cgroups), and
 //! the runtime `nvidia-ctk runtime configure --runtime=docker --dry-run` prints merged
 //! into `/etc/docker/daemon.json` by phoenix ([`merged_nvidia_daemon_json`]; other keys
-//! kept); docker restarts once, only when the file changed. Verify: `nvidia-smi` runs
+//! kept); a running docker restarts once, only when the file changed (nvidia is
+//! installed before docker, so on a first run docker starts with the file). Verify: `nvidia-smi` runs
 //! and reports the version.
 
 use phoenix_config::{GpuSelection, LxcFile};
@@ -511,7 +512,7 @@ impl Feature for Nvidia {
                 "nvidia.sh: apt-get install nvidia-container-toolkit (NVIDIA's repository); nvidia-ctk config --in-place --set nvidia-container-cli.no-cgroups=true ({NVIDIA_CTK_CONFIG})"
             ));
             out.push(format!(
-                "nvidia-ctk runtime configure --runtime=docker --dry-run, its runtimes merged into {DAEMON_JSON} (other keys kept); systemctl restart docker (only when it changed)"
+                "nvidia-ctk runtime configure --runtime=docker --dry-run, its runtimes merged into {DAEMON_JSON} (other keys kept); systemctl restart docker (only when it changed and docker runs)"
             ));
         }
         out.push(format!(
@@ -614,10 +615,15 @@ impl Feature for Nvidia {
         let merged = merged_nvidia_daemon_json(current.as_deref(), &ctk)
             .map_err(|reason| unsupported(req, reason))?;
         if let Some(new) = merged {
+            must(ct, &["mkdir", "-p", "/etc/docker"])?;
             ct.push(new.as_bytes(), DAEMON_JSON, 0o644)?;
             ct.output("nvidia", &format!("{DAEMON_JSON}: the nvidia runtime"));
-            must(ct, &["systemctl", "restart", "docker"])?;
-            ct.output("nvidia", "docker restarted");
+            // nvidia is installed before docker: on a first run docker is not there
+            // yet and reads the file when it starts; a running docker restarts once.
+            if text(ct, &["systemctl", "is-active", "docker"])?.as_deref() == Some("active") {
+                must(ct, &["systemctl", "restart", "docker"])?;
+                ct.output("nvidia", "docker restarted");
+            }
         }
         Ok(())
     }

@@ -201,6 +201,13 @@ impl<'a> Orchestrator<'a> {
         self
     }
 
+    /// Uses these host facts instead of reading them beneath the root (tests without
+    /// root cannot make device nodes).
+    pub fn with_host_facts(mut self, facts: phoenix_features::HostFacts) -> Self {
+        self.host_facts = std::sync::OnceLock::from(facts);
+        self
+    }
+
     /// Uses this host file system (tests without root keep owners in memory).
     pub fn with_fs(mut self, fs: Box<dyn HostFs + 'a>) -> Self {
         self.fs = fs;
