@@ -43,7 +43,7 @@ else
       apt_install ca-certificates curl kmod
       runfile="$PHOENIX_RUN_DIR/NVIDIA-Linux-$VERSION.run"
       log "downloading $PHOENIX_NVIDIA_URL"
-      curl -fsSL --retry 2 -o "$runfile" "$PHOENIX_NVIDIA_URL"
+      curl -fsSL --retry 2 "$PHOENIX_NVIDIA_URL" -o "$runfile"
       if [ -n "$PHOENIX_NVIDIA_SHA256" ]; then
         printf '%s  %s\n' "$PHOENIX_NVIDIA_SHA256" "$runfile" | sha256sum -c -
       fi
