@@ -199,7 +199,10 @@ fn a_fake_gpu_host_gets_exactly_its_device_entries_and_a_version_mismatch_change
     // phoenix test: nvidia-smi (the stand-in) and the conf entries.
     let tested = env.ok(&env.phoenix(&["test", "8800"], &[]));
     assert!(tested.contains("ok   nvidia: nvidia-smi"), "{tested}");
-    assert!(tested.contains("ok   nvidia: device /dev/nvidia0"), "{tested}");
+    assert!(
+        tested.contains("ok   nvidia: device /dev/nvidia0"),
+        "{tested}"
+    );
 
     // A re-run: nothing mutates.
     env.take_log();

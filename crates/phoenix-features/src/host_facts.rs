@@ -26,7 +26,7 @@ pub struct PveRelease {
 
 impl PveRelease {
     /// The first release whose containers take `devN` entries: 8.1 (pve-container's
-    /// "Add a dev[n] argument to the container config to pass devices through",
+    /// "Add a dev\[n\] argument to the container config to pass devices through",
     /// pve-devel 2023, shipped with Proxmox VE 8.1; `phoenix_pveconf::props::Device`).
     pub const DEV_PASSTHROUGH: PveRelease = PveRelease { major: 8, minor: 1 };
 
@@ -172,7 +172,12 @@ mod tests {
         ] {
             assert!(is_nvidia_node(p), "{p}");
         }
-        for p in ["/dev/nvidia", "/dev/nvidia-x", "/dev/null", "/dev/nvidia-caps/a/b"] {
+        for p in [
+            "/dev/nvidia",
+            "/dev/nvidia-x",
+            "/dev/null",
+            "/dev/nvidia-caps/a/b",
+        ] {
             assert!(!is_nvidia_node(p), "{p}");
         }
         assert_eq!(

@@ -6,7 +6,7 @@
 //!   `/dev/nvidiactl`, `/dev/nvidia-uvm`, `/dev/nvidia-uvm-tools`,
 //!   `/dev/nvidia-modeset` and `/dev/nvidia-caps/*` where the host has them;
 //! - on Proxmox VE 8.1 and later one `devN` entry per node (pve-container's "Add a
-//!   dev[n] argument to the container config to pass devices through", pve-devel
+//!   dev\[n\] argument to the container config to pass devices through", pve-devel
 //!   2023, released with PVE 8.1; the format is `phoenix_pveconf::props::Device`),
 //!   with `gid=` of the container's `video` group;
 //! - before 8.1 `lxc.cgroup2.devices.allow: c <major>:* rwm` per driver major, read
@@ -184,7 +184,9 @@ fn nodes(req: &Request<'_>) -> Result<Vec<String>, FeatureError> {
                 if !has(&p) {
                     return Err(unsupported(
                         req,
-                        format!("GPU {i} (gpu_assignment at {pointer}) is not on this host: {p} does not exist"),
+                        format!(
+                            "GPU {i} (gpu_assignment at {pointer}) is not on this host: {p} does not exist"
+                        ),
                     ));
                 }
                 out.push(p);
@@ -260,7 +262,9 @@ fn device_requirements(req: &Request<'_>, r: &mut Requirements) -> Result<(), Fe
             req,
             format!(
                 "cannot tell the Proxmox VE release ({}): it decides between devN entries (8.1 and later) and lxc lines",
-                host.pve_error.as_deref().unwrap_or("pveversion gave nothing")
+                host.pve_error
+                    .as_deref()
+                    .unwrap_or("pveversion gave nothing")
             ),
         ));
     };
@@ -300,10 +304,8 @@ fn device_requirements(req: &Request<'_>, r: &mut Requirements) -> Result<(), Fe
         }
     }
     for m in &majors {
-        r.lxc_lines.push((
-            "lxc.cgroup2.devices.allow".into(),
-            format!("c {m}:* rwm"),
-        ));
+        r.lxc_lines
+            .push(("lxc.cgroup2.devices.allow".into(), format!("c {m}:* rwm")));
     }
     for n in &nodes {
         let rel = n.trim_start_matches('/');
@@ -389,7 +391,7 @@ fn must(ct: &dyn Container, argv: &[&str]) -> Result<String, FeatureError> {
 fn smi_reports(out: Option<&str>, want: &str) -> Result<(), String> {
     match out {
         None => Err("nvidia-smi does not run".into()),
-        Some(t) if t.is_empty() => Err("nvidia-smi lists no GPU".into()),
+        Some("") => Err("nvidia-smi lists no GPU".into()),
         Some(t) => match t.lines().map(str::trim).find(|l| *l != want) {
             Some(other) => Err(format!("nvidia-smi reports driver {other}, not {want}")),
             None => Ok(()),
@@ -422,7 +424,12 @@ impl Nvidia {
     fn toolkit_missing(ct: &dyn Container) -> Result<Option<String>, FeatureError> {
         let status = text(
             ct,
-            &["dpkg-query", "-W", "-f=${Status}", "nvidia-container-toolkit"],
+            &[
+                "dpkg-query",
+                "-W",
+                "-f=${Status}",
+                "nvidia-container-toolkit",
+            ],
         )?;
         if status.as_deref() != Some("install ok installed") {
             return Ok(Some("nvidia-container-toolkit is not installed".into()));
@@ -500,7 +507,11 @@ impl Feature for Nvidia {
         let mut out = vec![match method(req) {
             Some(Method::Runfile { url, sha256 }) => format!(
                 "nvidia.sh: curl -fsSL -o NVIDIA.run {url}{}; sh NVIDIA.run --no-kernel-module --silent (skipped when nvidia-smi reports {v})",
-                if sha256.is_some() { "; sha256sum -c" } else { "" }
+                if sha256.is_some() {
+                    "; sha256sum -c"
+                } else {
+                    ""
+                }
             ),
             Some(Method::Packages { repo }) => format!(
                 "nvidia.sh: apt source {repo} (key {repo}3bf863cc.pub); apt-get install the driver's user-space packages of version {v}"
@@ -682,7 +693,10 @@ mod tests {
 
     #[test]
     fn nvidia_smi_and_config_toml_are_judged_line_by_line() {
-        assert_eq!(smi_reports(Some("550.54.14\n550.54.14"), "550.54.14"), Ok(()));
+        assert_eq!(
+            smi_reports(Some("550.54.14\n550.54.14"), "550.54.14"),
+            Ok(())
+        );
         assert_eq!(
             smi_reports(Some("550.54.14\n535.1"), "550.54.14").unwrap_err(),
             "nvidia-smi reports driver 535.1, not 550.54.14"

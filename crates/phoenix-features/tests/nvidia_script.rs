@@ -95,7 +95,11 @@ fn run(r: &Run) -> (i32, String) {
     };
     if r.toolkit && r.installed {
         // What the first run left: the key, the source, the runtime's config.
-        for sub in ["apt/keyrings", "apt/sources.list.d", "nvidia-container-runtime"] {
+        for sub in [
+            "apt/keyrings",
+            "apt/sources.list.d",
+            "nvidia-container-runtime",
+        ] {
             std::fs::create_dir_all(etc.join(sub)).unwrap();
         }
         std::fs::write(etc.join("apt/keyrings/nvidia-container-toolkit.asc"), "key").unwrap();
@@ -149,8 +153,7 @@ fn run(r: &Run) -> (i32, String) {
     )
 }
 
-const RUNFILE: &str =
-    "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run";
+const RUNFILE: &str = "https://us.download.nvidia.com/XFree86/Linux-x86_64/580.76.05/NVIDIA-Linux-x86_64-580.76.05.run";
 
 #[test]
 fn the_runfile_is_downloaded_checked_and_run_without_the_kernel_module() {

@@ -179,8 +179,8 @@ impl Orchestrator<'_> {
                         &self.features,
                         self.host_facts(),
                     )
-                        .ok()
-                        .map(|d| (g.guest.id(), GuestState { desired: d }))
+                    .ok()
+                    .map(|d| (g.guest.id(), GuestState { desired: d }))
                 })
                 .collect(),
         };

@@ -232,7 +232,7 @@ impl<'a> Orchestrator<'a> {
         let none = phoenix_features::HostFacts::default();
         self.fleet.lxc.lxc_configs.iter().any(|(id, ct)| {
             let request = phoenix_features::Request {
-                vmid: u32::try_from(id.get()).unwrap_or(0),
+                vmid: id.get(),
                 container: ct,
                 hypervisor: &self.fleet.hypervisor,
                 lxc: &self.fleet.lxc,
@@ -403,8 +403,7 @@ impl<'a> Orchestrator<'a> {
                     d.features.iter().any(|f| {
                         self.features.installer(f).is_some()
                             && !d.not_installed.iter().any(|(n, _)| n == f)
-                    })
-                        || d.application.is_some()
+                    }) || d.application.is_some()
                         || self
                             .fleet
                             .hypervisor

@@ -67,10 +67,7 @@ pub fn read(root: &Utf8Path, runner: &dyn CommandRunner) -> HostFacts {
         },
         Ok(out) => (
             None,
-            Some(format!(
-                "pveversion failed: {}",
-                out.stderr_lossy().trim()
-            )),
+            Some(format!("pveversion failed: {}", out.stderr_lossy().trim())),
         ),
         Err(e) => (None, Some(e.to_string())),
     };
@@ -102,7 +99,11 @@ mod tests {
             "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024\n",
         )
         .unwrap();
-        std::fs::write(root.join("proc/devices"), "Character devices:\n195 nvidia\n").unwrap();
+        std::fs::write(
+            root.join("proc/devices"),
+            "Character devices:\n195 nvidia\n",
+        )
+        .unwrap();
         // A regular file is not a device node.
         std::fs::write(root.join("dev/nvidia0"), "").unwrap();
         let runner = RecordingRunner::new().answer(

@@ -51,15 +51,27 @@ impl CommandRunner for GpuNode {
         let mut g = self.gpu.lock().unwrap();
         if let ["pct", "exec", _, "--", cmd @ ..] = a.as_slice() {
             match cmd {
-                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"] => {
+                [
+                    "nvidia-smi",
+                    "--query-gpu=driver_version",
+                    "--format=csv,noheader",
+                ] => {
                     return if g.driver {
                         ok(&format!("{VERSION}\n").repeat(g.gpus))
                     } else {
-                        Ok(Output::failed(127, b"nvidia-smi: command not found\n".to_vec()))
+                        Ok(Output::failed(
+                            127,
+                            b"nvidia-smi: command not found\n".to_vec(),
+                        ))
                     };
                 }
                 ["nvidia-smi"] if g.driver => return ok("| NVIDIA-SMI 550.54.14 |\n"),
-                ["dpkg-query", "-W", "-f=${Status}", "nvidia-container-toolkit"] => {
+                [
+                    "dpkg-query",
+                    "-W",
+                    "-f=${Status}",
+                    "nvidia-container-toolkit",
+                ] => {
                     return if g.toolkit {
                         ok("install ok installed")
                     } else {
@@ -69,7 +81,13 @@ impl CommandRunner for GpuNode {
                 ["cat", "/etc/nvidia-container-runtime/config.toml"] if g.toolkit => {
                     return ok("[nvidia-container-cli]\nno-cgroups = true\n");
                 }
-                ["nvidia-ctk", "runtime", "configure", "--runtime=docker", "--dry-run"] => {
+                [
+                    "nvidia-ctk",
+                    "runtime",
+                    "configure",
+                    "--runtime=docker",
+                    "--dry-run",
+                ] => {
                     return ok(
                         "{\"runtimes\": {\"nvidia\": {\"args\": [], \"path\": \"nvidia-container-runtime\"}}}\n",
                     );
@@ -214,7 +232,10 @@ fn converge_and_rerun(name: &str, gpu: &str, features: &[&str], gpus: u32) -> St
         .filter(|l| l.starts_with("pct exec"))
         .collect();
     assert_eq!(inside, ["pct exec 860 -- cat /var/lib/phoenix/ledger.json"]);
-    assert!(calls.iter().all(|i| i.effect() == Effect::Read), "{calls:?}");
+    assert!(
+        calls.iter().all(|i| i.effect() == Effect::Read),
+        "{calls:?}"
+    );
     // --verify: the probe finds it converged, so only probes and the verify run (and
     // the ledger records the verify); nothing is installed.
     let verified = up(&n, &fleet, host(gpus, (9, 0), Some(VERSION)), true);
@@ -258,7 +279,10 @@ fn docker_and_a_gpu_get_the_toolkit_and_one_docker_restart() {
     let state = n.node.state.lock().unwrap();
     let daemon: serde_json::Value =
         serde_json::from_slice(&state.cts[&860].files["/etc/docker/daemon.json"]).unwrap();
-    assert_eq!(daemon["runtimes"]["nvidia"]["path"], "nvidia-container-runtime");
+    assert_eq!(
+        daemon["runtimes"]["nvidia"]["path"],
+        "nvidia-container-runtime"
+    );
     assert_eq!(daemon["storage-driver"], "fuse-overlayfs");
 }
 
@@ -307,7 +331,12 @@ fn another_module_version_or_none_stops_that_container_and_changes_nothing() {
         "{text}"
     );
     // A GPU the host lacks, and `none`, are refused too, with the pointer.
-    let report = up(&n, &super_fleet("0,3"), host(2, (9, 0), Some(VERSION)), false);
+    let report = up(
+        &n,
+        &super_fleet("0,3"),
+        host(2, (9, 0), Some(VERSION)),
+        false,
+    );
     assert!(
         report.render_text(false).contains(
             "GPU 3 (gpu_assignment at /lxc_configs/860/gpu_assignment) is not on this host: /dev/nvidia3 does not exist"
@@ -315,7 +344,12 @@ fn another_module_version_or_none_stops_that_container_and_changes_nothing() {
         "{}",
         report.render_text(false)
     );
-    let report = up(&n, &super_fleet("none"), host(2, (9, 0), Some(VERSION)), false);
+    let report = up(
+        &n,
+        &super_fleet("none"),
+        host(2, (9, 0), Some(VERSION)),
+        false,
+    );
     assert!(
         report
             .render_text(false)
