@@ -185,6 +185,22 @@ fn a_fake_gpu_host_gets_exactly_its_device_entries_and_a_version_mismatch_change
         "{log:#?}"
     );
 
+    // A saved plan is stale once the host's kernel module changes.
+    let saved = env.ok(&env.phoenix(&["plan", "-o", "json"], &[]));
+    let plan_file = env.root.join("plan.json");
+    std::fs::write(&plan_file, saved).unwrap();
+    module_version(&env, "550.90.07");
+    let stale = env.phoenix(&["apply", plan_file.to_str().unwrap()], &[]);
+    let t = text(&stale);
+    assert_eq!(stale.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("plan is stale: /proc/driver/nvidia/version changed since the plan was made"),
+        "{t}"
+    );
+    assert!(dev_lines(&env).is_empty());
+    module_version(&env, VERSION);
+    env.take_log();
+
     // up writes exactly them, installs (finds the stand-in) and verifies.
     let up = env.ok(&env.phoenix(&["up"], &[]));
     assert!(up.contains("install feature nvidia"), "{up}");

@@ -438,6 +438,17 @@ impl<'a> Orchestrator<'a> {
         let mut reads: Vec<FileRead> = Vec::new();
         let cts: Vec<&DesiredCt> = wanted.values().collect();
         let host = crate::host::plan_host(&self.root, &self.pvesm(self.runner), &cts, &mut reads);
+        if self.host_facts().read {
+            // The driver the GPU containers were planned for: a plan made for another
+            // kernel module is stale.
+            let path = Utf8PathBuf::from(crate::host_facts::NVIDIA_VERSION_FILE);
+            reads.push(FileRead {
+                digest: crate::hostfs::file_digest(&crate::hostfs::under_root(&self.root, &path))
+                    .ok()
+                    .flatten(),
+                path,
+            });
+        }
 
         let gateway = match self.gateway_step() {
             Some(Ok(g)) => Some(g),
