@@ -63,6 +63,7 @@ mod error;
 mod feature;
 pub mod host_facts;
 mod nvidia;
+mod nvidia_devices;
 mod registry;
 pub mod staging;
 
