@@ -296,7 +296,7 @@ impl Feature for Nvidia {
             name: "nvidia: nvidia-smi".into(),
             suite: Suite::Health,
             run: CheckRun::Script(format!(
-                "v=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader)\necho \"$v\"\n[ -n \"$v\" ]\n! printf '%s\\n' \"$v\" | grep -qvx '{v}'\n"
+                "v=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader)\necho \"$v\"\n[ -n \"$v\" ]\n! printf '%s\\n' \"$v\" | grep -qvxF '{v}'\n"
             )),
         }];
         // The conf must hold the entries the plan derived from the host as it is now.

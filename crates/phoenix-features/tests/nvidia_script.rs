@@ -241,3 +241,81 @@ fn the_toolkit_for_docker_and_a_second_run_that_changes_nothing() {
     }
     assert!(again.contains("already installed"), "{again}");
 }
+
+#[test]
+fn the_shipped_nvidia_check_is_shellcheck_clean_and_judges_every_gpu() {
+    use phoenix_features::{CheckRun, Feature, HostFacts, Nvidia, Request};
+    let ct: phoenix_config::Container = serde_json::from_value(serde_json::json!({
+        "name": "gpu", "memory_mb": 64, "cores": 1, "storage_pool": "local-zfs",
+        "storage_size_gb": 1, "template": "local:vztmpl/debian-12.tar.zst",
+        "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "10.0.0.5/24"},
+        "features": ["nvidia"], "gpu_assignment": "0"
+    }))
+    .unwrap();
+    let lxc: phoenix_config::LxcFile = serde_json::from_value(
+        serde_json::json!({"nvidia_driver_version": VERSION, "lxc_configs": {}}),
+    )
+    .unwrap();
+    let hypervisor: phoenix_config::HypervisorFile =
+        serde_json::from_value(serde_json::json!({})).unwrap();
+    let host = HostFacts::default();
+    let req = Request {
+        vmid: 860,
+        container: &ct,
+        hypervisor: &hypervisor,
+        lxc: &lxc,
+        host: &host,
+    };
+    let checks = Nvidia.checks(&req);
+    let CheckRun::Script(body) = &checks[0].run else {
+        panic!("{checks:?}")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("check.sh");
+    std::fs::write(&script, format!("#!/bin/bash\n{body}")).unwrap();
+    // Run as the staging runner runs checks, against nvidia-smi stand-ins.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for (answer, passes) in [
+        (format!("{VERSION}\n{VERSION}"), true),
+        (format!("{VERSION}\n535.1"), false),
+        (String::new(), false),
+    ] {
+        std::fs::write(
+            bin.join("nvidia-smi"),
+            format!("#!/bin/sh\nprintf '%s\\n' '{answer}'\n"),
+        )
+        .unwrap();
+        Command::new("chmod")
+            .arg("755")
+            .arg(bin.join("nvidia-smi"))
+            .status()
+            .unwrap();
+        let out = Command::new("env")
+            .arg("-i")
+            .arg(format!("PATH={}:/usr/bin:/bin", bin.display()))
+            .args(["bash", "-euo", "pipefail"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.success(), passes, "{answer:?}: {out:?}");
+    }
+    if Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("PHOENIX_REQUIRE_SYSTEM_TESTS").as_deref() != Ok("1"),
+            "shellcheck is missing (scripts/setup.sh installs it)"
+        );
+        eprintln!("skipped shellcheck: not installed");
+        return;
+    }
+    let out = Command::new("shellcheck").arg(&script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
