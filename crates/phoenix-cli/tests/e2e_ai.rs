@@ -118,10 +118,15 @@ fn vllm_and_ollama_units_are_installed_enabled_and_verified_in_a_debian_containe
     ct["ollama"] = json!({"keep_alive": "24h", "num_parallel": 2});
     let config: phoenix_orchestrator::config::Container = serde_json::from_value(ct).unwrap();
     let hypervisor = serde_json::from_value(json!({})).unwrap();
+    let lxc: phoenix_orchestrator::config::LxcFile =
+        serde_json::from_value(json!({"lxc_configs": {}})).unwrap();
+    let host = phoenix_orchestrator::features::HostFacts::default();
     let req = Request {
         vmid: ID,
         container: &config,
         hypervisor: &hypervisor,
+        lxc: &lxc,
+        host: &host,
     };
     phoenix_orchestrator::features::staging::wait_for_boot(&access).unwrap();
     for f in [&Vllm as &dyn Feature, &Ollama] {

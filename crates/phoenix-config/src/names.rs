@@ -176,24 +176,59 @@ string_newtype! {
 }
 
 string_newtype! {
-    /// GPUs passed to a container: `none`, or GPU indices joined by commas (`0,1`).
+    /// GPUs passed to a container: `none`, `all`, or GPU indices joined by commas
+    /// (`0,1`).
     GpuAssignment {
         what: "GPU assignment",
-        pattern: "^(none|[0-9]+( *, *[0-9]+)*)$",
-        reason: "expected 'none' or GPU indices joined by commas, like 0,1",
+        pattern: "^(none|all|[0-9]{1,4}( *, *[0-9]{1,4})*)$",
+        reason: "expected 'none', 'all' or GPU indices joined by commas, like 0,1",
     }
 }
 
+/// Which GPUs a [`GpuAssignment`] names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GpuSelection {
+    /// `none`.
+    None,
+    /// `all`: every GPU of the host.
+    All,
+    /// These indices (`/dev/nvidia<N>`), in the order written, without repeats.
+    Indices(Vec<u32>),
+}
+
 impl GpuAssignment {
-    /// The GPU indices (empty for `none`).
+    /// The GPU indices (empty for `none` and `all`).
     pub fn gpus(&self) -> Vec<u32> {
-        if self.0 == "none" {
-            return Vec::new();
+        match self.selection() {
+            GpuSelection::Indices(i) => i,
+            _ => Vec::new(),
         }
-        self.0
-            .split(',')
-            .map(|g| g.trim().parse().expect("checked by the pattern"))
-            .collect()
+    }
+
+    /// What the assignment selects.
+    ///
+    /// ```
+    /// use phoenix_config::{GpuAssignment, GpuSelection};
+    /// let a: GpuAssignment = "0, 1".parse().unwrap();
+    /// assert_eq!(a.selection(), GpuSelection::Indices(vec![0, 1]));
+    /// assert_eq!("all".parse::<GpuAssignment>().unwrap().selection(), GpuSelection::All);
+    /// assert!("gpu0".parse::<GpuAssignment>().is_err());
+    /// ```
+    pub fn selection(&self) -> GpuSelection {
+        match self.0.as_str() {
+            "none" => GpuSelection::None,
+            "all" => GpuSelection::All,
+            list => {
+                let mut out: Vec<u32> = Vec::new();
+                // At most four digits each (the pattern): always a u32.
+                for g in list.split(',').filter_map(|g| g.trim().parse().ok()) {
+                    if !out.contains(&g) {
+                        out.push(g);
+                    }
+                }
+                GpuSelection::Indices(out)
+            }
+        }
     }
 }
 
@@ -230,6 +265,15 @@ string_newtype! {
         what: "URL",
         pattern: "^https?://[^\\s]+$",
         reason: "expected an http:// or https:// URL",
+    }
+}
+
+string_newtype! {
+    /// A SHA-256 digest in hex (64 characters): a download's checksum.
+    Sha256Hex {
+        what: "SHA-256 digest",
+        pattern: "^[0-9a-f]{64}$",
+        reason: "expected 64 lower-case hex digits (sha256sum's output)",
     }
 }
 

@@ -166,6 +166,7 @@ pub fn explain(pattern: &str, value: &str) -> Option<InvalidValue> {
         (DatasetPath::PATTERN, err::<DatasetPath>),
         (HttpUrl::PATTERN, err::<HttpUrl>),
         (VersionString::PATTERN, err::<VersionString>),
+        (Sha256Hex::PATTERN, err::<Sha256Hex>),
         (UrlPath::PATTERN, err::<UrlPath>),
         (PortList::PATTERN, err::<PortList>),
         (RuleComment::PATTERN, err::<RuleComment>),

@@ -2,27 +2,18 @@
 //! yet. What they need is said here, once, with the reason, instead of in the
 //! orchestrator.
 
-use crate::feature::{AppArmorRequirement, Request, Requirements};
+use crate::feature::{Request, Requirements};
 
 /// Docker (its installer, with its requirements, is [`crate::Docker`]).
 pub const DOCKER: &str = "docker";
 
-/// NVIDIA GPUs: the `lxc-phoenix-gpu` profile (device access) unless the config
-/// names another one.
+/// NVIDIA GPUs (its installer, with its requirements, is [`crate::Nvidia`]).
 pub const NVIDIA: &str = "nvidia";
 
 /// The requirements of a known feature without an installer, `None` for a name it
 /// does not know.
 pub fn requirements(name: &str, _request: &Request<'_>) -> Option<Requirements> {
     match name {
-        NVIDIA => Some(Requirements {
-            apparmor: Some(AppArmorRequirement {
-                profile: "lxc-phoenix-gpu".into(),
-                overrides_config: false,
-            }),
-            reasons: vec!["apparmor lxc-phoenix-gpu: access to the NVIDIA device nodes".into()],
-            ..Requirements::default()
-        }),
         "vllm" => Some(Requirements {
             features: vec![NVIDIA.into()],
             reasons: vec!["vllm runs on the NVIDIA driver".into()],
@@ -55,10 +46,15 @@ mod tests {
             "features": ["nvidia", "docker"], "portainer_role": "agent"
         }))
         .unwrap();
+        let lxc: phoenix_config::LxcFile =
+            serde_json::from_value(serde_json::json!({"lxc_configs": {}})).unwrap();
+        let host = crate::HostFacts::default();
         let req = Request {
             vmid: 100,
             container: &ct,
             hypervisor: &hypervisor,
+            lxc: &lxc,
+            host: &host,
         };
         let reg = Registry::builtin();
         let all: Vec<String> = phoenix_config::features::KNOWN

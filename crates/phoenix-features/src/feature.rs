@@ -1,11 +1,12 @@
 //! The feature plug-in interface: a pure half (requirements, inputs) and a half that
 //! works through a [`Container`] (probe, install, verify).
 
-use phoenix_config::{Container as CtConfig, HypervisorFile, SecretRef};
+use phoenix_config::{Container as CtConfig, HypervisorFile, LxcFile, SecretRef};
 use phoenix_pveconf::props::Features;
 use serde::{Deserialize, Serialize};
 
 use crate::FeatureError;
+use crate::host_facts::HostFacts;
 
 /// The outcome of a command run inside a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,13 @@ pub struct Request<'a> {
     pub container: &'a CtConfig,
     /// The hypervisor globals (timezone, docker images, NVIDIA driver, ...).
     pub hypervisor: &'a HypervisorFile,
+    /// The containers file: its global keys (`nvidia_driver_version`,
+    /// `nvidia_runfile_url`, `nvidia_repo_url`) and the other containers (a clone's
+    /// source).
+    pub lxc: &'a LxcFile,
+    /// What the host shows (device nodes, driver, Proxmox release), read beneath the
+    /// root before planning; [`HostFacts::default`] when nothing needed it.
+    pub host: &'a HostFacts,
 }
 
 impl Request<'_> {
@@ -128,6 +136,9 @@ pub struct Requirements {
     /// Why, one line per requirement, for the plan (`nesting=1: docker runs nested
     /// namespaces`).
     pub reasons: Vec<String>,
+    /// Why the feature is not installed on this container although it is listed
+    /// (nvidia without `gpu_assignment`): the plan warns with it instead.
+    pub not_installed: Option<String>,
 }
 
 /// What a read-only look inside the container found.
@@ -163,7 +174,8 @@ impl std::fmt::Display for Suite {
 pub enum CheckRun {
     /// A script staged and run inside the container (exit 0 passes).
     Script(String),
-    /// The container's conf on the host must hold this raw line (`key`, `value`).
+    /// The container's conf on the host must hold this raw line (`key`, `value`);
+    /// the key `devN` matches a `devN` entry of any slot.
     ConfLine(String, String),
 }
 

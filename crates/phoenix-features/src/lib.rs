@@ -50,9 +50,8 @@
 //! registry.register(Box::new(Motd));
 //! assert!(registry.installer("motd").is_some());
 //! assert!(registry.installer("docker").is_some());
-//! // nvidia is known (its requirements are declared) but has no installer yet.
-//! assert!(registry.is_known("nvidia"));
-//! assert!(registry.installer("nvidia").is_none());
+//! assert!(registry.installer("nvidia").is_some());
+//! assert!(registry.installer("vllm").is_some());
 //! ```
 
 mod base_setup;
@@ -60,6 +59,9 @@ mod builtin;
 mod docker;
 mod error;
 mod feature;
+pub mod host_facts;
+mod nvidia;
+mod nvidia_devices;
 pub mod ollama;
 pub mod portainer;
 mod registry;
@@ -77,6 +79,8 @@ pub use feature::{
     AppArmorRequirement, Check, CheckRun, Container, ExecResult, Feature, HostRequirement, Probe,
     Request, Requirements, Suite,
 };
+pub use host_facts::HostFacts;
+pub use nvidia::{NVIDIA_CTK_CONFIG, Nvidia, merged_nvidia_daemon_json};
 pub use ollama::Ollama;
 pub use portainer::Portainer;
 pub use registry::Registry;

@@ -29,6 +29,7 @@ impl Registry {
         };
         r.register(Box::new(crate::BaseSetup));
         r.register(Box::new(crate::Docker));
+        r.register(Box::new(crate::Nvidia));
         r.register(Box::new(crate::Vllm));
         r.register(Box::new(crate::Ollama));
         r.register(Box::new(crate::Portainer::default()));

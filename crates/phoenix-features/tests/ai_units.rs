@@ -274,10 +274,14 @@ fn the_shipped_checks_are_shellcheck_clean() {
     use phoenix_features::{Feature, Ollama, Request, Vllm};
     let ct = reference("phoenix-bash-newest", "910");
     let hypervisor = serde_json::from_value(json!({})).unwrap();
+    let lxc: phoenix_config::LxcFile = serde_json::from_value(json!({"lxc_configs": {}})).unwrap();
+    let host = phoenix_features::HostFacts::default();
     let req = Request {
         vmid: 910,
         container: &ct,
         hypervisor: &hypervisor,
+        lxc: &lxc,
+        host: &host,
     };
     let checks: Vec<_> = Vllm
         .checks(&req)

@@ -173,9 +173,14 @@ impl Orchestrator<'_> {
                 .guests
                 .iter()
                 .filter_map(|g| {
-                    crate::desired::desired(self.fleet, g.guest.id(), &self.features)
-                        .ok()
-                        .map(|d| (g.guest.id(), GuestState { desired: d }))
+                    crate::desired::desired(
+                        self.fleet,
+                        g.guest.id(),
+                        &self.features,
+                        self.host_facts(),
+                    )
+                    .ok()
+                    .map(|d| (g.guest.id(), GuestState { desired: d }))
                 })
                 .collect(),
         };
@@ -494,6 +499,7 @@ impl Orchestrator<'_> {
             gateway: gateway.as_ref(),
             scripts_dir: self.scripts_dir.as_deref(),
             rerun_scripts: opts.rerun_scripts,
+            host: self.host_facts(),
         };
         // Directories were handled by the plan's own volume steps.
         let mut dirs = PlannedDirs::new();
@@ -529,6 +535,8 @@ impl Orchestrator<'_> {
             vmid: d.vmid.get(),
             container: ct,
             hypervisor: &self.fleet.hypervisor,
+            lxc: &self.fleet.lxc,
+            host: self.host_facts(),
         };
         let pct = self.pct(self.runner);
         let access = PctContainer {

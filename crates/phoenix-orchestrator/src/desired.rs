@@ -10,7 +10,7 @@ use camino::Utf8PathBuf;
 use phoenix_apparmor::conf::{Assignment, ConfProfile};
 use phoenix_apparmor::{ExtraRule, Profile, ShippedProfile};
 use phoenix_config::{Container, Fleet};
-use phoenix_features::{Registry, Request, Requirements};
+use phoenix_features::{HostFacts, Registry, Request, Requirements};
 use phoenix_idmap::IdMapEntry;
 use phoenix_pct::CtOptions;
 use phoenix_pveconf::props::{CidrError, Features, Ipv4Config, MountPoint, NetConfig, Startup};
@@ -109,6 +109,10 @@ pub struct DesiredCt {
     pub requirement_reasons: Vec<String>,
     /// Host steps the features need.
     pub host_needs: Vec<String>,
+    /// `devN` entries the features need (`/dev/nvidia0,gid=44`), in order.
+    pub devices: Vec<String>,
+    /// Features listed but not installed here, with why (a plan warning).
+    pub not_installed: Vec<(String, String)>,
     /// The guest firewall (`/etc/pve/firewall/<id>.fw`): enabled, and its rules.
     pub firewall: Option<(bool, Vec<phoenix_pveconf::firewall::FwRule>)>,
     /// The application script (relative to the scripts directory) and its files.
@@ -201,13 +205,20 @@ pub fn container(fleet: &Fleet, ctid: u32) -> Option<&Container> {
 }
 
 /// Computes the desired state of `ctid` from the fleet, with what its features need
-/// (from `registry`).
-pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredCt, DesiredError> {
+/// (from `registry`) on a host that shows `host`.
+pub fn desired(
+    fleet: &Fleet,
+    ctid: u32,
+    registry: &Registry,
+    host: &HostFacts,
+) -> Result<DesiredCt, DesiredError> {
     let ct = container(fleet, ctid).ok_or(DesiredError::Unknown(ctid))?;
     let request = Request {
         vmid: ctid,
         container: ct,
         hypervisor: &fleet.hypervisor,
+        lxc: &fleet.lxc,
+        host,
     };
     let vmid = Vmid::new(ctid).map_err(|_| DesiredError::Unknown(ctid))?;
     let names = Registry::container_features(ct);
@@ -339,6 +350,19 @@ pub fn desired(fleet: &Fleet, ctid: u32, registry: &Registry) -> Result<DesiredC
         host_needs: needs
             .iter()
             .flat_map(|(_, r)| r.host.iter().map(|h| h.name.clone()))
+            .collect(),
+        devices: {
+            let mut out: Vec<String> = Vec::new();
+            for d in needs.iter().flat_map(|(_, r)| r.devices.iter()) {
+                if !out.contains(d) {
+                    out.push(d.clone());
+                }
+            }
+            out
+        },
+        not_installed: needs
+            .iter()
+            .filter_map(|(n, r)| Some((n.clone(), r.not_installed.clone()?)))
             .collect(),
         firewall: ct
             .firewall

@@ -171,6 +171,10 @@ pub fn set_options(
         );
         set.delete.push(format!("mp{slot}"));
     }
+    let (devices, stale, lines) = crate::devices::device_changes(&desired.devices, main);
+    set.changes.other.extend(devices);
+    set.delete.extend(stale);
+    why.extend(lines);
     Ok((set, why))
 }
 
@@ -337,7 +341,13 @@ mod tests {
             &format!(r#"{{"lxc_configs": {{"900": {}}}}}"#, ct(extra)),
             hypervisor,
         );
-        desired(&f, 900, &phoenix_features::Registry::builtin()).unwrap()
+        desired(
+            &f,
+            900,
+            &phoenix_features::Registry::builtin(),
+            &phoenix_features::HostFacts::default(),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -157,6 +157,8 @@ pub struct Orchestrator<'a> {
     pub(crate) run_id: String,
     /// Where the config's scripts (tests, application scripts) are.
     pub(crate) scripts_dir: Option<Utf8PathBuf>,
+    /// What the host shows, read once when a container needs it.
+    host_facts: std::sync::OnceLock<phoenix_features::HostFacts>,
 }
 
 /// What planning knows of one guest, kept to re-plan it at apply time.
@@ -191,6 +193,7 @@ impl<'a> Orchestrator<'a> {
                 std::process::id()
             ),
             scripts_dir: None,
+            host_facts: std::sync::OnceLock::new(),
         }
     }
 
@@ -218,10 +221,50 @@ impl<'a> Orchestrator<'a> {
         self
     }
 
+    /// Uses these host facts instead of reading them beneath the root (tests without
+    /// root cannot make device nodes).
+    pub fn with_host_facts(mut self, facts: phoenix_features::HostFacts) -> Self {
+        self.host_facts = std::sync::OnceLock::from(facts);
+        self
+    }
+
     /// Uses this host file system (tests without root keep owners in memory).
     pub fn with_fs(mut self, fs: Box<dyn HostFs + 'a>) -> Self {
         self.fs = fs;
         self
+    }
+
+    /// What the host shows beneath the root (NVIDIA nodes, majors, driver version,
+    /// Proxmox release), read once, and only when a container of the config needs it
+    /// (a feature whose requirements depend on the host: nvidia with a
+    /// `gpu_assignment`); otherwise nothing is read and no command runs.
+    pub fn host_facts(&self) -> &phoenix_features::HostFacts {
+        self.host_facts.get_or_init(|| {
+            if self.needs_host_facts() {
+                crate::host_facts::read(&self.root, self.runner)
+            } else {
+                phoenix_features::HostFacts::default()
+            }
+        })
+    }
+
+    fn needs_host_facts(&self) -> bool {
+        let none = phoenix_features::HostFacts::default();
+        self.fleet.lxc.lxc_configs.iter().any(|(id, ct)| {
+            let request = phoenix_features::Request {
+                vmid: id.get(),
+                container: ct,
+                hypervisor: &self.fleet.hypervisor,
+                lxc: &self.fleet.lxc,
+                host: &none,
+            };
+            let names: Vec<String> = ct.features.iter().map(|f| f.as_str().to_owned()).collect();
+            ct.gpu_assignment.is_some()
+                && self
+                    .features
+                    .install_order(&names, &request)
+                    .is_ok_and(|o| o.iter().any(|n| n == phoenix_features::NVIDIA))
+        })
     }
 
     /// The root every host path is under.
@@ -359,7 +402,7 @@ impl<'a> Orchestrator<'a> {
         let mut wanted: BTreeMap<u32, DesiredCt> = BTreeMap::new();
         let mut refused: BTreeMap<u32, StepError> = BTreeMap::new();
         for id in &ct_ids {
-            match desired(self.fleet, *id, &self.features) {
+            match desired(self.fleet, *id, &self.features, self.host_facts()) {
                 Ok(d) => {
                     wanted.insert(*id, d);
                 }
@@ -377,10 +420,10 @@ impl<'a> Orchestrator<'a> {
             ledgers: wanted
                 .values()
                 .filter(|d| {
-                    d.features
-                        .iter()
-                        .any(|f| self.features.installer(f).is_some())
-                        || d.application.is_some()
+                    d.features.iter().any(|f| {
+                        self.features.installer(f).is_some()
+                            && !d.not_installed.iter().any(|(n, _)| n == f)
+                    }) || d.application.is_some()
                         || self
                             .fleet
                             .hypervisor
@@ -415,6 +458,17 @@ impl<'a> Orchestrator<'a> {
         let mut reads: Vec<FileRead> = Vec::new();
         let cts: Vec<&DesiredCt> = wanted.values().collect();
         let host = crate::host::plan_host(&self.root, &self.pvesm(self.runner), &cts, &mut reads);
+        if self.host_facts().read {
+            // The driver the GPU containers were planned for: a plan made for another
+            // kernel module is stale.
+            let path = Utf8PathBuf::from(crate::host_facts::NVIDIA_VERSION_FILE);
+            reads.push(FileRead {
+                digest: crate::hostfs::file_digest(&crate::hostfs::under_root(&self.root, &path))
+                    .ok()
+                    .flatten(),
+                path,
+            });
+        }
 
         let gateway = match self.gateway_step() {
             Some(Ok(g)) => Some(g),
@@ -532,6 +586,7 @@ impl<'a> Orchestrator<'a> {
                 gateway: gateway.as_ref(),
                 scripts_dir: self.scripts_dir.as_deref(),
                 rerun_scripts: opts.rerun_scripts,
+                host: self.host_facts(),
             };
             match plan_ct(d, seen, &inputs, &mut dirs) {
                 Ok(p) => {

@@ -52,6 +52,8 @@ pub struct GuestInputs<'a> {
     pub scripts_dir: Option<&'a Utf8Path>,
     /// Run application scripts even when their inputs did not change.
     pub rerun_scripts: bool,
+    /// What the host shows (for feature requests).
+    pub host: &'a phoenix_features::HostFacts,
 }
 
 /// A guest's planned steps, with what planning read and what it predicts.
@@ -719,6 +721,8 @@ fn plan_features(
         vmid,
         container: ct,
         hypervisor: &inputs.fleet.hypervisor,
+        lxc: &inputs.fleet.lxc,
+        host: inputs.host,
     };
     let empty = Ledger::default();
     let ledger = seen
@@ -727,6 +731,11 @@ fn plan_features(
         .unwrap_or(&empty);
     let version = env!("CARGO_PKG_VERSION");
     for name in &d.features {
+        if let Some((_, why)) = d.not_installed.iter().find(|(n, _)| n == name) {
+            out.warnings
+                .push(format!("feature '{name}' is not installed: {why}"));
+            continue;
+        }
         let Some(feature) = inputs.features.installer(name) else {
             out.warnings.push(format!(
                 "feature '{name}' has no installer in this phoenix version; it was not installed"

@@ -224,7 +224,13 @@ mod tests {
             .map(|id| {
                 (
                     id.get(),
-                    desired(f, id.get(), &phoenix_features::Registry::builtin()).unwrap(),
+                    desired(
+                        f,
+                        id.get(),
+                        &phoenix_features::Registry::builtin(),
+                        &phoenix_features::HostFacts::default(),
+                    )
+                    .unwrap(),
                 )
             })
             .collect()

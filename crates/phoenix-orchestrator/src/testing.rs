@@ -111,6 +111,8 @@ impl Orchestrator<'_> {
                 vmid: id,
                 container: ct,
                 hypervisor: &self.fleet.hypervisor,
+                lxc: &self.fleet.lxc,
+                host: self.host_facts(),
             };
             let mut checks = Vec::new();
             for f in phoenix_features::Registry::container_features(ct) {
@@ -174,7 +176,11 @@ impl Orchestrator<'_> {
                                 Ok(Some((conf, _))) => {
                                     // A per-container profile derived from it
                                     // (`<profile>-ct<id>`, extra rules) counts too.
-                                    let seen = conf.main().lxc_values(key);
+                                    let seen = if key == "devN" {
+                                        crate::devices::dev_values(conf.main())
+                                    } else {
+                                        conf.main().lxc_values(key)
+                                    };
                                     let derived = format!("{value}-ct{id}");
                                     let ok =
                                         seen.iter().any(|s| *s == value.as_str() || *s == derived);

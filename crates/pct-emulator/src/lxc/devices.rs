@@ -14,6 +14,9 @@
 //!   and the cgroup allows it.
 //!
 //! Where the emulator departs, and why:
+//! - The host node is looked up beneath the emulator's root first (`<root>/dev/nvidia0`:
+//!   a test's fake GPU host, as Proxmox looks at its own `/dev`), then on the machine
+//!   (a root without that node: the containers run on this machine's kernel).
 //! - On a cgroup v1 host the allow line is `lxc.cgroup.devices.allow` (the v2 key
 //!   addresses a controller that host does not have).
 //! - `deny-write=1` mounts the node read-only (Proxmox's handling was not verified).
@@ -70,7 +73,13 @@ pub fn minor(rdev: u64) -> u32 {
 
 /// `get_device_mode_and_rdev`: the kind, major and minor of the host node at `path`.
 pub fn probe(path: &str) -> Result<(char, u32, u32), String> {
-    let meta = std::fs::metadata(path).map_err(|_| format!("Device {path} does not exist"))?;
+    probe_at(path, Path::new(path))
+}
+
+/// [`probe`] of the node `path` names, found at `at` (beneath the emulator's root);
+/// messages name `path`, as Proxmox's do.
+pub fn probe_at(path: &str, at: &Path) -> Result<(char, u32, u32), String> {
+    let meta = std::fs::metadata(at).map_err(|_| format!("Device {path} does not exist"))?;
     let ft = meta.file_type();
     let kind = if ft.is_block_device() {
         'b'
@@ -204,6 +213,15 @@ mod tests {
             "Device /dev/nonexistent-phoenix does not exist"
         );
         assert_eq!(probe("/dev").unwrap_err(), "/dev is not a device");
+        // A node beneath the root stands for the host's; messages name the CT path.
+        assert_eq!(
+            probe_at("/dev/nvidia0", Path::new("/dev/null")).unwrap(),
+            ('c', 1, 3)
+        );
+        assert_eq!(
+            probe_at("/dev/nvidia0", Path::new("/nonexistent/dev/nvidia0")).unwrap_err(),
+            "Device /dev/nvidia0 does not exist"
+        );
     }
 
     #[test]

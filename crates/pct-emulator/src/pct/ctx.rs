@@ -264,7 +264,15 @@ impl Node {
                     }
                     other => Failure::Die(format!("{key}: {other}")),
                 })?;
-        let (kind, major, minor) = crate::lxc::devices::probe(&dev.path).map_err(Failure::Die)?;
+        // The node beneath the root (a fake GPU host's), else the machine's.
+        let beneath = self.root.join(&dev.path);
+        let at = if std::fs::symlink_metadata(&beneath).is_ok() {
+            beneath
+        } else {
+            std::path::PathBuf::from(&dev.path)
+        };
+        let (kind, major, minor) =
+            crate::lxc::devices::probe_at(&dev.path, &at).map_err(Failure::Die)?;
         Ok(DeviceSpec {
             node: self
                 .root

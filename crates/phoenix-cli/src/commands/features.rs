@@ -1,8 +1,8 @@
 //! `phoenix features list`: every feature phoenix knows, what it requires, what it
 //! changes in Proxmox and what it installs.
 
-use phoenix_orchestrator::config::{Container, HypervisorFile};
-use phoenix_orchestrator::features::{Registry, Request};
+use phoenix_orchestrator::config::{Container, HypervisorFile, LxcFile};
+use phoenix_orchestrator::features::{HostFacts, Registry, Request};
 use serde_json::json;
 
 use crate::global::Global;
@@ -25,6 +25,9 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     let Sub::List = args.command;
     let registry = Registry::builtin();
     let hypervisor: HypervisorFile = serde_json::from_value(json!({}))?;
+    let lxc: LxcFile = serde_json::from_value(json!({"lxc_configs": {}}))?;
+    // No host is looked at: what depends on it (GPU nodes) is said, not listed.
+    let host = HostFacts::default();
     let mut rows = Vec::new();
     let names = phoenix_orchestrator::config::features::KNOWN
         .iter()
@@ -41,6 +44,8 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
             vmid: 100,
             container: &ct,
             hypervisor: &hypervisor,
+            lxc: &lxc,
+            host: &host,
         };
         let r = registry.requirements(name, &req)?.unwrap_or_default();
         let installer = registry.installer(name);

@@ -75,7 +75,7 @@ pub struct Container {
     )]
     #[schemars(with = "Option<super::dns::MacOrEmpty>")]
     pub mac_address: Option<MacAddr>,
-    /// GPUs passed through: `none` or indices like `0,1`.
+    /// GPUs passed through: `none`, `all` or indices like `0,1` (`/dev/nvidia<N>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpu_assignment: Option<GpuAssignment>,
     /// The container's role in Portainer (bash era).

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::container::Container;
 use crate::ids::Ctid;
-use crate::names::{HttpUrl, VersionString};
+use crate::names::{HttpUrl, Sha256Hex, VersionString};
 
 /// The containers file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -26,6 +26,9 @@ pub struct LxcFile {
     /// NVIDIA driver runfile URL for containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nvidia_runfile_url: Option<HttpUrl>,
+    /// The runfile's SHA-256: checked inside the container before it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nvidia_runfile_sha256: Option<Sha256Hex>,
     /// The containers, by id.
     pub lxc_configs: BTreeMap<Ctid, Container>,
 }

@@ -119,8 +119,28 @@ pub(super) fn storage(ctx: &mut Ctx<'_>) {
     }
 }
 
-/// The NVIDIA user-space driver in containers must be the host kernel module's version.
+/// The NVIDIA user-space driver in containers must be the host kernel module's version;
+/// a container with the `nvidia` feature and `gpu_assignment` `none` says two things.
 pub(super) fn nvidia(ctx: &mut Ctx<'_>) {
+    let contradicting: Vec<String> = ctx
+        .containers()
+        .filter(|(_, c)| {
+            c.features.iter().any(|f| f.as_str() == "nvidia")
+                && c.gpu_assignment
+                    .as_ref()
+                    .is_some_and(|g| g.selection() == crate::GpuSelection::None)
+        })
+        .map(|(id, _)| format!("{}/gpu_assignment", super::ct(id)))
+        .collect();
+    for pointer in contradicting {
+        ctx.error(
+            Lxc,
+            &pointer,
+            format!(
+                "gpu_assignment \"none\" at {pointer}: the container lists the nvidia feature, which passes GPUs through; set \"0\", \"0,1\" or \"all\", or remove the feature"
+            ),
+        );
+    }
     let (Some(ct_version), Some(host)) = (
         &ctx.fleet.lxc.nvidia_driver_version,
         &ctx.fleet.hypervisor.nvidia_driver,
