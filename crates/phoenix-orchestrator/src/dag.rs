@@ -92,21 +92,37 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
         None
     }
 
-    /// A sequential order in which every node comes after what it needs (ties by id).
-    /// Returns `None` on a cycle.
+    /// A sequential order in which every node comes after what it needs (ties by id:
+    /// the smallest ready node first). Returns `None` on a cycle.
     pub fn topological_order(&self) -> Option<Vec<K>> {
-        let mut done: BTreeSet<K> = BTreeSet::new();
-        let mut order = Vec::with_capacity(self.needs.len());
-        while order.len() < self.needs.len() {
-            let next = self
-                .needs
-                .iter()
-                .find(|(k, needs)| !done.contains(*k) && needs.is_subset(&done))
-                .map(|(k, _)| *k)?;
-            done.insert(next);
-            order.push(next);
+        // Kahn's algorithm: how many prerequisites each node still waits for, and who
+        // waits for each node.
+        let mut waiting: BTreeMap<K, usize> = BTreeMap::new();
+        let mut needed_by: BTreeMap<K, Vec<K>> = BTreeMap::new();
+        for (k, needs) in &self.needs {
+            waiting.insert(*k, needs.len());
+            for n in needs {
+                needed_by.entry(*n).or_default().push(*k);
+            }
         }
-        Some(order)
+        let mut ready: BTreeSet<K> = waiting
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut order = Vec::with_capacity(self.needs.len());
+        while let Some(next) = ready.pop_first() {
+            order.push(next);
+            for k in needed_by.get(&next).into_iter().flatten() {
+                if let Some(n) = waiting.get_mut(k) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.insert(*k);
+                    }
+                }
+            }
+        }
+        (order.len() == self.needs.len()).then_some(order)
     }
 
     /// Runs `work` on every node once its prerequisites succeeded, with at most `jobs`
