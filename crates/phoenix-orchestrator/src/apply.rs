@@ -373,7 +373,8 @@ impl Orchestrator<'_> {
                         i += proofs;
                         continue;
                     }
-                    Err((k, e)) => {
+                    Err(failed) => {
+                        let (k, e) = *failed;
                         rep.actions
                             .extend(steps[i..=i + k.min(proofs - 1)].iter().map(report_step));
                         let e = match backend.stop_after_failed_proof(id) {

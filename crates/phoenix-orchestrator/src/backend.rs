@@ -274,7 +274,7 @@ impl<'a> NodeBackend<'a> {
             } => self.ensure_dir(path, *uid, *gid, *mode, *set_mode),
             Op::EditFirewall { path, content, .. } => self.write_file(path, content),
             Op::ProveMap { vmid: id, .. } | Op::ProveVolume { vmid: id, .. } => {
-                self.prove_all(*id, &[op]).map_err(|(_, e)| e)
+                self.prove_all(*id, &[op]).map_err(|failed| failed.1)
             }
             Op::SubIds { .. }
             | Op::CheckStorage { .. }
@@ -389,7 +389,7 @@ impl<'a> NodeBackend<'a> {
     /// host of a probe file made inside (removed on the host afterwards). On failure,
     /// the index of the proof that failed and its error (the messages of one exec per
     /// command before).
-    pub fn prove_all(&self, id: u32, ops: &[&Op]) -> Result<(), (usize, StepError)> {
+    pub fn prove_all(&self, id: u32, ops: &[&Op]) -> Result<(), Box<(usize, StepError)>> {
         let mut cmds: Vec<Vec<String>> = Vec::new();
         // Per op, the indexes of its commands in `cmds`.
         let mut of_op: Vec<Vec<usize>> = Vec::new();
@@ -435,7 +435,7 @@ impl<'a> NodeBackend<'a> {
         let out = self
             .pct
             .exec(vmid(id), &argv)
-            .map_err(|e| (0, Self::pct_err(id, "pct exec")(e)));
+            .map_err(|e| Box::new((0, Self::pct_err(id, "pct exec")(e))));
         let run = match out {
             Ok(out) => ProofRun::parse(&out.stdout_lossy(), &out.stderr_lossy(), out.status.code()),
             Err(e) => return Err(e),
@@ -481,7 +481,7 @@ impl<'a> NodeBackend<'a> {
                 _ => Ok(()),
             };
             if let Err(e) = checked {
-                result = Err((i, e));
+                result = Err(Box::new((i, e)));
                 break;
             }
         }
@@ -494,8 +494,11 @@ impl<'a> NodeBackend<'a> {
                     source,
                 };
                 result = match result {
-                    Err((i, e)) => Err((i, e.with_cleanup(c))),
-                    Ok(()) => Err((ops.len().saturating_sub(1), c)),
+                    Err(failed) => {
+                        let (i, e) = *failed;
+                        Err(Box::new((i, e.with_cleanup(c))))
+                    }
+                    Ok(()) => Err(Box::new((ops.len().saturating_sub(1), c))),
                 };
             }
         }
