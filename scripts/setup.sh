@@ -5,8 +5,9 @@
 # debian-12), nftables for the emulator's filtered uplink (pct-emulator-net up),
 # apparmor (apparmor_parser and the lxc abstractions), nginx (nginx -t of the rendered
 # gateway), openssl (its test certificate), shellcheck (the embedded feature scripts),
-# systemd (systemd-analyze verify of the rendered vllm and ollama units),
-# and root's subordinate id ranges that unprivileged LXC needs. Idempotent.
+# systemd (systemd-analyze verify of the rendered vllm and ollama units), jq (the fleet
+# benchmark's bash-era baseline), and root's subordinate id ranges that unprivileged LXC
+# needs. Idempotent.
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
@@ -15,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 packages=(lxc uidmap busybox-static apparmor nginx openssl shellcheck iproute2 tar xz-utils
-  zstd gzip mmdebstrap debian-archive-keyring nftables curl util-linux systemd)
+  zstd gzip mmdebstrap debian-archive-keyring nftables curl util-linux systemd jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -18,7 +18,7 @@ echo "== end-to-end fleet tests against the emulator in PVE 8 mode"
 PCT_EMU_PVE_VERSION=8 cargo test --workspace --test e2e_fleet || status=1
 echo "== shellcheck of the embedded scripts"
 if command -v shellcheck >/dev/null; then
-  shellcheck -x -P crates/phoenix-features/scripts crates/phoenix-features/scripts/*.sh fixtures/bin/*.sh fixtures/bin/*/*.sh || status=1
+  shellcheck -x -P crates/phoenix-features/scripts crates/phoenix-features/scripts/*.sh fixtures/bin/*.sh fixtures/bin/*/*.sh crates/phoenix-orchestrator/src/prove.sh crates/phoenix-cli/benches/bash-era.sh scripts/bench.sh || status=1
 elif [ "${PHOENIX_REQUIRE_SYSTEM_TESTS:-0}" = 1 ]; then
   echo "shellcheck is missing (scripts/setup.sh installs it)" >&2
   status=1

@@ -165,6 +165,25 @@ fn fail_hook_counts_across_processes_and_log_hook_records_argv() {
 }
 
 #[test]
+fn the_log_hook_writes_one_line_per_call_when_an_argument_spans_lines() {
+    let r = Root::new();
+    r.write_conf(150, CONF);
+    let log = r.0.path().join("calls.log");
+    let log_s = log.display().to_string();
+    let env = [("PCT_EMU_LOG", log_s.as_str())];
+    // A stopped CT refuses exec; the call is logged all the same.
+    r.run(
+        PCT,
+        &["exec", "150", "--", "sh", "-c", "echo a\necho b", "x"],
+        &env,
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "pct exec 150 -- sh -c echo a\\necho b x\n"
+    );
+}
+
+#[test]
 fn pvesm_status_lists_the_fresh_install_storages_with_each_releases_header() {
     let r = Root::new();
     for (version, header) in [

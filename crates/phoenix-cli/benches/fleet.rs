@@ -1,20 +1,29 @@
-//! Benchmark of `phoenix up` on a fleet of real LXC containers driven through the pct
-//! emulator: wall time of a first and a second `up` at several `--jobs`, and the emulator
-//! calls each created container costs.
+//! The benchmarks of BENCHMARKS.md, side by side in one run: `phoenix validate` and
+//! `phoenix plan` on generated fleets of 10, 1,000 and 10,000 containers; `phoenix up`
+//! on a fleet of real LXC containers driven through the pct emulator at several
+//! `--jobs`, against a lower bound computed from the DAG and the calls each container
+//! made; the emulator calls a created container and a no-op re-run cost; and the same
+//! fleet converged the old system's way (`bash-era.sh`: one `jq` per value, one
+//! `pct set` per option, the start/stop cycle, one container after the other).
 //!
-//! `cargo bench -p phoenix-cli --bench fleet` runs the full benchmark: 20 containers (the
-//! template CT 7000 created from the busybox OS template and snapshotted, 19 clones
-//! 7001..7019 of that snapshot) on the bridge `vmbrbench`, at `--jobs 1` and `--jobs 4`,
-//! with `PCT_EMU_LATENCY_MS=200`. Without `--bench` (`cargo test --all-targets`) it runs a
-//! smoke version of the same flow: 3 containers, no latency, `--jobs 2`. Both fail when the
-//! second `up` makes a mutating call.
+//! `bash scripts/bench.sh` builds what it needs, runs `cargo bench -p phoenix-cli --bench
+//! fleet` and writes BENCHMARKS.md (from `PHOENIX_BENCH_MD`, the markdown this prints).
+//! The full benchmark: 20 containers (the template CT 7000 created from the busybox OS
+//! template and snapshotted, 19 clones 7001..7019 of that snapshot) on the bridge
+//! `vmbrbench`, at `--jobs` 1, 4 and 8 with `PCT_EMU_LATENCY_MS=200`; the baseline on CTs
+//! 7030..7049 on `vmbrbn0`. Without `--bench` (`cargo test --all-targets`) it runs a smoke
+//! version of the same flow: 3 containers, no latency, `--jobs 2`, plan and validate of
+//! 10 containers, the baseline on 3. Both fail when a count target is missed (calls per
+//! created clone, a second `up` that mutates); times are reported, never asserted.
 //!
-//! It needs root, LXC and the emulator binaries (`pct`, `pvesm`, `phoenix-mktemplate`),
-//! which it looks for in the bench's own profile directory, then `target/release`, then
-//! `target/debug`: build them with `cargo build --release -p phoenix-cli -p pct-emulator`.
-//! Every run gets a fresh temporary root, and its containers are destroyed at the end,
-//! also when the run fails.
+//! It needs root, LXC, `jq` and the emulator binaries (`pct`, `pvesm`,
+//! `phoenix-mktemplate`), which it looks for in the bench's own profile directory, then
+//! `target/release`, then `target/debug`: build them with `cargo build --release -p
+//! phoenix-cli -p pct-emulator`. Every run gets a fresh temporary root, and its
+//! containers are destroyed at the end, also when the run fails.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output};
 use std::time::{Duration, Instant};
@@ -23,41 +32,63 @@ use anyhow::{Context, bail};
 use phoenix_testkit::Need;
 use serde_json::{Value, json};
 
-/// The first container id; the fleet uses `FIRST_CTID..FIRST_CTID + n`.
+/// The first container id of phoenix's fleet; it uses `FIRST_CTID..FIRST_CTID + n`.
 const FIRST_CTID: u32 = 7000;
-/// The host bridge of every container (created by the bench: pct start refuses a
+/// The first container id of the baseline's fleet.
+const BASELINE_CTID: u32 = 7030;
+/// The host bridge of phoenix's containers (created by the bench: pct start refuses a
 /// missing bridge, as Proxmox does).
 const BRIDGE: &str = "vmbrbench";
+/// The host bridge of the baseline's containers.
+const BASELINE_BRIDGE: &str = "vmbrbn0";
 /// The snapshot of the template the clones are made from.
 const SNAPSHOT: &str = "bench-base";
 /// The OS template `phoenix-mktemplate` installs.
 const OS_TEMPLATE: &str = "local:vztmpl/phoenix-busybox_amd64.tar.gz";
 /// The emulator subcommands that only read (a second `up` may make only these).
 const READS: [&str; 5] = ["config", "status", "list", "listsnapshot", "pending"];
+/// The old system's script.
+const BASH_ERA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/bash-era.sh");
 
 /// What one invocation measures.
 struct Mode {
+    bench: bool,
     cts: u32,
     latency_ms: u64,
     jobs: Vec<u32>,
+    /// Fleet sizes of the validate and plan timings.
+    sizes: Vec<u32>,
+    /// Runs per timing (the median is reported).
+    repeats: usize,
 }
 
 fn main() -> ExitCode {
     let bench = std::env::args().any(|a| a == "--bench");
     let mode = if bench {
         Mode {
+            bench,
             cts: 20,
             latency_ms: 200,
-            jobs: vec![1, 4],
+            jobs: vec![1, 4, 8],
+            sizes: vec![10, 1_000, 10_000],
+            repeats: 5,
         }
     } else {
         Mode {
+            bench,
             cts: 3,
             latency_ms: 0,
             jobs: vec![2],
+            sizes: vec![10],
+            repeats: 1,
         }
     };
-    if !phoenix_testkit::require(&[Need::Root, Need::Command("lxc-start"), Need::Command("ip")]) {
+    if !phoenix_testkit::require(&[
+        Need::Root,
+        Need::Command("lxc-start"),
+        Need::Command("ip"),
+        Need::Command("jq"),
+    ]) {
         return ExitCode::SUCCESS;
     }
     let bins = match Bins::find() {
@@ -72,9 +103,11 @@ fn main() -> ExitCode {
         }
     };
     match run(&mode, &bins) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!("error: a second `phoenix up` made mutating calls (see the table)");
+        Ok(missed) if missed.is_empty() => ExitCode::SUCCESS,
+        Ok(missed) => {
+            for m in missed {
+                eprintln!("error: count target missed: {m}");
+            }
             ExitCode::FAILURE
         }
         Err(err) => {
@@ -84,67 +117,127 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs every `--jobs` value and prints the table; false when a second `up` mutated.
-fn run(mode: &Mode, bins: &Bins) -> anyhow::Result<bool> {
-    let config = tempfile::tempdir().context("creating the config directory")?;
-    for (name, value) in fleet_config(mode.cts) {
-        let text = serde_json::to_string_pretty(&value)?;
-        std::fs::write(config.path().join(name), text)
-            .with_context(|| format!("writing {name}"))?;
-    }
-    let bridge = BridgeGuard::new();
+/// Runs every measurement, prints the markdown (and writes it to `PHOENIX_BENCH_MD`);
+/// returns the count targets that were missed.
+fn run(mode: &Mode, bins: &Bins) -> anyhow::Result<Vec<String>> {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!(
-        "fleet: {} CTs (CT {FIRST_CTID} from {OS_TEMPLATE} + snapshot, {} clones), \
-         PCT_EMU_LATENCY_MS={}, {cpus} CPUs",
-        mode.cts,
-        mode.cts - 1,
-        mode.latency_ms
-    );
-    println!("phoenix: {}", bins.phoenix.display());
-    println!("pct:     {}", bins.pct.display());
+    eprintln!("validate and plan: {:?} containers", mode.sizes);
+    let speed = mode
+        .sizes
+        .iter()
+        .map(|&n| measure_plan(mode, bins, n))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let config = tempfile::tempdir().context("creating the config directory")?;
+    write_config(config.path(), mode.cts, FIRST_CTID, BRIDGE)?;
+    let bridge = BridgeGuard::new(BRIDGE);
     let mut rows = Vec::new();
     for &jobs in &mode.jobs {
         rows.push(measure(mode, bins, config.path(), jobs)?);
     }
-    println!();
-    print!("{}", render_table(&rows, mode.cts));
     drop(bridge);
-    Ok(rows.iter().all(|r| r.second_calls.mutating() == 0))
+
+    let base_config = tempfile::tempdir().context("creating the baseline's config directory")?;
+    write_config(base_config.path(), mode.cts, BASELINE_CTID, BASELINE_BRIDGE)?;
+    let bridge = BridgeGuard::new(BASELINE_BRIDGE);
+    let baseline = measure_baseline(mode, bins, base_config.path())?;
+    drop(bridge);
+    let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+
+    let report = Report {
+        mode,
+        cpus,
+        load: (load.trim(), load_after.trim()),
+        speed: &speed,
+        rows: &rows,
+        baseline: &baseline,
+    };
+    let md = report.markdown();
+    print!("{md}");
+    if let Some(path) = std::env::var_os("PHOENIX_BENCH_MD") {
+        std::fs::write(&path, &md)
+            .with_context(|| format!("writing {}", PathBuf::from(&path).display()))?;
+    }
+    Ok(report.missed())
 }
 
-/// One row of the table.
+/// The median of some durations.
+fn median(mut d: Vec<Duration>) -> Duration {
+    d.sort();
+    d.get(d.len() / 2).copied().unwrap_or_default()
+}
+
+/// Validate and plan timings of one fleet size.
+struct Speed {
+    cts: u32,
+    validate: Duration,
+    plan: Duration,
+    /// Emulator calls one `phoenix plan` made.
+    plan_calls: usize,
+}
+
+/// `phoenix validate` and `phoenix plan` (all containers new) of a fleet of `n`, each
+/// `repeats` times; the medians.
+fn measure_plan(mode: &Mode, bins: &Bins, n: u32) -> anyhow::Result<Speed> {
+    let config = tempfile::tempdir().context("creating the config directory")?;
+    write_config(config.path(), n, FIRST_CTID, BRIDGE)?;
+    // No container is created: the fleet's ids are only planned.
+    let fleet = Fleet::new(bins, config.path(), 0, FIRST_CTID)?;
+    fleet.mktemplate()?;
+    let mut validate = Vec::new();
+    let mut plan = Vec::new();
+    let log = fleet.root().join("calls-plan.log");
+    for i in 0..mode.repeats {
+        validate.push(fleet.phoenix(&["validate"], None)?);
+        let _ = std::fs::remove_file(&log);
+        plan.push(fleet.phoenix(&["plan"], Some((&log, 0)))?);
+        if i == 0 {
+            eprintln!(
+                "{n} containers: validate {:.3} s, plan {:.3} s",
+                validate[0].as_secs_f64(),
+                plan[0].as_secs_f64()
+            );
+        }
+    }
+    Ok(Speed {
+        cts: n,
+        validate: median(validate),
+        plan: median(plan),
+        plan_calls: CallLog::read(&log)?.lines.len(),
+    })
+}
+
+/// One row of the `up` table.
 struct Row {
     jobs: u32,
+    /// The emulator's own time for one `pct clone` (no latency), median of 3.
+    clone_work: Duration,
     first: Duration,
     second: Duration,
-    first_calls: Calls,
-    second_calls: Calls,
+    first_log: CallLog,
+    second_log: CallLog,
 }
 
 /// Converges the fleet from nothing, then again, on a fresh root; destroys it after.
 fn measure(mode: &Mode, bins: &Bins, config: &Path, jobs: u32) -> anyhow::Result<Row> {
-    let fleet = Fleet::new(bins, config, mode.cts)?;
+    let fleet = Fleet::new(bins, config, mode.cts, FIRST_CTID)?;
+    fleet.mktemplate()?;
     let root = fleet.root();
-    let status = Command::new(&bins.mktemplate)
-        .arg("--root")
-        .arg(root)
-        .output()
-        .context("running phoenix-mktemplate")?;
-    check(&bins.mktemplate, &status)?;
-
     let jobs_arg = jobs.to_string();
     let up = ["up", "--jobs", jobs_arg.as_str()];
     let first_log = root.join("calls-first.log");
     let first = fleet.phoenix(&up, Some((&first_log, mode.latency_ms)))?;
     let second_log = root.join("calls-second.log");
     let second = fleet.phoenix(&up, Some((&second_log, mode.latency_ms)))?;
+    let clone_work = fleet.time_clones(mode.cts, 3)?;
     let row = Row {
         jobs,
+        clone_work,
         first,
         second,
-        first_calls: Calls::from_log(&first_log)?,
-        second_calls: Calls::from_log(&second_log)?,
+        first_log: CallLog::read(&first_log)?,
+        second_log: CallLog::read(&second_log)?,
     };
     eprintln!(
         "--jobs {jobs}: first up {:.1} s, second up {:.1} s",
@@ -155,9 +248,55 @@ fn measure(mode: &Mode, bins: &Bins, config: &Path, jobs: u32) -> anyhow::Result
     Ok(row)
 }
 
-/// The three config files of a fleet of `n` containers: CT 7000 from the OS template with
-/// a template snapshot, and `n - 1` clones of that snapshot.
-fn fleet_config(n: u32) -> [(&'static str, Value); 3] {
+/// The baseline's run.
+struct Baseline {
+    wall: Duration,
+    log: CallLog,
+    /// `jq` processes.
+    jq: usize,
+}
+
+/// The same fleet (other ids, another bridge) converged by `bash-era.sh`.
+fn measure_baseline(mode: &Mode, bins: &Bins, config: &Path) -> anyhow::Result<Baseline> {
+    let fleet = Fleet::new(bins, config, mode.cts, BASELINE_CTID)?;
+    fleet.mktemplate()?;
+    let log = fleet.root().join("calls-bash.log");
+    let jq_log = fleet.root().join("jq.log");
+    let mut cmd = Command::new("bash");
+    cmd.arg(BASH_ERA)
+        .arg(config)
+        .env("PCT", &bins.pct)
+        .env("JQ_LOG", &jq_log);
+    fleet.emulator_env(&mut cmd, Some((&log, mode.latency_ms)))?;
+    let start = Instant::now();
+    let out = cmd.output().context("running bash-era.sh")?;
+    let wall = start.elapsed();
+    check(Path::new(BASH_ERA), &out)?;
+    let jq = std::fs::read_to_string(&jq_log)
+        .map(|t| t.lines().count())
+        .unwrap_or(0);
+    eprintln!("bash era: {:.1} s", wall.as_secs_f64());
+    let baseline = Baseline {
+        wall,
+        log: CallLog::read(&log)?,
+        jq,
+    };
+    drop(fleet);
+    Ok(baseline)
+}
+
+/// Writes the three config files of a fleet of `n` containers from `first` on `bridge`.
+fn write_config(dir: &Path, n: u32, first: u32, bridge: &str) -> anyhow::Result<()> {
+    for (name, value) in fleet_config(n, first, bridge) {
+        let text = serde_json::to_string_pretty(&value)?;
+        std::fs::write(dir.join(name), text).with_context(|| format!("writing {name}"))?;
+    }
+    Ok(())
+}
+
+/// The three config files of a fleet of `n` containers: CT `first` from the OS template
+/// with a template snapshot, and `n - 1` clones of that snapshot, on `bridge`.
+fn fleet_config(n: u32, first: u32, bridge: &str) -> [(&'static str, Value); 3] {
     let lxc: serde_json::Map<String, Value> = (0..n)
         .map(|i| {
             let mut ct = json!({
@@ -168,11 +307,11 @@ fn fleet_config(n: u32) -> [(&'static str, Value); 3] {
                 "storage_size_gb": 1,
                 "network_config": {
                     "name": "eth0",
-                    "bridge": BRIDGE,
-                    "ip": format!("10.77.0.{}/24", 10 + i),
+                    "bridge": bridge,
+                    "ip": format!("10.77.{}.{}/16", i / 240, 10 + i % 240),
                     "gw": "10.77.0.1"
                 },
-                "mac_address": format!("52:54:00:77:{:02x}:{:02x}", i / 256, i % 256),
+                "mac_address": format!("52:54:{:02x}:77:{:02x}:{:02x}", first % 256, i / 256, i % 256),
                 "unprivileged": true,
                 "features": [],
                 "lxc_options": []
@@ -181,9 +320,9 @@ fn fleet_config(n: u32) -> [(&'static str, Value); 3] {
                 ct["template"] = json!(OS_TEMPLATE);
                 ct["template_snapshot_name"] = json!(SNAPSHOT);
             } else {
-                ct["clone_from_ctid"] = json!(FIRST_CTID);
+                ct["clone_from_ctid"] = json!(first);
             }
-            ((FIRST_CTID + i).to_string(), ct)
+            ((first + i).to_string(), ct)
         })
         .collect();
     let hypervisor = json!({
@@ -191,12 +330,12 @@ fn fleet_config(n: u32) -> [(&'static str, Value); 3] {
         "timezone": "UTC",
         "network": {
             "interfaces": {
-                "name": BRIDGE,
-                "address": "10.77.0.2/24",
+                "name": bridge,
+                "address": "10.77.0.2/16",
                 "gateway": "10.77.0.1",
                 "dns_nameservers": "10.77.0.1"
             },
-            "default_subnet": "10.77.0.0/24"
+            "default_subnet": "10.77.0.0/16"
         },
         "proxmox_storage_ids": { "lxc_disks": "local-zfs" },
         "mount_point_base": "/mnt/pve",
@@ -214,7 +353,7 @@ fn fleet_config(n: u32) -> [(&'static str, Value); 3] {
             "memory_mb": 512,
             "disk_size_gb": 8,
             "storage_pool": "local-zfs",
-            "network_bridge": BRIDGE
+            "network_bridge": bridge
         },
         "vms": []
     });
@@ -280,7 +419,7 @@ struct Fleet<'a> {
 }
 
 impl<'a> Fleet<'a> {
-    fn new(bins: &'a Bins, config: &'a Path, cts: u32) -> anyhow::Result<Fleet<'a>> {
+    fn new(bins: &'a Bins, config: &'a Path, cts: u32, first: u32) -> anyhow::Result<Fleet<'a>> {
         let root = tempfile::tempdir().context("creating the root directory")?;
         // The containers' id-mapped root users must be able to reach their rootfs.
         std::fs::set_permissions(
@@ -291,7 +430,7 @@ impl<'a> Fleet<'a> {
         Ok(Fleet {
             bins,
             config,
-            ids: (FIRST_CTID..FIRST_CTID + cts).collect(),
+            ids: (first..first + cts).collect(),
             root,
         })
     }
@@ -300,16 +439,20 @@ impl<'a> Fleet<'a> {
         self.root.path()
     }
 
-    /// `phoenix --root R --config-dir C <args>` with the emulator; `log` is the call log
-    /// and the latency. Returns the wall time; fails with the output on a nonzero exit.
-    fn phoenix(&self, args: &[&str], log: Option<(&Path, u64)>) -> anyhow::Result<Duration> {
-        let mut cmd = Command::new(&self.bins.phoenix);
-        cmd.arg("--root")
+    /// Installs the OS template into the root.
+    fn mktemplate(&self) -> anyhow::Result<()> {
+        let status = Command::new(&self.bins.mktemplate)
+            .arg("--root")
             .arg(self.root())
-            .arg("--config-dir")
-            .arg(self.config)
-            .args(args)
-            .env("PHOENIX_ROOT", self.root())
+            .output()
+            .context("running phoenix-mktemplate")?;
+        check(&self.bins.mktemplate, &status)
+    }
+
+    /// The emulator's environment: this root, its binaries first on `PATH`, and the call
+    /// log with the latency when `log` is given.
+    fn emulator_env(&self, cmd: &mut Command, log: Option<(&Path, u64)>) -> anyhow::Result<()> {
+        cmd.env("PHOENIX_ROOT", self.root())
             .env("PHOENIX_PCT", &self.bins.pct)
             .env("PHOENIX_PVESM", &self.bins.pvesm)
             .env_remove("PHOENIX_CONFIG_DIR")
@@ -327,6 +470,42 @@ impl<'a> Fleet<'a> {
             cmd.env("PCT_EMU_LOG", file)
                 .env("PCT_EMU_LATENCY_MS", latency_ms.to_string());
         }
+        Ok(())
+    }
+
+    /// The emulator's own time for a `pct clone` of the source's snapshot, without
+    /// latency: the median of `n` clones to the ids after the fleet's (destroyed after).
+    fn time_clones(&self, cts: u32, n: u32) -> anyhow::Result<Duration> {
+        let source = self.ids.first().copied().unwrap_or(FIRST_CTID);
+        let mut took = Vec::new();
+        for k in 0..n {
+            let id = (source + cts + k).to_string();
+            let mut cmd = Command::new(&self.bins.pct);
+            cmd.args(["clone", &source.to_string(), &id, "--snapname", SNAPSHOT]);
+            self.emulator_env(&mut cmd, None)?;
+            let start = Instant::now();
+            let out = cmd.output().context("running pct clone")?;
+            took.push(start.elapsed());
+            check(&self.bins.pct, &out)?;
+            let mut cmd = Command::new(&self.bins.pct);
+            cmd.args(["destroy", &id, "--purge", "1"]);
+            self.emulator_env(&mut cmd, None)?;
+            let out = cmd.output().context("running pct destroy")?;
+            check(&self.bins.pct, &out)?;
+        }
+        Ok(median(took))
+    }
+
+    /// `phoenix --root R --config-dir C <args>` with the emulator; `log` is the call log
+    /// and the latency. Returns the wall time; fails with the output on a nonzero exit.
+    fn phoenix(&self, args: &[&str], log: Option<(&Path, u64)>) -> anyhow::Result<Duration> {
+        let mut cmd = Command::new(&self.bins.phoenix);
+        cmd.arg("--root")
+            .arg(self.root())
+            .arg("--config-dir")
+            .arg(self.config)
+            .args(args);
+        self.emulator_env(&mut cmd, log)?;
         let start = Instant::now();
         let out = cmd.output().context("running phoenix")?;
         let took = start.elapsed();
@@ -367,29 +546,30 @@ impl Drop for Fleet<'_> {
 /// Creates the bridge when it is missing, and removes it on drop when it did not exist
 /// before the benchmark.
 struct BridgeGuard {
+    name: &'static str,
     existed: bool,
 }
 
 impl BridgeGuard {
-    fn new() -> BridgeGuard {
-        let existed = Path::new("/sys/class/net").join(BRIDGE).exists();
+    fn new(name: &'static str) -> BridgeGuard {
+        let existed = Path::new("/sys/class/net").join(name).exists();
         if !existed {
             for args in [
-                &["link", "add", "name", BRIDGE, "type", "bridge"][..],
-                &["link", "set", BRIDGE, "up"],
+                &["link", "add", "name", name, "type", "bridge"][..],
+                &["link", "set", name, "up"],
             ] {
                 let _ = Command::new("ip").args(args).output();
             }
         }
-        BridgeGuard { existed }
+        BridgeGuard { name, existed }
     }
 }
 
 impl Drop for BridgeGuard {
     fn drop(&mut self) {
-        if !self.existed && Path::new("/sys/class/net").join(BRIDGE).exists() {
+        if !self.existed && Path::new("/sys/class/net").join(self.name).exists() {
             let _ = Command::new("ip")
-                .args(["link", "del", "name", BRIDGE])
+                .args(["link", "del", "name", self.name])
                 .output();
         }
     }
@@ -409,10 +589,10 @@ fn check(program: &Path, out: &Output) -> anyhow::Result<()> {
     )
 }
 
-/// Emulator calls (`pct` and `pvesm`) of one run, by kind.
-#[derive(Debug, Default, Clone, Copy)]
+/// Emulator calls by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct Calls {
-    /// config, status, list, listsnapshot, pending.
+    /// config, status, list, listsnapshot, pending (and `pvesm status`).
     reads: usize,
     /// `pct exec` (the idmap proof; may write inside the container).
     execs: usize,
@@ -421,27 +601,12 @@ struct Calls {
 }
 
 impl Calls {
-    /// Counts the lines of a `PCT_EMU_LOG` file (`<program> <subcommand> ...`); a missing
-    /// file is a run without calls.
-    fn from_log(path: &Path) -> anyhow::Result<Calls> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
-        Ok(Calls::parse(&text))
-    }
-
-    fn parse(log: &str) -> Calls {
-        let mut calls = Calls::default();
-        for line in log.lines().filter(|l| !l.trim().is_empty()) {
-            match line.split_whitespace().nth(1).unwrap_or("") {
-                sub if READS.contains(&sub) => calls.reads += 1,
-                "exec" => calls.execs += 1,
-                _ => calls.writes += 1,
-            }
+    fn add(&mut self, line: &str) {
+        match line.split_whitespace().nth(1).unwrap_or("") {
+            sub if READS.contains(&sub) => self.reads += 1,
+            "exec" => self.execs += 1,
+            _ => self.writes += 1,
         }
-        calls
     }
 
     fn total(&self) -> usize {
@@ -454,38 +619,450 @@ impl Calls {
     }
 }
 
-/// The result table (plain text, one row per `--jobs`).
-fn render_table(rows: &[Row], cts: u32) -> String {
-    let per_ct = |n: usize| n as f64 / f64::from(cts);
-    let mut out = format!(
-        "{:>4}  {:>9}  {:>9}  {:>10}  {:>30}  {:>11}  {:>12}\n",
-        "jobs",
-        "1st up",
-        "2nd up",
-        "1st calls",
-        "1st calls/CT (read+exec+write)",
-        "2nd calls",
-        "2nd mutating"
-    );
-    for r in rows {
-        let c = r.first_calls;
-        let split = format!(
-            "{:.2} ({:.2} + {:.2} + {:.2})",
-            per_ct(c.total()),
-            per_ct(c.reads),
-            per_ct(c.execs),
-            per_ct(c.writes)
-        );
-        out.push_str(&format!(
-            "{:>4}  {:>7.1} s  {:>7.1} s  {:>10}  {:>30}  {:>11}  {:>12}\n",
-            r.jobs,
-            r.first.as_secs_f64(),
-            r.second.as_secs_f64(),
-            c.total(),
-            split,
-            r.second_calls.total(),
-            r.second_calls.mutating()
-        ));
+/// A `PCT_EMU_LOG` file: `<program> <subcommand> ...`, one call a line.
+#[derive(Debug, Default, Clone)]
+struct CallLog {
+    lines: Vec<String>,
+}
+
+impl CallLog {
+    /// Reads the log; a missing file is a run without calls.
+    fn read(path: &Path) -> anyhow::Result<CallLog> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        Ok(CallLog {
+            lines: text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })
     }
-    out
+
+    /// The container a call is about (`pct clone SRC NEW` is about NEW); `None` for the
+    /// calls about the node (`pct list`, `pvesm status`).
+    fn vmid_of(line: &str) -> Option<u32> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (program, sub) = (words.first()?, words.get(1)?);
+        if !program.ends_with("pct") {
+            return None;
+        }
+        let at = if *sub == "clone" { 3 } else { 2 };
+        words.get(at)?.parse().ok()
+    }
+
+    fn all(&self) -> Calls {
+        let mut c = Calls::default();
+        for l in &self.lines {
+            c.add(l);
+        }
+        c
+    }
+
+    /// Calls about the node, not about one container.
+    fn node(&self) -> Calls {
+        let mut c = Calls::default();
+        for l in self.lines.iter().filter(|l| Self::vmid_of(l).is_none()) {
+            c.add(l);
+        }
+        c
+    }
+
+    /// Calls per container.
+    fn per_ct(&self) -> BTreeMap<u32, Calls> {
+        let mut out: BTreeMap<u32, Calls> = BTreeMap::new();
+        for l in &self.lines {
+            if let Some(id) = Self::vmid_of(l) {
+                out.entry(id).or_default().add(l);
+            }
+        }
+        out
+    }
+
+    /// How many lines have this subcommand.
+    fn count(&self, sub: &str) -> usize {
+        self.lines
+            .iter()
+            .filter(|l| l.split_whitespace().nth(1) == Some(sub))
+            .count()
+    }
+}
+
+/// The shortest time the first `up` can take at `jobs`: the calls about the node (before
+/// any container), then the source's calls (every clone needs it), then its clones: each
+/// `pct clone` holds the source's lock, so the clones take at least one call each one
+/// after the other plus the rest of the last one, and at least their calls divided by
+/// `jobs`; each call costs `latency`, a `pct clone` `clone_work` more (the emulator's
+/// own work, zero for the bound of the calls alone). Needs the fleet's shape: one
+/// source, its clones.
+fn lower_bound(
+    log: &CallLog,
+    source: u32,
+    jobs: u32,
+    latency: Duration,
+    clone_work: Duration,
+) -> Duration {
+    let l = latency.as_secs_f64();
+    let w = clone_work.as_secs_f64();
+    let node = log.node().total() as f64;
+    let per = log.per_ct();
+    let src = per.get(&source).map_or(0, Calls::total) as f64;
+    let clones: Vec<usize> = per
+        .iter()
+        .filter(|(id, _)| **id != source)
+        .map(|(_, c)| c.total())
+        .collect();
+    let n = clones.len() as f64;
+    let rest = clones.iter().min().map_or(0, |m| m.saturating_sub(1)) as f64;
+    let chain = n * (l + w) + rest * l;
+    let work = (clones.iter().sum::<usize>() as f64 * l + n * w) / f64::from(jobs.max(1));
+    Duration::from_secs_f64((node + src) * l + chain.max(work))
+}
+
+/// Everything measured, rendered as BENCHMARKS.md.
+struct Report<'a> {
+    mode: &'a Mode,
+    cpus: usize,
+    load: (&'a str, &'a str),
+    speed: &'a [Speed],
+    rows: &'a [Row],
+    baseline: &'a Baseline,
+}
+
+/// The count targets (issue 16): a created clone makes at most this many calls that
+/// mutate or exec, and at most this many reads.
+const CLONE_MUTATING_MAX: usize = 4;
+const CLONE_READS_MAX: usize = 2;
+/// `--jobs 4` within this factor of the lower bound (reported, never asserted).
+const JOBS4_RATIO_MAX: f64 = 1.3;
+
+impl Report<'_> {
+    fn secs(d: Duration) -> String {
+        if d < Duration::from_secs(1) {
+            format!("{:.0} ms", d.as_secs_f64() * 1000.0)
+        } else {
+            format!("{:.1} s", d.as_secs_f64())
+        }
+    }
+
+    /// The clones' calls (the created containers but the source).
+    fn clone_calls(row: &Row) -> Vec<Calls> {
+        row.first_log
+            .per_ct()
+            .into_iter()
+            .filter(|(id, _)| *id != FIRST_CTID)
+            .map(|(_, c)| c)
+            .collect()
+    }
+
+    /// The count targets that were missed.
+    fn missed(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for r in self.rows {
+            for (i, c) in Self::clone_calls(r).iter().enumerate() {
+                if c.mutating() > CLONE_MUTATING_MAX || c.reads > CLONE_READS_MAX {
+                    out.push(format!(
+                        "--jobs {}: clone #{}: {} mutating or exec calls (at most {CLONE_MUTATING_MAX}), {} reads (at most {CLONE_READS_MAX})",
+                        r.jobs,
+                        i + 1,
+                        c.mutating(),
+                        c.reads
+                    ));
+                }
+            }
+            let second = r.second_log.all();
+            if second.mutating() > 0 {
+                out.push(format!(
+                    "--jobs {}: the second up made {} mutating calls",
+                    r.jobs,
+                    second.mutating()
+                ));
+            }
+            let per = r.second_log.per_ct();
+            if per.values().any(|c| c.total() > 1) || r.second_log.count("list") > 1 {
+                out.push(format!(
+                    "--jobs {}: the second up read more than once per container and one pct list",
+                    r.jobs
+                ));
+            }
+        }
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let m = self.mode;
+        let mut o = String::new();
+        let w = &mut o;
+        let _ = writeln!(w, "# Benchmarks\n");
+        let _ = writeln!(
+            w,
+            "Regenerate this file with `bash scripts/bench.sh` (as root, with LXC and `jq`; \
+             it builds the release binaries and runs `cargo bench -p phoenix-cli --bench fleet`). \
+             Every figure below comes from one run of that command on one machine: \
+             {} CPUs, load average `{}` at the start and `{}` at the end. Times are medians \
+             where a row says so, else one run; calls and processes are counted, so they do \
+             not depend on the machine. Times measured while other builds share the CPUs are \
+             noisy: compare the ratios (measured side by side in this run) and the counts.{}\n",
+            self.cpus,
+            self.load.0,
+            self.load.1,
+            if m.bench {
+                ""
+            } else {
+                " **This is the smoke run (`cargo test`), not the benchmark.**"
+            }
+        );
+
+        let _ = writeln!(w, "## Validate and plan\n");
+        let _ = writeln!(
+            w,
+            "`phoenix validate` and `phoenix plan` (every container new: one `pct list`, one \
+             `pvesm status`) as processes, on generated fleets (one template CT, the rest its \
+             clones), median of {} runs each, with the pct emulator and no latency.\n",
+            m.repeats
+        );
+        let _ = writeln!(
+            w,
+            "| containers | validate | plan | plan per container | plan's pct/pvesm calls |"
+        );
+        let _ = writeln!(w, "| ---: | ---: | ---: | ---: | ---: |");
+        for s in self.speed {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {:.1} µs | {} |",
+                s.cts,
+                Self::secs(s.validate),
+                Self::secs(s.plan),
+                s.plan.as_secs_f64() * 1e6 / f64::from(s.cts),
+                s.plan_calls
+            );
+        }
+
+        let _ = writeln!(w, "\n## pct calls per created container\n");
+        let _ = writeln!(
+            w,
+            "The fleet: {} containers, CT {FIRST_CTID} created from `{OS_TEMPLATE}` and \
+             snapshotted, {} clones of that snapshot. Counted from the emulator's call log \
+             (`PCT_EMU_LOG`) of the first `phoenix up --jobs {}` (every `--jobs` makes the \
+             same calls). Reads: `config`, `status`, `list`, `listsnapshot`, `pvesm status`; \
+             execs: `pct exec`; mutations: everything else.\n",
+            m.cts,
+            m.cts - 1,
+            self.rows.first().map_or(0, |r| r.jobs)
+        );
+        if let Some(r) = self.rows.first() {
+            let _ = writeln!(w, "| what | calls | reads | execs | mutations | target |");
+            let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | --- |");
+            let per = r.first_log.per_ct();
+            let node = r.first_log.node();
+            let _ = writeln!(
+                w,
+                "| the node (`pct list`, `pvesm status`), once per run | {} | {} | {} | {} | |",
+                node.total(),
+                node.reads,
+                node.execs,
+                node.writes
+            );
+            if let Some(c) = per.get(&FIRST_CTID) {
+                let _ = writeln!(
+                    w,
+                    "| the source CT {FIRST_CTID} (create, start, snapshot) | {} | {} | {} | {} | |",
+                    c.total(),
+                    c.reads,
+                    c.execs,
+                    c.writes
+                );
+            }
+            let clones = Self::clone_calls(r);
+            let max = |f: fn(&Calls) -> usize| clones.iter().map(f).max().unwrap_or(0);
+            let _ = writeln!(
+                w,
+                "| each clone (the most any clone made) | {} | {} | {} | {} | mutations + execs ≤ {CLONE_MUTATING_MAX} ({}), reads ≤ {CLONE_READS_MAX} ({}) |",
+                max(Calls::total),
+                max(|c| c.reads),
+                max(|c| c.execs),
+                max(|c| c.writes),
+                if max(Calls::mutating) <= CLONE_MUTATING_MAX {
+                    "met"
+                } else {
+                    "**missed**"
+                },
+                if max(|c| c.reads) <= CLONE_READS_MAX {
+                    "met"
+                } else {
+                    "**missed**"
+                },
+            );
+            let all = r.first_log.all();
+            let n = f64::from(m.cts);
+            let _ = writeln!(
+                w,
+                "| per container, the whole run / {} | {:.2} | {:.2} | {:.2} | {:.2} | |",
+                m.cts,
+                all.total() as f64 / n,
+                all.reads as f64 / n,
+                all.execs as f64 / n,
+                all.writes as f64 / n
+            );
+            let second = r.second_log.all();
+            let per2 = r.second_log.per_ct();
+            let most = per2.values().map(Calls::total).max().unwrap_or(0);
+            let _ = writeln!(
+                w,
+                "| the no-op re-run (second `up`), whole run | {} | {} | {} | {} | no mutation ({}), ≤ 1 read per container + one `pct list` ({}: at most {most} per container, {} `pct list`) |",
+                second.total(),
+                second.reads,
+                second.execs,
+                second.writes,
+                if second.mutating() == 0 {
+                    "met"
+                } else {
+                    "**missed**"
+                },
+                if most <= 1 && r.second_log.count("list") <= 1 {
+                    "met"
+                } else {
+                    "**missed**"
+                },
+                r.second_log.count("list"),
+            );
+        }
+        let _ = writeln!(
+            w,
+            "\nA clone costs `pct clone`, `pct config` (its steps are planned again from the \
+             conf Proxmox wrote: a clone's MACs exist only then), `pct set` (`pct clone` takes \
+             no `--net0`), `pct start`, `pct status` (it runs) and one `pct exec` that proves \
+             the uid map, the gid map and every volume together. A no-op re-run reads `pct \
+             list`, then `pct config` of each container (the source's snapshots come from its \
+             conf file, not from a `pct listsnapshot`), plus `pvesm status` for the storage check."
+        );
+
+        let _ = writeln!(w, "\n## `phoenix up` wall time\n");
+        let _ = writeln!(
+            w,
+            "The same fleet from an empty root, every emulator call delayed by \
+             `PCT_EMU_LATENCY_MS={}` (a Proxmox API round trip), then `phoenix up` again. \
+             The lower bound is computed from the DAG and the call log: the calls about the \
+             node, then the source's calls, then its clones, whose `pct clone` calls are \
+             serialized by the source's lock (`lock: disk`), so they take at least one \
+             latency each plus the rest of the last clone, and at least all their calls \
+             divided by `--jobs`; times the latency. It leaves out the emulator's own work \
+             (copying a rootfs, starting LXC), which the measured times include.\n",
+            m.latency_ms
+        );
+        let _ = writeln!(
+            w,
+            "| `--jobs` | first up | lower bound | first / bound | bound with the emulator's clone work | first / that bound | second up (no-op) |"
+        );
+        let _ = writeln!(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let lat = Duration::from_millis(m.latency_ms);
+        for r in self.rows {
+            let bound = lower_bound(&r.first_log, FIRST_CTID, r.jobs, lat, Duration::ZERO);
+            let with_work = lower_bound(&r.first_log, FIRST_CTID, r.jobs, lat, r.clone_work);
+            let ratio = if bound.is_zero() {
+                "-".to_owned()
+            } else {
+                let x = r.first.as_secs_f64() / bound.as_secs_f64();
+                let target = if r.jobs == 4 {
+                    if x <= JOBS4_RATIO_MAX {
+                        format!(" (target ≤ {JOBS4_RATIO_MAX}: met)")
+                    } else {
+                        format!(" (target ≤ {JOBS4_RATIO_MAX}: **missed**)")
+                    }
+                } else {
+                    String::new()
+                };
+                format!("{x:.2}{target}")
+            };
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} | {:.2} | {} |",
+                r.jobs,
+                Self::secs(r.first),
+                Self::secs(bound),
+                ratio,
+                Self::secs(with_work),
+                r.first.as_secs_f64() / with_work.as_secs_f64().max(1e-9),
+                Self::secs(r.second)
+            );
+        }
+        let _ = writeln!(
+            w,
+            "\nThe emulator's own work for one `pct clone` (copying the source's rootfs, no \
+             latency), measured right after each run: {}. The second bound adds it to every \
+             clone of the serialized chain: the clones of one source cannot overlap, so \
+             neither can that work.",
+            self.rows
+                .iter()
+                .map(|r| format!("`--jobs {}` {}", r.jobs, Self::secs(r.clone_work)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let _ = writeln!(
+            w,
+            "\nA clone waiting for its source's lock holds no job slot: the scheduler starts \
+             no second clone of a source while one clones it, and gives the slot to other \
+             ready work (`Dag::run_leased`)."
+        );
+
+        let _ = writeln!(w, "\n## Baseline: the bash era's way\n");
+        let _ = writeln!(
+            w,
+            "`crates/phoenix-cli/benches/bash-era.sh` converges the same fleet (CTs \
+             {BASELINE_CTID}..{}) as the old system did: one `jq` process per config value \
+             read, `pct create` or `pct clone`, one `pct set` per option, the start/stop \
+             cycle (start, stop, the conf read where its idmap check was, start), the \
+             snapshot, one container after the other; against the same emulator at the same \
+             latency. Processes: programs started (phoenix itself or bash, `sort`, each `jq`, \
+             each `pct`/`pvesm` call).\n",
+            BASELINE_CTID + m.cts - 1
+        );
+        let b = self.baseline;
+        let bash_calls = b.log.all();
+        let bash_procs = 2 + b.jq + bash_calls.total();
+        let _ = writeln!(
+            w,
+            "| | pct/pvesm calls | mutations + execs | jq processes | processes | wall time |"
+        );
+        let _ = writeln!(w, "| --- | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(
+            w,
+            "| bash era (sequential) | {} | {} | {} | {} | {} |",
+            bash_calls.total(),
+            bash_calls.mutating(),
+            b.jq,
+            bash_procs,
+            Self::secs(b.wall)
+        );
+        for r in self.rows {
+            let c = r.first_log.all();
+            let _ = writeln!(
+                w,
+                "| phoenix `--jobs {}` | {} | {} | 0 | {} | {} |",
+                r.jobs,
+                c.total(),
+                c.mutating(),
+                1 + c.total(),
+                Self::secs(r.first)
+            );
+        }
+        let _ = writeln!(w, "\nRatios, bash era / phoenix:\n");
+        let _ = writeln!(w, "| phoenix | calls | processes | wall time |");
+        let _ = writeln!(w, "| --- | ---: | ---: | ---: |");
+        for r in self.rows {
+            let c = r.first_log.all();
+            let _ = writeln!(
+                w,
+                "| `--jobs {}` | {:.2}x | {:.2}x | {:.2}x |",
+                r.jobs,
+                bash_calls.total() as f64 / c.total().max(1) as f64,
+                bash_procs as f64 / (1 + c.total()) as f64,
+                b.wall.as_secs_f64() / r.first.as_secs_f64().max(1e-9)
+            );
+        }
+        o
+    }
 }

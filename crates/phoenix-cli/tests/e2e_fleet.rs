@@ -96,16 +96,21 @@ fn converges_a_fleet_from_nothing_and_a_second_up_changes_nothing() {
     let verify = env.ok(&env.phoenix(&["up", "--verify"], &[]));
     assert!(verify.contains("3 ok, 0 failed"), "{verify}");
     let log = env.take_log();
+    // One exec per container proves both maps and its volumes.
+    let proofs = |id: &str| -> Vec<&String> {
+        log.iter()
+            .filter(|l| l.starts_with(&format!("exec {id} -- sh -c ")))
+            .collect()
+    };
     for id in ["8100", "8101", "8102"] {
+        let p = proofs(id);
+        assert_eq!(p.len(), 1, "{log:#?}");
         assert!(
-            log.contains(&format!("exec {id} -- cat /proc/self/uid_map")),
+            p[0].contains(" phoenix-proof cat /proc/self/uid_map cat /proc/self/gid_map"),
             "{log:#?}"
         );
     }
-    assert!(
-        log.contains(&"exec 8102 -- stat -c %u %g /data".to_owned()),
-        "{log:#?}"
-    );
+    assert!(proofs("8102")[0].contains(" stat /data"), "{log:#?}");
 
     // Status shows no drift; plan shows only no-ops.
     let status = env.ok(&env.phoenix(&["status"], &[]));

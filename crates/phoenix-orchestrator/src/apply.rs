@@ -215,7 +215,20 @@ impl Orchestrator<'_> {
         let ids: Vec<u32> = by_id.keys().copied().collect();
         let notes = Mutex::new(Vec::new());
         let dag = self.dag(&ids);
-        let results = dag.run(opts.jobs, |id| {
+        // A clone holds its source's lock (Proxmox's `lock: disk`) while it clones: the
+        // scheduler starts no second clone of that source meanwhile, so no job slot
+        // waits for the lock while other work is ready.
+        let leases: BTreeMap<u32, u32> = plan
+            .guests
+            .iter()
+            .filter_map(|g| {
+                g.steps.iter().find_map(|s| match s.op {
+                    Op::Clone { source, .. } => Some((g.guest.id(), source)),
+                    _ => None,
+                })
+            })
+            .collect();
+        let results = dag.run_leased(opts.jobs, &leases, |id, release| {
             progress(Event::Started(id));
             let g = by_id[&id];
             let report = self.apply_guest(
@@ -226,6 +239,7 @@ impl Orchestrator<'_> {
                 opts,
                 &notes,
                 progress,
+                release,
             );
             progress(Event::Finished(&report));
             if report.ok() {
@@ -282,6 +296,7 @@ impl Orchestrator<'_> {
         opts: &RunOptions,
         notes: &Mutex<Vec<String>>,
         progress: &(dyn Fn(Event<'_>) + Sync),
+        release: &(dyn Fn() + Sync),
     ) -> CtReport {
         let mut rep = CtReport {
             guest: g.guest,
@@ -345,19 +360,65 @@ impl Orchestrator<'_> {
         let mut i = 0;
         while i < steps.len() {
             let s = steps[i].clone();
+            let report_step = |s: &PlannedStep| ReportStep {
+                step: s.step,
+                change: s.change,
+                detail: backend.render(&s.op),
+                op: s.op.clone(),
+                why: s.why.clone(),
+            };
+            // The proofs of the maps and volumes run together, in one pct exec.
+            let proofs = steps[i..].iter().take_while(|x| is_proof(&x.op)).count();
+            if proofs > 0 {
+                let group = &steps[i..i + proofs];
+                let detail: Vec<String> = group.iter().map(|x| backend.render(&x.op)).collect();
+                let detail = detail.join("; ");
+                progress(Event::StepStarted {
+                    vmid: id,
+                    step: s.step,
+                    action: &detail,
+                });
+                let ops: Vec<&Op> = group.iter().map(|x| &x.op).collect();
+                match backend.prove_all(id, &ops) {
+                    Ok(()) => {
+                        rep.actions.extend(group.iter().map(report_step));
+                        progress(Event::StepFinished {
+                            vmid: id,
+                            step: s.step,
+                            action: &detail,
+                            error: None,
+                        });
+                        i += proofs;
+                        continue;
+                    }
+                    Err(failed) => {
+                        let (k, e) = *failed;
+                        rep.actions
+                            .extend(steps[i..=i + k.min(proofs - 1)].iter().map(report_step));
+                        let e = match backend.stop_after_failed_proof(id) {
+                            Ok(()) => e,
+                            Err(c) => e.with_cleanup(c),
+                        };
+                        fail(&mut rep, Step::Verify, &e);
+                        if let CtResult::Failed { error, .. } = &rep.result {
+                            progress(Event::StepFinished {
+                                vmid: id,
+                                step: s.step,
+                                action: &detail,
+                                error: Some(error),
+                            });
+                        }
+                        return rep;
+                    }
+                }
+            }
             let detail = backend.render(&s.op);
             progress(Event::StepStarted {
                 vmid: id,
                 step: s.step,
                 action: &detail,
             });
-            rep.actions.push(ReportStep {
-                step: s.step,
-                change: s.change,
-                detail: detail.clone(),
-                op: s.op.clone(),
-                why: s.why.clone(),
-            });
+            rep.actions.push(report_step(&s));
             let result = match &s.op {
                 Op::Feature {
                     name,
@@ -374,6 +435,10 @@ impl Orchestrator<'_> {
                 } => self.run_script(&state.desired, script, files, inputs, progress),
                 op => backend.execute(op),
             };
+            if matches!(s.op, Op::Clone { .. }) {
+                // The source's lock is free again: the next clone of it may start.
+                release();
+            }
             if let Err(e) = result {
                 let e = if s.step == Step::Verify {
                     match backend.stop_after_failed_proof(id) {
@@ -454,10 +519,13 @@ impl Orchestrator<'_> {
         let seen = match pct.config_optional(d.vmid).map_err(err)? {
             None => None,
             Some(conf) => {
-                let running = pct
-                    .status_optional(d.vmid)
-                    .map_err(err)?
-                    .is_some_and(|s| s == phoenix_pct::CtStatus::Running);
+                // A guest this run just created or cloned is stopped (phoenix passes no
+                // `--start`): no `pct status` read for it.
+                let running = !defined_by_run
+                    && pct
+                        .status_optional(d.vmid)
+                        .map_err(err)?
+                        .is_some_and(|s| s == phoenix_pct::CtStatus::Running);
                 let snapshots = if (d.template_snapshot.is_some() || d.lifecycle_snapshots)
                     && !defined_by_run
                 {
@@ -688,6 +756,11 @@ fn record(access: &PctContainer<'_, '_>, name: &str, inputs: &str) -> Result<(),
     access
         .push(ledger.render().as_bytes(), LEDGER_PATH, 0o644)
         .map_err(|e| ledger_err(e.to_string()))
+}
+
+/// A proof that runs inside the container together with the others of its guest.
+fn is_proof(op: &Op) -> bool {
+    matches!(op, Op::ProveMap { .. } | Op::ProveVolume { .. })
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
 use phoenix_idmap::proc_map;
 use phoenix_pct::{
     CloneOptions, CommandRunner, CreateOptions, CtOptions, CtStatus, Invocation, Pct, SetOptions,
@@ -273,28 +273,9 @@ impl<'a> NodeBackend<'a> {
                 ..
             } => self.ensure_dir(path, *uid, *gid, *mode, *set_mode),
             Op::EditFirewall { path, content, .. } => self.write_file(path, content),
-            Op::ProveMap {
-                vmid: id,
-                kind,
-                expect,
-            } => self.prove_map(*id, kind, expect),
-            Op::ProveVolume {
-                vmid: id,
-                origin,
-                host_path,
-                ct_path,
-                owner,
-                host_owner,
-                read_only,
-            } => self.prove_volume(
-                *id,
-                origin,
-                host_path,
-                ct_path,
-                *owner,
-                *host_owner,
-                *read_only,
-            ),
+            Op::ProveMap { vmid: id, .. } | Op::ProveVolume { vmid: id, .. } => {
+                self.prove_all(*id, &[op]).map_err(|failed| failed.1)
+            }
             Op::SubIds { .. }
             | Op::CheckStorage { .. }
             | Op::AppArmorFile { .. }
@@ -402,90 +383,145 @@ impl<'a> NodeBackend<'a> {
             .map_err(|e| io("cannot chown", e))
     }
 
-    /// Runs a command inside; a non-zero exit is a proof failure naming `what`.
-    fn exec_ok(&self, id: u32, cmd: &[&str], what: &str) -> Result<String, StepError> {
-        let guest = GuestId::Ct(vmid(id));
+    /// Runs the proofs of one container (consecutive [`Op::ProveMap`] and
+    /// [`Op::ProveVolume`]) in one `pct exec`, then checks each in order: the kernel's
+    /// maps, each volume's owner inside and, for a writable volume, the owner on the
+    /// host of a probe file made inside (removed on the host afterwards). On failure,
+    /// the index of the proof that failed and its error (the messages of one exec per
+    /// command before).
+    pub fn prove_all(&self, id: u32, ops: &[&Op]) -> Result<(), Box<(usize, StepError)>> {
+        let mut cmds: Vec<Vec<String>> = Vec::new();
+        // Per op, the indexes of its commands in `cmds`.
+        let mut of_op: Vec<Vec<usize>> = Vec::new();
+        for op in ops {
+            let mut mine = Vec::new();
+            let mut push = |c: Vec<String>| {
+                mine.push(cmds.len());
+                cmds.push(c);
+            };
+            match op {
+                Op::ProveMap { kind, .. } => {
+                    push(vec!["cat".into(), format!("/proc/self/{kind}_map")]);
+                }
+                Op::ProveVolume {
+                    ct_path,
+                    owner,
+                    read_only,
+                    ..
+                } => {
+                    push(vec!["stat".into(), ct_path.clone()]);
+                    if !read_only {
+                        let probe = format!("{}/{}", ct_path.trim_end_matches('/'), probe_name(id));
+                        push(vec!["touch".into(), probe.clone()]);
+                        push(vec![
+                            "chown".into(),
+                            format!("{}:{}", owner.0, owner.1),
+                            probe,
+                        ]);
+                    }
+                }
+                _ => {}
+            }
+            of_op.push(mine);
+        }
+        // The script without its comments: the argv is logged and shown with `-v`.
+        let script: String = PROVE_SH
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut argv: Vec<&str> = vec!["sh", "-c", &script, "phoenix-proof"];
+        argv.extend(cmds.iter().flatten().map(String::as_str));
         let out = self
             .pct
-            .exec(vmid(id), cmd)
-            .map_err(Self::pct_err(id, "pct exec"))?;
-        if out.status.code() != Some(0) {
-            return Err(StepError::Proof {
-                guest,
-                reason: format!(
-                    "{what}: `{}` inside failed ({}): {}",
-                    cmd.join(" "),
-                    out.status.code().unwrap_or(-1),
-                    out.stderr_lossy().trim()
-                ),
-            });
+            .exec(vmid(id), &argv)
+            .map_err(|e| Box::new((0, Self::pct_err(id, "pct exec")(e))));
+        let run = match out {
+            Ok(out) => ProofRun::parse(&out.stdout_lossy(), &out.stderr_lossy(), out.status.code()),
+            Err(e) => return Err(e),
+        };
+        let mut probes: Vec<Utf8PathBuf> = Vec::new();
+        let mut result = Ok(());
+        for (i, op) in ops.iter().enumerate() {
+            let step = |k: usize, what: &str| -> Result<String, StepError> {
+                run.result(k, &cmds[k], what)
+                    .map_err(|reason| StepError::Proof {
+                        guest: GuestId::Ct(vmid(id)),
+                        reason,
+                    })
+            };
+            let checked = match op {
+                Op::ProveMap { kind, expect, .. } => step(of_op[i][0], "reading the kernel's map")
+                    .and_then(|out| check_map(id, kind, expect, &out)),
+                Op::ProveVolume {
+                    origin,
+                    host_path,
+                    ct_path,
+                    owner,
+                    host_owner,
+                    read_only,
+                    ..
+                } => {
+                    let where_ = format!("{origin} ({host_path} at {ct_path})");
+                    let host_probe = under_root(self.root, host_path).join(probe_name(id));
+                    if !read_only && run.ran(of_op[i][1]) {
+                        probes.push(host_probe.clone());
+                    }
+                    step(of_op[i][0], &where_)
+                        .and_then(|seen| check_volume_inside(id, &where_, *owner, &seen))
+                        .and_then(|()| {
+                            if *read_only {
+                                return Ok(());
+                            }
+                            step(of_op[i][1], &where_)?;
+                            step(of_op[i][2], &where_)?;
+                            self.check_probe_on_host(id, &where_, *owner, *host_owner, &host_probe)
+                        })
+                }
+                _ => Ok(()),
+            };
+            if let Err(e) = checked {
+                result = Err(Box::new((i, e)));
+                break;
+            }
         }
-        Ok(out.stdout_lossy())
+        // The probe files are removed on the host (one exec for the whole proof).
+        for probe in probes {
+            if let Err(source) = self.fs.remove_file(&probe) {
+                let c = StepError::Io {
+                    what: "cannot remove the probe file",
+                    path: probe,
+                    source,
+                };
+                result = match result {
+                    Err(failed) => {
+                        let (i, e) = *failed;
+                        Err(Box::new((i, e.with_cleanup(c))))
+                    }
+                    Ok(()) => Err(Box::new((ops.len().saturating_sub(1), c))),
+                };
+            }
+        }
+        result
     }
 
-    fn prove_map(&self, id: u32, kind: &str, expect: &[String]) -> Result<(), StepError> {
-        let guest = GuestId::Ct(vmid(id));
-        let file = format!("/proc/self/{kind}_map");
-        let out = self.exec_ok(id, &["cat", &file], "reading the kernel's map")?;
-        let seen = proc_map::parse(&out).map_err(|e| StepError::Proof {
-            guest,
-            reason: e.to_string(),
-        })?;
-        let seen: Vec<String> = seen.iter().map(ToString::to_string).collect();
-        if seen != expect {
-            return Err(StepError::Proof {
-                guest,
-                reason: format!(
-                    "the kernel maps {kind}s as [{}] but phoenix computed [{}]",
-                    seen.join(", "),
-                    expect.join(", ")
-                ),
-            });
-        }
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn prove_volume(
+    fn check_probe_on_host(
         &self,
         id: u32,
-        origin: &str,
-        host_path: &Utf8Path,
-        ct_path: &str,
+        where_: &str,
         owner: (u32, u32),
         host_owner: (u32, u32),
-        read_only: bool,
+        host_probe: &Utf8Path,
     ) -> Result<(), StepError> {
         let guest = GuestId::Ct(vmid(id));
-        let where_ = format!("{origin} ({host_path} at {ct_path})");
-        let want = format!("{} {}", owner.0, owner.1);
-        let seen = self.exec_ok(id, &["stat", "-c", "%u %g", ct_path], &where_)?;
-        if seen.trim() != want {
-            return Err(StepError::Proof {
-                guest,
-                reason: format!(
-                    "{where_}: inside it belongs to {} but should belong to {want}",
-                    seen.trim()
-                ),
-            });
-        }
-        if read_only {
-            return Ok(());
-        }
-        // Written as container root, then given to the owner: the host must see the
-        // owner's mapped ids, which proves the map end to end on this volume.
-        let probe = format!("{}/{}", ct_path.trim_end_matches('/'), probe_name(id));
         let owner_s = format!("{}:{}", owner.0, owner.1);
-        self.exec_ok(id, &["touch", &probe], &where_)?;
-        self.exec_ok(id, &["chown", &owner_s, &probe], &where_)?;
-        let host_probe = under_root(self.root, host_path).join(probe_name(id));
         // Never follow a link the container could have put there (stat does not).
-        let meta = self.fs.stat(&host_probe).map_err(|source| StepError::Io {
+        let meta = self.fs.stat(host_probe).map_err(|source| StepError::Io {
             what: "cannot read",
-            path: host_probe.clone(),
+            path: host_probe.to_owned(),
             source,
         })?;
-        let result = match meta {
+        match meta {
             None => Err(StepError::Proof {
                 guest,
                 reason: format!(
@@ -500,12 +536,6 @@ impl<'a> NodeBackend<'a> {
                 ),
             }),
             Some(_) => Ok(()),
-        };
-        let cleanup = self.exec_ok(id, &["rm", "-f", &probe], &where_);
-        match (result, cleanup) {
-            (Err(e), Err(c)) => Err(e.with_cleanup(c)),
-            (Err(e), Ok(_)) | (Ok(()), Err(e)) => Err(e),
-            (Ok(()), Ok(_)) => Ok(()),
         }
     }
 
@@ -518,6 +548,143 @@ impl<'a> NodeBackend<'a> {
     }
 }
 
+/// The script of the one-exec proof (`sh -c`, its commands as arguments).
+const PROVE_SH: &str = include_str!("prove.sh");
+
+/// The output of the one-exec proof, split by command.
+#[derive(Debug, Default)]
+struct ProofRun {
+    /// Per command (from 0): stdout, stderr and exit code, for those that ran.
+    steps: BTreeMap<usize, (String, String, i32)>,
+    /// The exit code of the whole exec and its stderr outside any step.
+    code: Option<i32>,
+    stray_stderr: String,
+}
+
+impl ProofRun {
+    fn sections(text: &str) -> BTreeMap<usize, String> {
+        let mut out: BTreeMap<usize, String> = BTreeMap::new();
+        let mut current: Option<usize> = None;
+        for line in text.split_inclusive('\n') {
+            let bare = line.trim_end_matches('\n');
+            if let Some(n) = bare.strip_prefix("@@phoenix-proof ") {
+                current = n.parse::<usize>().ok().and_then(|n| n.checked_sub(1));
+                if let Some(c) = current {
+                    out.entry(c).or_default();
+                }
+                continue;
+            }
+            if bare.starts_with("@@phoenix-proof-exit ") {
+                current = None;
+                continue;
+            }
+            let key = current.unwrap_or(usize::MAX);
+            out.entry(key).or_default().push_str(line);
+        }
+        out
+    }
+
+    fn parse(stdout: &str, stderr: &str, code: Option<i32>) -> ProofRun {
+        let mut outs = Self::sections(stdout);
+        let mut errs = Self::sections(stderr);
+        let mut codes: BTreeMap<usize, i32> = BTreeMap::new();
+        for line in stdout.lines() {
+            if let Some(rest) = line.strip_prefix("@@phoenix-proof-exit ")
+                && let Some((n, rc)) = rest.split_once(' ')
+                && let (Ok(n), Ok(rc)) = (n.parse::<usize>(), rc.parse::<i32>())
+                && n > 0
+            {
+                codes.insert(n - 1, rc);
+            }
+        }
+        let steps = codes
+            .into_iter()
+            .map(|(k, rc)| {
+                // The script ends each step's stdout with one newline of its own.
+                let mut out = outs.remove(&k).unwrap_or_default();
+                if out.ends_with('\n') {
+                    out.pop();
+                }
+                (k, (out, errs.remove(&k).unwrap_or_default(), rc))
+            })
+            .collect();
+        ProofRun {
+            steps,
+            code,
+            stray_stderr: errs.remove(&usize::MAX).unwrap_or_default(),
+        }
+    }
+
+    /// Whether command `k` ran (its effect may be on disk).
+    fn ran(&self, k: usize) -> bool {
+        self.steps.contains_key(&k)
+    }
+
+    /// Command `k`'s stdout, or why it failed: `what: `cmd` inside failed (rc): stderr`.
+    fn result(&self, k: usize, cmd: &[String], what: &str) -> Result<String, String> {
+        let shown = shown_command(cmd);
+        match self.steps.get(&k) {
+            Some((out, _, 0)) => Ok(out.clone()),
+            Some((_, err, rc)) => Err(format!(
+                "{what}: `{shown}` inside failed ({rc}): {}",
+                err.trim()
+            )),
+            None => Err(format!(
+                "{what}: `{shown}` inside failed ({}): {}",
+                self.code.unwrap_or(-1),
+                self.stray_stderr.trim()
+            )),
+        }
+    }
+}
+
+/// A proof command as the one-exec-per-command proof printed it.
+fn shown_command(cmd: &[String]) -> String {
+    match cmd {
+        [stat, path] if stat == "stat" => format!("stat -c %u %g {path}"),
+        _ => cmd.join(" "),
+    }
+}
+
+fn check_map(id: u32, kind: &str, expect: &[String], out: &str) -> Result<(), StepError> {
+    let guest = GuestId::Ct(vmid(id));
+    let seen = proc_map::parse(out).map_err(|e| StepError::Proof {
+        guest,
+        reason: e.to_string(),
+    })?;
+    let seen: Vec<String> = seen.iter().map(ToString::to_string).collect();
+    if seen != expect {
+        return Err(StepError::Proof {
+            guest,
+            reason: format!(
+                "the kernel maps {kind}s as [{}] but phoenix computed [{}]",
+                seen.join(", "),
+                expect.join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn check_volume_inside(
+    id: u32,
+    where_: &str,
+    owner: (u32, u32),
+    seen: &str,
+) -> Result<(), StepError> {
+    let want = format!("{} {}", owner.0, owner.1);
+    if seen.trim() != want {
+        return Err(StepError::Proof {
+            guest: GuestId::Ct(vmid(id)),
+            reason: format!(
+                "{where_}: inside it belongs to {} but should belong to {want}",
+                seen.trim()
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn edit_text(path: &str, removed: &[String], added: &[String]) -> String {
     let mut s = format!("edit {path}");
     for l in removed {
@@ -527,4 +694,41 @@ fn edit_text(path: &str, removed: &[String], added: &[String]) -> String {
         s.push_str(&format!("\n      + {l}"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_one_exec_proof_is_split_by_command_and_names_the_one_that_failed() {
+        let stdout = "@@phoenix-proof 1\n0 100000 65536\n\n@@phoenix-proof-exit 1 0\n\
+                      @@phoenix-proof 2\n\n@@phoenix-proof-exit 2 1\n";
+        let stderr =
+            "@@phoenix-proof 1\n@@phoenix-proof 2\ncat: /proc/self/gid_map: No such file\n";
+        let run = ProofRun::parse(stdout, stderr, Some(0));
+        let uid = cmd(&["cat", "/proc/self/uid_map"]);
+        let gid = cmd(&["cat", "/proc/self/gid_map"]);
+        assert_eq!(
+            run.result(0, &uid, "reading the kernel's map").unwrap(),
+            "0 100000 65536\n"
+        );
+        assert_eq!(
+            run.result(1, &gid, "reading the kernel's map").unwrap_err(),
+            "reading the kernel's map: `cat /proc/self/gid_map` inside failed (1): cat: /proc/self/gid_map: No such file"
+        );
+        assert!(!run.ran(2));
+        // A command that never ran (the exec itself failed) names the exec's status.
+        let stat = cmd(&["stat", "/data"]);
+        assert_eq!(
+            ProofRun::parse("", "sh: not found\n", Some(127))
+                .result(0, &stat, "shared volume x (/srv/x at /data)")
+                .unwrap_err(),
+            "shared volume x (/srv/x at /data): `stat -c %u %g /data` inside failed (127): sh: not found"
+        );
+    }
 }

@@ -92,21 +92,37 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
         None
     }
 
-    /// A sequential order in which every node comes after what it needs (ties by id).
-    /// Returns `None` on a cycle.
+    /// A sequential order in which every node comes after what it needs (ties by id:
+    /// the smallest ready node first). Returns `None` on a cycle.
     pub fn topological_order(&self) -> Option<Vec<K>> {
-        let mut done: BTreeSet<K> = BTreeSet::new();
-        let mut order = Vec::with_capacity(self.needs.len());
-        while order.len() < self.needs.len() {
-            let next = self
-                .needs
-                .iter()
-                .find(|(k, needs)| !done.contains(*k) && needs.is_subset(&done))
-                .map(|(k, _)| *k)?;
-            done.insert(next);
-            order.push(next);
+        // Kahn's algorithm: how many prerequisites each node still waits for, and who
+        // waits for each node.
+        let mut waiting: BTreeMap<K, usize> = BTreeMap::new();
+        let mut needed_by: BTreeMap<K, Vec<K>> = BTreeMap::new();
+        for (k, needs) in &self.needs {
+            waiting.insert(*k, needs.len());
+            for n in needs {
+                needed_by.entry(*n).or_default().push(*k);
+            }
         }
-        Some(order)
+        let mut ready: BTreeSet<K> = waiting
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(k, _)| *k)
+            .collect();
+        let mut order = Vec::with_capacity(self.needs.len());
+        while let Some(next) = ready.pop_first() {
+            order.push(next);
+            for k in needed_by.get(&next).into_iter().flatten() {
+                if let Some(n) = waiting.get_mut(k) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.insert(*k);
+                    }
+                }
+            }
+        }
+        (order.len() == self.needs.len()).then_some(order)
     }
 
     /// Runs `work` on every node once its prerequisites succeeded, with at most `jobs`
@@ -118,14 +134,36 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
         E: Send,
         F: Fn(K) -> Result<T, E> + Sync,
     {
+        self.run_leased(jobs, &BTreeMap::new(), |k, _| work(k))
+    }
+
+    /// [`Dag::run`] where some nodes start by holding a lease (a key shared with other
+    /// nodes, such as the clone source whose lock a clone takes): a node is not started
+    /// while another holds its lease, so it never sits in a job slot waiting for it;
+    /// other ready work runs instead. A node holds its lease until it calls the release
+    /// function `work` gets (or until it finishes).
+    pub fn run_leased<T, E, F>(
+        &self,
+        jobs: usize,
+        leases: &BTreeMap<K, K>,
+        work: F,
+    ) -> BTreeMap<K, NodeRun<K, T, E>>
+    where
+        T: Send,
+        E: Send,
+        F: Fn(K, &(dyn Fn() + Sync)) -> Result<T, E> + Sync,
+    {
         struct State<K, T, E> {
             results: BTreeMap<K, NodeRun<K, T, E>>,
             running: BTreeSet<K>,
+            /// Lease keys held now, each by one node.
+            held: BTreeMap<K, K>,
         }
         let jobs = jobs.max(1);
         let state = Mutex::new(State {
             results: BTreeMap::new(),
             running: BTreeSet::new(),
+            held: BTreeMap::new(),
         });
         let wake = Condvar::new();
         let total = self.needs.len();
@@ -152,11 +190,18 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
                         progressed = true;
                         continue;
                     }
+                    let lease = leases.get(node);
+                    if lease.is_some_and(|l| st.held.contains_key(l)) {
+                        continue;
+                    }
                     if needs
                         .iter()
                         .all(|n| matches!(st.results.get(n), Some(NodeRun::Ran(Ok(_)))))
                     {
                         st.running.insert(*node);
+                        if let Some(l) = lease {
+                            st.held.insert(*l, *node);
+                        }
                         return Some(Some(*node));
                     }
                 }
@@ -165,6 +210,16 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
                     return Some(None);
                 }
             }
+        };
+        // Gives up `node`'s lease, if it still holds it.
+        let release = |st: &mut State<K, T, E>, node: K| {
+            if let Some(l) = leases.get(&node)
+                && st.held.get(l) == Some(&node)
+            {
+                st.held.remove(l);
+                return true;
+            }
+            false
         };
 
         std::thread::scope(|scope| {
@@ -186,8 +241,15 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
                             }
                             Some(Some(node)) => {
                                 drop(st);
-                                let outcome = work(node);
+                                let give_up = || {
+                                    let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+                                    if release(&mut st, node) {
+                                        wake.notify_all();
+                                    }
+                                };
+                                let outcome = work(node, &give_up);
                                 st = state.lock().unwrap_or_else(|p| p.into_inner());
+                                release(&mut st, node);
                                 st.running.remove(&node);
                                 st.results.insert(node, NodeRun::Ran(outcome));
                                 wake.notify_all();
@@ -251,6 +313,72 @@ mod tests {
             Ok::<_, ()>(())
         });
         assert!(peak.load(Ordering::SeqCst) <= 3);
+    }
+
+    #[test]
+    fn a_node_waiting_for_a_lease_leaves_its_slot_to_other_work() {
+        // Three clones of 900 (each holds 900's lease for its first part) and two
+        // independent nodes, with two jobs: while a clone holds the lease, the other
+        // slot runs an independent node, never a second clone waiting for the lease.
+        let dag = Dag::new([
+            (900u32, vec![]),
+            (901, vec![900]),
+            (902, vec![900]),
+            (903, vec![900]),
+            (950, vec![]),
+            (951, vec![]),
+        ]);
+        let leases: BTreeMap<u32, u32> = [(901, 900), (902, 900), (903, 900)].into();
+        let in_lease = AtomicUsize::new(0);
+        let peak_lease = AtomicUsize::new(0);
+        let log = Mutex::new(Vec::new());
+        let results = dag.run_leased(2, &leases, |k, release| {
+            log.lock().unwrap().push(k);
+            if leases.contains_key(&k) {
+                let n = in_lease.fetch_add(1, Ordering::SeqCst) + 1;
+                peak_lease.fetch_max(n, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                in_lease.fetch_sub(1, Ordering::SeqCst);
+                release();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            Ok::<_, ()>(k)
+        });
+        assert_eq!(results.len(), 6);
+        assert!(results.values().all(|r| matches!(r, NodeRun::Ran(Ok(_)))));
+        assert_eq!(
+            peak_lease.load(Ordering::SeqCst),
+            1,
+            "one clone of 900 at a time"
+        );
+        // 951 takes the slot a second clone would have waited in.
+        let log = log.into_inner().unwrap();
+        let pos = |k| log.iter().position(|n| *n == k).unwrap();
+        assert!(pos(951) < pos(902), "{log:?}");
+    }
+
+    #[test]
+    fn a_released_lease_lets_the_next_holder_start_before_the_first_finishes() {
+        let dag = Dag::new([(900u32, vec![]), (901, vec![900]), (902, vec![900])]);
+        let leases: BTreeMap<u32, u32> = [(901, 900), (902, 900)].into();
+        let overlap = std::sync::atomic::AtomicBool::new(false);
+        let busy = AtomicUsize::new(0);
+        dag.run_leased(2, &leases, |k, release| {
+            release();
+            if k == 900 {
+                return Ok::<_, ()>(());
+            }
+            if busy.fetch_add(1, Ordering::SeqCst) > 0 {
+                overlap.store(true, Ordering::SeqCst);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            busy.fetch_sub(1, Ordering::SeqCst);
+            Ok(())
+        });
+        assert!(
+            overlap.load(Ordering::SeqCst),
+            "901 and 902 overlap after the lease"
+        );
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub trait HostFs: Send + Sync {
     fn chmod(&self, path: &Utf8Path, mode: u32) -> io::Result<()>;
     /// Sets the owner.
     fn chown(&self, path: &Utf8Path, uid: u32, gid: u32) -> io::Result<()>;
+    /// Removes a file (not a directory); an absent file is no error.
+    fn remove_file(&self, path: &Utf8Path) -> io::Result<()>;
 }
 
 /// The real file system.
@@ -100,6 +102,15 @@ impl HostFs for RealFs {
     fn chown(&self, path: &Utf8Path, uid: u32, gid: u32) -> io::Result<()> {
         refuse_symlinks(path, true)?;
         std::os::unix::fs::chown(path, Some(uid), Some(gid))
+    }
+
+    fn remove_file(&self, path: &Utf8Path) -> io::Result<()> {
+        // unlink removes a final symlink itself, never what it points to.
+        refuse_symlinks(path, false)?;
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
     }
 }
 
@@ -227,6 +238,18 @@ impl HostFs for BeneathFs {
 
     fn chown(&self, path: &Utf8Path, uid: u32, gid: u32) -> io::Result<()> {
         RealFs.chown(&self.resolve(path)?, uid, gid)
+    }
+
+    fn remove_file(&self, path: &Utf8Path) -> io::Result<()> {
+        // The directory is resolved; the name is unlinked as it is (a link the container
+        // put there is removed, never what it points to).
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{path} names no file"),
+            ));
+        };
+        RealFs.remove_file(&self.resolve(dir)?.join(name))
     }
 }
 

@@ -12,7 +12,7 @@ use phoenix_pct::{CommandRunner, CtStatus, Effect, Invocation, Pct, PctError};
 use phoenix_pveconf::Vmid;
 use phoenix_pveconf::conf::CtConf;
 
-use crate::hostfs::{file_digest, under_root};
+use crate::hostfs::{file_digest, read_beneath, under_root};
 use crate::ledger::{LEDGER_PATH, Ledger};
 
 /// A container as found on the node.
@@ -49,6 +49,25 @@ pub fn conf_digest(root: &Utf8Path, vmid: u32) -> Option<String> {
     file_digest(&under_root(root, Utf8Path::new(&conf_file(vmid))))
         .ok()
         .flatten()
+}
+
+/// A container's snapshot names from its conf file under `root` (Proxmox keeps each
+/// snapshot as a `[name]` section of the conf), without a `pct listsnapshot`; `None`
+/// when the file cannot be read here (then pct is asked).
+pub fn conf_snapshots(root: &Utf8Path, vmid: u32) -> Option<Vec<String>> {
+    let rel = conf_file(vmid);
+    let bytes = read_beneath(root, Utf8Path::new(rel.trim_start_matches('/')))
+        .ok()
+        .flatten()?;
+    let text = String::from_utf8(bytes).ok()?;
+    Some(
+        CtConf::parse(&text)
+            .conf
+            .snapshots()
+            .iter()
+            .filter_map(|s| s.name().map(str::to_owned))
+            .collect(),
+    )
 }
 
 /// Reads the ledger of a running container (`None`: it has none yet).
@@ -95,12 +114,15 @@ pub fn observe(
                         let conf = pct.config(entry.vmid)?;
                         let template = conf.main().template().unwrap_or(false);
                         let snapshots = if wants.snapshots.contains(&id) {
-                            Some(
-                                pct.listsnapshot(entry.vmid)?
-                                    .into_iter()
-                                    .map(|s| s.name)
-                                    .collect(),
-                            )
+                            match conf_snapshots(root, id) {
+                                Some(names) => Some(names),
+                                None => Some(
+                                    pct.listsnapshot(entry.vmid)?
+                                        .into_iter()
+                                        .map(|s| s.name)
+                                        .collect(),
+                                ),
+                            }
                         } else {
                             None
                         };

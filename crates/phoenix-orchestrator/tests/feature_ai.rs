@@ -116,7 +116,7 @@ fn every_command_of_vllm_ollama_and_both_portainer_roles_is_pinned() {
             "{text}"
         );
     }
-    insta::with_settings!({filters => vec![(r"/tmp/\.phoenix-push-\w+", "[tmpfile]")]}, {
+    insta::with_settings!({filters => fake::TRANSCRIPT_FILTERS.to_vec()}, {
         insta::assert_snapshot!("vllm_from_nothing", inside(&node, 960));
         insta::assert_snapshot!("ollama_from_nothing", inside(&node, 961));
         insta::assert_snapshot!("portainer_server_from_nothing", inside(&node, 962));
@@ -157,7 +157,7 @@ fn every_command_of_vllm_ollama_and_both_portainer_roles_is_pinned() {
             "{script} ran:\n{transcript}"
         );
     }
-    insta::with_settings!({filters => vec![(r"/tmp/\.phoenix-push-\w+", "[tmpfile]")]}, {
+    insta::with_settings!({filters => fake::TRANSCRIPT_FILTERS.to_vec()}, {
         insta::assert_snapshot!(
             "converged_verify_probes_only",
             IDS.iter().map(|id| inside(&node, *id)).collect::<String>()

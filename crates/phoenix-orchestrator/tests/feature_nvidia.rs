@@ -209,7 +209,7 @@ fn up(n: &GpuNode, fleet: &Fleet, facts: HostFacts, reprove: bool) -> RunReport 
 }
 
 fn snap(name: &str, text: &str) {
-    insta::with_settings!({filters => vec![(r"/tmp/\.phoenix-push-\w+", "[tmpfile]")]}, {
+    insta::with_settings!({filters => fake::TRANSCRIPT_FILTERS.to_vec()}, {
         insta::assert_snapshot!(name, text);
     });
 }

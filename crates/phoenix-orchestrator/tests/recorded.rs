@@ -79,7 +79,7 @@ fn the_example_fleet_converges_from_nothing_and_a_rerun_changes_nothing() {
         planned,
         "the run makes what the plan announced"
     );
-    insta::with_settings!({filters => vec![(r"/tmp/\.phoenix-push-\w+", "[tmpfile]")]}, {
+    insta::with_settings!({filters => fake::TRANSCRIPT_FILTERS.to_vec()}, {
         insta::assert_snapshot!("transcript_from_nothing", node.runner.transcript());
     });
     insta::assert_snapshot!("state_after_converge", node.snapshot_state());
@@ -389,4 +389,112 @@ fn the_plan_says_why_each_feature_is_installed_or_skipped_and_verbose_shows_its_
         again.contains("skip docker: converged at phoenix 0.1.0, inputs unchanged"),
         "{again}"
     );
+}
+
+/// The container a pct call is about (`pct clone SRC NEW` is about NEW); `None` for the
+/// calls about the node (`pct list`, `pvesm status`).
+fn about(argv: &[String]) -> Option<u32> {
+    if argv.first().map(String::as_str) != Some("pct") {
+        return None;
+    }
+    let at = if argv.get(1).map(String::as_str) == Some("clone") {
+        3
+    } else {
+        2
+    };
+    argv.get(at)?.parse().ok()
+}
+
+/// A template CT 900 (snapshotted, no features) and three plain clones of it: 911, 912,
+/// and 102 with the example's writable shared volume.
+fn plain_clones() -> Fleet {
+    let mut fleet = example();
+    fleet.hypervisor.gateway = None;
+    let lxc = serde_json::to_value(&fleet.lxc).unwrap();
+    let mut template = lxc["lxc_configs"]["900"].clone();
+    template["features"] = serde_json::json!([]);
+    let base = lxc["lxc_configs"]["901"].clone();
+    let mut cts = serde_json::Map::new();
+    cts.insert("900".into(), template);
+    for (i, id) in [911u32, 912, 102].into_iter().enumerate() {
+        let mut c = base.clone();
+        let o = c.as_object_mut().unwrap();
+        o.remove("template_snapshot_name");
+        o.remove("apparmor_extra_rules");
+        o.insert("features".into(), serde_json::json!([]));
+        o.insert("name".into(), serde_json::json!(format!("plain-{id}")));
+        c["network_config"]["ip"] = serde_json::json!(format!("10.0.0.{}/24", 60 + i));
+        c["mac_address"] = serde_json::json!(format!("52:54:00:00:0a:{:02x}", i));
+        cts.insert(id.to_string(), c);
+    }
+    let mut lxc = lxc;
+    lxc["lxc_configs"] = serde_json::Value::Object(cts);
+    fleet.lxc = serde_json::from_value(lxc).unwrap();
+    fleet
+}
+
+#[test]
+fn a_created_clone_costs_at_most_four_mutating_or_exec_calls_and_two_reads() {
+    let node = Node::new();
+    let fleet = plain_clones();
+    let report = up(&node, &fleet);
+    assert!(report.ok(), "{}", report.render_text(false));
+    let invs = node.runner.invocations();
+    for id in [911u32, 912, 102] {
+        let mine: Vec<String> = invs
+            .iter()
+            .filter(|i| about(&i.argv()) == Some(id))
+            .map(|i| format!("{} ({})", i.argv().join(" "), i.effect()))
+            .collect();
+        let reads = invs
+            .iter()
+            .filter(|i| about(&i.argv()) == Some(id) && i.effect() == Effect::Read)
+            .count();
+        let others = mine.len() - reads;
+        // clone, set, start and one exec that proves both maps and the volume.
+        assert!(
+            others <= 4,
+            "CT {id}: {others} calls that mutate or exec: {mine:#?}"
+        );
+        assert!(reads <= 2, "CT {id}: {reads} reads: {mine:#?}");
+    }
+    let proofs = invs
+        .iter()
+        .filter(|i| {
+            about(&i.argv()) == Some(102) && i.argv().get(1).map(String::as_str) == Some("exec")
+        })
+        .count();
+    assert_eq!(
+        proofs, 1,
+        "the maps and the writable volume are proven in one exec"
+    );
+    assert!(
+        node.fs.files.lock().unwrap().is_empty(),
+        "the probe file is removed on the host"
+    );
+}
+
+#[test]
+fn a_no_op_rerun_reads_once_per_container_and_lists_once() {
+    let node = Node::new();
+    let fleet = plain_clones();
+    assert!(up(&node, &fleet).ok());
+    node.runner.clear_invocations();
+    let again = up(&node, &fleet);
+    assert!(again.ok(), "{}", again.render_text(false));
+    assert_eq!(mutations(&node), Vec::<String>::new());
+    let invs = node.runner.invocations();
+    let lists = invs
+        .iter()
+        .filter(|i| i.argv()[..2] == ["pct", "list"])
+        .count();
+    assert_eq!(lists, 1, "{}", node.runner.transcript());
+    for id in [900u32, 911, 912, 102] {
+        let reads = invs.iter().filter(|i| about(&i.argv()) == Some(id)).count();
+        assert!(
+            reads <= 1,
+            "CT {id}: {reads} reads\n{}",
+            node.runner.transcript()
+        );
+    }
 }

@@ -5,7 +5,8 @@ use std::io::{Read, Seek, Write};
 use crate::error::{Failure, Result};
 use crate::pct::ctx::Node;
 
-/// Appends `<program> <argv…>` to `PCT_EMU_LOG`, one line per call.
+/// Appends `<program> <argv…>` to `PCT_EMU_LOG`, one line per call (a newline inside
+/// an argument, as in a `pct exec -- sh -c SCRIPT`, is written as `\n`).
 pub fn log_call(argv: &[&str], program: &str) {
     let Some(path) = std::env::var_os("PCT_EMU_LOG").filter(|p| !p.is_empty()) else {
         return;
@@ -18,7 +19,7 @@ pub fn log_call(argv: &[&str], program: &str) {
         let mut line = program.to_owned();
         for a in argv {
             line.push(' ');
-            line.push_str(a);
+            line.push_str(&a.replace('\n', "\\n"));
         }
         line.push('\n');
         let _ = f.write_all(line.as_bytes());

@@ -87,6 +87,10 @@ impl HostFs for FakeFs {
             .insert(path.to_owned(), (uid, gid));
         Ok(())
     }
+    fn remove_file(&self, path: &Utf8Path) -> io::Result<()> {
+        self.files.lock().unwrap().remove(path);
+        Ok(())
+    }
 }
 
 /// The fake node: its runner, state, file system and root.
@@ -376,6 +380,13 @@ fn pct(
         }
         "snapshot" => {
             s.cts.get_mut(&id).unwrap().snapshots.push(a[2].clone());
+            // Proxmox keeps a snapshot as a `[name]` section of the conf.
+            let mut conf = read_conf(root, id).unwrap();
+            conf.snapshot_mut(&a[2])
+                .unwrap()
+                .set("snaptime", "1764583200")
+                .unwrap();
+            write_conf(root, id, &conf);
             ok("")
         }
         "exec" => {
@@ -392,7 +403,7 @@ fn pct(
                     )
                 })
             };
-            match cmd.as_slice() {
+            let mut run = |cmd: &[&str]| match cmd {
                 ["cat", f] if f.ends_with("uid_map") || f.ends_with("gid_map") => {
                     let kind = if f.ends_with("uid_map") {
                         IdKind::Uid
@@ -642,10 +653,47 @@ fn pct(
                 }
                 ["timeout", "60", "bash", "-c", _, _port] => ok(""),
                 other => failed(127, &format!("unscripted command inside: {other:?}\n")),
+            };
+            match cmd.as_slice() {
+                ["sh", "-c", _, "phoenix-proof", steps @ ..] => proof(steps, &mut run),
+                other => run(other),
             }
         }
         other => failed(255, &format!("fake pct: unknown subcommand {other}\n")),
     }
+}
+
+/// The one-exec proof (the orchestrator's `prove.sh`): each step run as its own
+/// command, its output between the script's markers, stopping at the first failure.
+fn proof(
+    steps: &[&str],
+    run: &mut dyn FnMut(&[&str]) -> Result<Output, phoenix_orchestrator::pct::RunError>,
+) -> Result<Output, phoenix_orchestrator::pct::RunError> {
+    let (mut out, mut err) = (String::new(), String::new());
+    let mut rest = steps;
+    let mut n = 0;
+    while !rest.is_empty() {
+        n += 1;
+        let (cmd, tail): (Vec<&str>, &[&str]) = match rest {
+            ["cat", f, tail @ ..] => (vec!["cat", f], tail),
+            ["stat", p, tail @ ..] => (vec!["stat", "-c", "%u %g", p], tail),
+            ["touch", p, tail @ ..] => (vec!["touch", p], tail),
+            ["chown", o, p, tail @ ..] => (vec!["chown", o, p], tail),
+            other => return failed(2, &format!("unknown proof step {other:?}\n")),
+        };
+        rest = tail;
+        let o = run(&cmd)?;
+        let rc = o.status.code().unwrap_or(-1);
+        out.push_str(&format!(
+            "@@phoenix-proof {n}\n{}\n@@phoenix-proof-exit {n} {rc}\n",
+            o.stdout_lossy()
+        ));
+        err.push_str(&format!("@@phoenix-proof {n}\n{}", o.stderr_lossy()));
+        if rc != 0 {
+            break;
+        }
+    }
+    Ok(Output::ok(out.into_bytes()).with_stderr(err.into_bytes()))
 }
 
 /// The node's in-memory owners, shared with the orchestrator.
@@ -664,4 +712,15 @@ impl HostFs for SharedFs {
     fn chown(&self, p: &Utf8Path, uid: u32, gid: u32) -> io::Result<()> {
         self.0.chown(p, uid, gid)
     }
+    fn remove_file(&self, p: &Utf8Path) -> io::Result<()> {
+        self.0.remove_file(p)
+    }
 }
+
+/// Insta filters for a transcript of pct calls: pushed temp files and the body of the
+/// proof script (`sh -c $'...'`, pinned by its own test) are redacted.
+#[allow(dead_code)]
+pub const TRANSCRIPT_FILTERS: &[(&str, &str)] = &[
+    (r"/tmp/\.phoenix-push-\w+", "[tmpfile]"),
+    (r"sh -c \$'(?:[^'\\]|\\.)*'", "sh -c [prove.sh]"),
+];
