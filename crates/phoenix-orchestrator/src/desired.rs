@@ -245,6 +245,23 @@ pub fn desired(
         }
     }
 
+    // A feature that needs one not installed here is not installed either (vllm on a
+    // container whose nvidia has no gpu_assignment): the order puts dependencies first.
+    for i in 0..needs.len() {
+        if needs[i].1.not_installed.is_some() {
+            continue;
+        }
+        let missing = needs[i].1.features.iter().find(|dep| {
+            needs[..i]
+                .iter()
+                .any(|(n, r)| n == *dep && r.not_installed.is_some())
+        });
+        if let Some(dep) = missing {
+            needs[i].1.not_installed =
+                Some(format!("it needs '{dep}', which is not installed here"));
+        }
+    }
+
     let source = match (&ct.clone_from_ctid, &ct.template) {
         (Some(from), _) => Source::Clone {
             from: *from,

@@ -9,7 +9,8 @@ mod fake;
 
 use fake::Node;
 use phoenix_orchestrator::config::Fleet;
-use phoenix_orchestrator::features::Registry;
+use phoenix_orchestrator::features::host_facts::PveRelease;
+use phoenix_orchestrator::features::{HostFacts, Registry};
 use phoenix_orchestrator::{Orchestrator, RunOptions, RunReport};
 use serde_json::{Value, json};
 
@@ -31,8 +32,11 @@ fn ct(id: u32, extra: Value) -> Value {
 }
 
 fn fleet(vllm_len: u32) -> Fleet {
-    let lxc = json!({"lxc_configs": {
+    let lxc = json!({"nvidia_driver_version": "550.54.14",
+        "nvidia_runfile_url": "https://us.download.nvidia.com/XFree86/Linux-x86_64/550.54.14/NVIDIA-Linux-x86_64-550.54.14.run",
+        "lxc_configs": {
         "960": ct(960, json!({"features": ["vllm"], "vllm_version": "0.33.0",
+            "gpu_assignment": "0,1",
             "vllm_hf_token": {"file": "/etc/phoenix/hf_token"},
             "vllm_engine_config": {
                 "ModelConfig": {"model": "Qwen/Qwen2.5-7B-Instruct-AWQ", "max_model_len": vllm_len},
@@ -65,6 +69,7 @@ fn run(node: &Node, fleet: &Fleet, reprove: bool) -> RunReport {
         .with_pvesm(Some("pvesm".into()))
         .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
         .with_features(Registry::builtin_for(fleet))
+        .with_host_facts(gpu_host())
         .with_run_id("run")
         .converge(
             &RunOptions {
@@ -75,6 +80,29 @@ fn run(node: &Node, fleet: &Fleet, reprove: bool) -> RunReport {
             &|_| {},
         )
         .expect("the run starts")
+}
+
+/// A Proxmox VE 9 host with two GPUs and the 550.54.14 kernel module (vllm runs on
+/// the NVIDIA driver: without a GPU it is not installed).
+fn gpu_host() -> HostFacts {
+    HostFacts {
+        read: true,
+        pve: Some(PveRelease { major: 9, minor: 0 }),
+        pve_error: None,
+        nvidia_nodes: [
+            "/dev/nvidia0",
+            "/dev/nvidia1",
+            "/dev/nvidia-uvm",
+            "/dev/nvidiactl",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        char_majors: [("nvidia", 195), ("nvidia-uvm", 508)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        nvidia_version: Some("550.54.14".into()),
+    }
 }
 
 /// What ran inside `id` (exec and push), one line each.

@@ -477,6 +477,11 @@ fn pct(
                             ok("installing docker.io\n")
                         }
                         "docker-image.sh" => ok("phoenix-image-ok\n"),
+                        "nvidia.sh" => {
+                            ct.packages
+                                .insert(format!("nvidia-driver={}", env["PHOENIX_NVIDIA_VERSION"]));
+                            ok("installing the NVIDIA user-space driver\n")
+                        }
                         "gateway.sh" => {
                             ct.packages.insert("nginx".into());
                             ok("nginx -t: ok; reloaded\n")
@@ -540,6 +545,29 @@ fn pct(
                         other => failed(127, &format!("unknown script {other}\n")),
                     }
                 }
+                [
+                    "nvidia-smi",
+                    "--query-gpu=driver_version",
+                    "--format=csv,noheader",
+                ] => {
+                    // One line per GPU once nvidia.sh installed the driver (two GPUs).
+                    match s.cts[&id]
+                        .packages
+                        .iter()
+                        .find_map(|p| p.strip_prefix("nvidia-driver="))
+                    {
+                        Some(v) => ok(format!("{v}\n{v}\n")),
+                        None => failed(127, "nvidia-smi: command not found\n"),
+                    }
+                }
+                ["nvidia-smi"] => match s.cts[&id]
+                    .packages
+                    .iter()
+                    .any(|p| p.starts_with("nvidia-driver="))
+                {
+                    true => ok("| NVIDIA-SMI |\n"),
+                    false => failed(127, "nvidia-smi: command not found\n"),
+                },
                 ["dpkg-query", "-W", fmt, pkgs @ ..] => {
                     let ct = &s.cts[&id];
                     let lines: Vec<&str> = pkgs

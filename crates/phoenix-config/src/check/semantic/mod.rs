@@ -116,6 +116,7 @@ pub(crate) fn check(fleet: &Fleet, scripts: Option<&ScriptIndex>) -> Vec<Finding
     scripts::health_checks(&mut ctx);
     not_applied::keys(&mut ctx);
     not_applied::plaintext_secrets(&mut ctx);
+    not_applied::settings_without_feature(&mut ctx);
     ctx.out
 }
 
@@ -180,6 +181,25 @@ mod tests {
         assert_eq!(
             d[0].message,
             "dependency 101 at /lxc_configs/102/dependencies/0: 102 starts at boot but 101 does not"
+        );
+    }
+    #[test]
+    fn settings_of_a_feature_the_container_does_not_list_are_warnings() {
+        let mut fleet = example();
+        let vllm = fleet
+            .lxc
+            .lxc_configs
+            .values_mut()
+            .find(|c| c.features.iter().any(|f| f.as_str() == "vllm"))
+            .expect("the example has a vllm container");
+        vllm.features.clear();
+        let d = validate_fleet(&fleet);
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "vllm_model at /lxc_configs/950/vllm_model: not applied: the container's features do not list 'vllm'"
+            ]
         );
     }
 }

@@ -120,6 +120,42 @@ pub(super) fn keys(ctx: &mut Ctx<'_>) {
     }
 }
 
+/// Settings of a feature the container does not list: phoenix would never apply them,
+/// so say so instead of dropping them silently (the first key set, once per feature).
+pub(super) fn settings_without_feature(ctx: &mut Ctx<'_>) {
+    let mut found: Vec<(String, &'static str)> = Vec::new();
+    for (id, c) in ctx.containers() {
+        let listed = |name: &str| c.features.iter().any(|f| f.as_str() == name);
+        let vllm = [
+            ("vllm_engine_config", c.vllm_engine_config.is_some()),
+            ("vllm_model", c.vllm_model.is_some()),
+            ("vllm_served_model_name", c.vllm_served_model_name.is_some()),
+            ("vllm_port", c.vllm_port.is_some()),
+            ("vllm_version", c.vllm_version.is_some()),
+            ("vllm_parameters", c.vllm_parameters.is_some()),
+            ("vllm_args", !c.vllm_args.is_empty()),
+        ];
+        if !listed("vllm")
+            && let Some((key, _)) = vllm.iter().find(|(_, on)| *on)
+        {
+            found.push((format!("{}/{key}", ct(id)), "vllm"));
+        }
+        if !listed("ollama") && c.ollama.is_some() {
+            found.push((format!("{}/ollama", ct(id)), "ollama"));
+        }
+    }
+    for (pointer, feature) in found {
+        let key = pointer.rsplit('/').next().unwrap_or_default().to_owned();
+        ctx.warning(
+            Lxc,
+            &pointer,
+            format!(
+                "{key} at {pointer}: not applied: the container's features do not list '{feature}'"
+            ),
+        );
+    }
+}
+
 /// A secret written in a config file is readable by anyone who can read the file
 /// (and ends up in backups and version control): warn, and show how to reference it
 /// instead. The value itself is never part of the message.
