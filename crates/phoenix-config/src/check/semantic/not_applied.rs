@@ -143,6 +143,14 @@ pub(super) fn settings_without_feature(ctx: &mut Ctx<'_>) {
         if !listed("ollama") && c.ollama.is_some() {
             found.push((format!("{}/ollama", ct(id)), "ollama"));
         }
+        // vllm requires nvidia, so it brings the GPUs through too.
+        let gpus = c
+            .gpu_assignment
+            .as_ref()
+            .is_some_and(|g| g.selection() != crate::names::GpuSelection::None);
+        if gpus && !listed("nvidia") && !listed("vllm") {
+            found.push((format!("{}/gpu_assignment", ct(id)), "nvidia"));
+        }
     }
     for (pointer, feature) in found {
         let key = pointer.rsplit('/').next().unwrap_or_default().to_owned();
