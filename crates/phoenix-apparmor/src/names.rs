@@ -136,11 +136,15 @@ fn commas_only_inside_braces(s: &str) -> bool {
 }
 
 fn check_profile_name(s: &str) -> Result<(), ModelError> {
+    // What a conf line and a profile file name can hold safely, and what LXC and
+    // AppArmor accept: the config's `apparmor_profile` is this same type.
     let ok = !s.is_empty()
-        && s.len() <= 64
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.len() <= 200
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '+'));
     if ok {
         Ok(())
     } else {
@@ -202,7 +206,8 @@ mod tests {
     #[test]
     fn profile_names_follow_the_lxc_and_apparmor_rules() {
         assert!("lxc-phoenix-v2-ct950".parse::<ProfileName>().is_ok());
-        for bad in ["", "-x", "a b", "a/b", "x{y}", &"a".repeat(65)] {
+        assert!("host_profile:v2+gpu".parse::<ProfileName>().is_ok());
+        for bad in ["", "-x", ":ns", "a b", "a/b", "x{y}", &"a".repeat(201)] {
             let err = bad.parse::<ProfileName>().unwrap_err();
             assert!(err.to_string().starts_with("invalid profile name"), "{bad}");
         }

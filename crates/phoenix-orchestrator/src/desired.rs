@@ -550,7 +550,12 @@ fn apparmor(
         }
         // A host profile phoenix does not ship: set it by name, as asked.
         Err(name) => {
-            let profile = name.parse().map_err(err)?;
+            // The config's name is already phoenix-apparmor's type; only a feature's
+            // requirement is a plain name (features name profiles phoenix ships).
+            let profile = match ct.apparmor_profile.as_ref().filter(|p| p.as_str() == name) {
+                Some(p) => p.value().clone(),
+                None => name.parse().map_err(err)?,
+            };
             Ok((
                 Some(Assignment {
                     profile: ConfProfile::Named(profile),

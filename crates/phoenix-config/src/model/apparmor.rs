@@ -10,23 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::value::string_newtype;
 
-string_newtype! {
-    /// An AppArmor profile name (`lxc-container-default-cgns`) or `unconfined`.
-    ProfileName {
-        what: "AppArmor profile name",
-        pattern: "^[a-zA-Z0-9_][a-zA-Z0-9_.:+-]*$",
-        reason: "a profile name is letters, digits and '_', '.', ':', '+', '-'",
-        max_len: 200,
-    }
-}
-
-impl ProfileName {
-    /// True for `unconfined`: the container runs without AppArmor confinement.
-    pub fn is_unconfined(&self) -> bool {
-        self.0 == "unconfined"
-    }
-}
-
 /// A config newtype that is a stricter input form of one of phoenix-apparmor's types:
 /// the config's own pattern (in the schema, with its precise reason) is checked first,
 /// then the value becomes the profile model's type once, here, at load time, so the
@@ -99,6 +82,30 @@ macro_rules! restricted {
             }
         }
     };
+}
+
+string_newtype! {
+    /// The config's spelling of a [`ProfileName`].
+    ProfileNameText {
+        what: "AppArmor profile name",
+        pattern: "^[a-zA-Z0-9_][a-zA-Z0-9_.:+-]*$",
+        reason: "a profile name is letters, digits and '_', '.', ':', '+', '-'",
+        max_len: 200,
+    }
+}
+
+restricted! {
+    /// An AppArmor profile name (`lxc-container-default-cgns`) or `unconfined`: held
+    /// as phoenix-apparmor's [`phoenix_apparmor::ProfileName`], which accepts exactly
+    /// these names.
+    ProfileName(ProfileNameText) => phoenix_apparmor::ProfileName, "AppArmor profile name", |s| s.parse()
+}
+
+impl ProfileName {
+    /// True for `unconfined`: the container runs without AppArmor confinement.
+    pub fn is_unconfined(&self) -> bool {
+        self.as_str() == "unconfined"
+    }
 }
 
 string_newtype! {
@@ -234,6 +241,10 @@ mod tests {
             "invalid file access \"rx\": expected access letters from r, w, m, k, l and ix, like rw"
         );
         assert!("unconfined".parse::<ProfileName>().unwrap().is_unconfined());
+        // Every name validate accepts is one the profile model holds (a host profile
+        // with ':' or '+' once passed validate and failed at plan).
+        let host: ProfileName = "host_profile:v2+gpu".parse().unwrap();
+        assert_eq!(host.value().as_str(), "host_profile:v2+gpu");
     }
 
     #[test]
