@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use camino::{Utf8Path, Utf8PathBuf};
 use phoenix_config::Fleet;
 use phoenix_features::Registry;
-use phoenix_pct::{CommandRunner, Pct, PctError, Pvesm};
+use phoenix_pct::{CommandRunner, LockWait, Pct, PctError, Pvesm};
 use phoenix_pveconf::Vmid;
 use phoenix_pveconf::conf::CtConf;
 
@@ -137,6 +137,8 @@ pub struct Orchestrator<'a> {
     pub(crate) run_id: String,
     /// Where the config's scripts (tests, application scripts) are.
     pub(crate) scripts_dir: Option<Utf8PathBuf>,
+    /// How long a pct call refused for a container lock is retried.
+    lock_wait: LockWait,
 }
 
 /// What planning knows of one guest, kept to re-plan it at apply time.
@@ -171,7 +173,15 @@ impl<'a> Orchestrator<'a> {
                 std::process::id()
             ),
             scripts_dir: None,
+            lock_wait: LockWait::default(),
         }
+    }
+
+    /// Retries a pct call refused because another task holds the container for at most
+    /// this long (default: [`LockWait::default`], 60 s), then fails naming the lock.
+    pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     /// Uses this `pct` binary instead of `$PHOENIX_PCT` or `pct` on `PATH`.
@@ -211,7 +221,7 @@ impl<'a> Orchestrator<'a> {
 
     /// pct through `runner`.
     pub fn pct<'r>(&self, runner: &'r dyn CommandRunner) -> Pct<&'r dyn CommandRunner> {
-        Pct::resolve(self.pct_binary.clone(), runner)
+        Pct::resolve(self.pct_binary.clone(), runner).with_lock_wait(self.lock_wait)
     }
 
     pub(crate) fn pvesm<'r>(&self, runner: &'r dyn CommandRunner) -> Pvesm<&'r dyn CommandRunner> {
