@@ -107,6 +107,12 @@ pub enum RunError {
         /// The file (or `the config`, or `CT 102`) that changed.
         what: String,
     },
+    /// A file a saved plan read is gone (a CT conf: the container was destroyed since).
+    #[error("plan is stale: {path} was deleted since the plan was made; run phoenix plan again")]
+    Deleted {
+        /// The file, as the plan names it.
+        path: Utf8PathBuf,
+    },
     /// A saved plan was made for another root.
     #[error("the plan was made for root {plan}, this run uses {run}")]
     OtherRoot {
