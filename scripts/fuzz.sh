@@ -43,7 +43,8 @@ done
 # props: the first byte picks the type (fuzz/fuzz_targets/props.rs).
 pick() { # pick INDEX KEY-REGEX
   local i=$1 re=$2 line
-  cat fixtures/conf/*.conf fixtures/idmap/*.conf | grep -E "^($re): " | sed -E 's/^[a-z0-9]+: //' | sort -u |
+  { cat fixtures/conf/*.conf fixtures/idmap/*.conf | grep -E "^($re): " || true; } |
+    sed -E 's/^[a-z0-9]+: //' | sort -u |
     while IFS= read -r line; do
       printf "\\x$(printf %02x "$i")%s" "$line" | put props "$i-$(printf %s "$line" | cksum | cut -d' ' -f1)"
     done
