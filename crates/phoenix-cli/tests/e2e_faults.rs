@@ -57,7 +57,10 @@ fn fails(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> String {
 /// nothing left to do.
 fn converges_back(env: &Env, clean: &std::collections::BTreeMap<String, String>, what: &str) {
     let again = env.ok(&env.phoenix(&["up"], &[]));
-    assert!(again.contains("3 ok, 0 failed"), "re-run after {what}: {again}");
+    assert!(
+        again.contains("3 ok, 0 failed"),
+        "re-run after {what}: {again}"
+    );
     assert_eq!(&env.state(), clean, "after {what} and a re-run");
     env.take_log();
     env.ok(&env.phoenix(&["up"], &[]));
@@ -81,13 +84,7 @@ fn pct_failing_at_each_call_of_a_repair_then_a_rerun_ends_like_a_clean_run() {
     small_fleet(&env, 8840);
     env.ok(&env.phoenix(&["up"], &[]));
     let clean = env.state();
-    for fail in [
-        "list:1",
-        "config:1",
-        "listsnapshot:1",
-        "set:1",
-        "exec:1",
-    ] {
+    for fail in ["list:1", "config:1", "listsnapshot:1", "set:1", "exec:1"] {
         drift_memory(&env, 8841);
         let _ = std::fs::remove_dir_all(env.root.join("var/lib/pct-emulator"));
         env.take_log();
@@ -130,7 +127,11 @@ fn a_locked_container_is_waited_for_then_reported_by_its_lock() {
         "{failed}"
     );
     let sets = |log: &[String]| log.iter().filter(|l| l.starts_with("set 8844 ")).count();
-    assert_eq!(sets(&env.take_log()), 3, "tried at once, after 1 s and after 2 s");
+    assert_eq!(
+        sets(&env.take_log()),
+        3,
+        "tried at once, after 1 s and after 2 s"
+    );
     assert_eq!(conf(&env, 8844), locked, "nothing changed under the lock");
 
     // The backup ends while phoenix waits: the run goes on and succeeds.
@@ -151,7 +152,10 @@ fn a_locked_container_is_waited_for_then_reported_by_its_lock() {
     let waited = env.ok(&env.phoenix(&["up", "--lock-wait", "30"], &[]));
     unlock.join().unwrap();
     assert!(waited.contains("3 ok, 0 failed"), "{waited}");
-    assert!(sets(&env.take_log()) >= 2, "the set was tried again after the unlock");
+    assert!(
+        sets(&env.take_log()) >= 2,
+        "the set was tried again after the unlock"
+    );
     assert_eq!(env.state(), clean);
     converges_back(&env, &clean, "a lock");
 }
@@ -290,7 +294,10 @@ fn a_full_disk_fails_naming_the_file_and_keeps_the_old_one() {
             && failed.contains("No space left on device"),
         "{failed}"
     );
-    assert_eq!(std::fs::read_to_string(tunables.join("nesting")).unwrap(), old);
+    assert_eq!(
+        std::fs::read_to_string(tunables.join("nesting")).unwrap(),
+        old
+    );
     let left: Vec<String> = walk(&apparmor)
         .into_iter()
         .filter(|p| p.contains(".tmp."))

@@ -153,6 +153,9 @@ mod tests {
         assert!(d.join("101.conf.tmp.999999999").exists());
         assert!(d.join("subuid").exists());
         assert!(d.join(".x.tmp.999999999.phoenix-1").is_dir());
-        assert_eq!(sweep_stale_temps(&d.join("missing")).unwrap(), Vec::<PathBuf>::new());
+        assert_eq!(
+            sweep_stale_temps(&d.join("missing")).unwrap(),
+            Vec::<PathBuf>::new()
+        );
     }
 }

@@ -355,11 +355,9 @@ impl<'a> NodeBackend<'a> {
             std::io::Write::write_all(&mut out, content.as_bytes())?;
             out.sync_all()
         })();
-        let renamed = written
-            .map_err(|e| io("cannot write", e))
-            .and_then(|()| {
-                std::fs::rename(&tmp, &path).map_err(|e| io("cannot rename into place", e))
-            });
+        let renamed = written.map_err(|e| io("cannot write", e)).and_then(|()| {
+            std::fs::rename(&tmp, &path).map_err(|e| io("cannot rename into place", e))
+        });
         if renamed.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }

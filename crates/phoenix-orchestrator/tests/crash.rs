@@ -16,10 +16,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
+use phoenix_hostpath::temp::stale_temp_pid;
 use phoenix_orchestrator::apparmor::install::{self, Change, FileKind, InstallPlan, PlannedFile};
 use phoenix_orchestrator::apparmor::tunable::{edit_tunable, nesting_definition};
 use phoenix_orchestrator::apparmor::{LoadError, ProfileLoader, shipped};
-use phoenix_hostpath::temp::stale_temp_pid;
 use phoenix_orchestrator::hostfs::sweep_stale_temps;
 use phoenix_orchestrator::idmap::subid::write_atomic;
 use phoenix_orchestrator::pveconf::Vmid;
@@ -177,7 +177,13 @@ fn others(dir: &Path, keep: &Path) -> Vec<PathBuf> {
 fn one_run(root: &Utf8Path, kind: &str, delay: Duration) -> bool {
     let (old, new) = contents(kind);
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writer", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_writer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("PHOENIX_CRASH_KIND", kind)
         .env("PHOENIX_CRASH_ROOT", root.as_str())
         .stdout(Stdio::piped())
@@ -189,12 +195,18 @@ fn one_run(root: &Utf8Path, kind: &str, delay: Duration) -> bool {
     // libtest prints its own lines first; wait for the child's first completed write.
     while !line.contains("writing") {
         line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "the child ended early");
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the child ended early"
+        );
     }
     std::thread::sleep(delay);
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the child was to be killed, it ended {status}");
+    assert!(
+        !status.success(),
+        "the child was to be killed, it ended {status}"
+    );
 
     let path = target(root, kind);
     let found = std::fs::read_to_string(&path).unwrap();
@@ -246,6 +258,9 @@ fn crash_at_random_points_leaves_old_or_new() {
         }
         println!("{kind}: {RUNS} kills, {mid_write} left a temp file (removed by the sweep)");
         // The kills must have landed inside writes, or this test proves nothing.
-        assert!(mid_write > 0, "{kind}: no kill landed between a temp's creation and its rename");
+        assert!(
+            mid_write > 0,
+            "{kind}: no kill landed between a temp's creation and its rename"
+        );
     }
 }
