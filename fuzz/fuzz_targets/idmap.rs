@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
     let entries: Vec<IdMapEntry> = text.lines().filter_map(|l| l.parse().ok()).collect();
     for e in &entries {
         assert_eq!(e.to_string().parse::<IdMapEntry>().as_ref(), Ok(e));
-        let _ = (e.checked_host_last(), e.checked_container_last(), e.fits_id_space());
+        let _ = (
+            e.checked_host_last(),
+            e.checked_container_last(),
+            e.fits_id_space(),
+        );
     }
     for line in text.lines() {
         if let Err(e) = line.parse::<IdMapEntry>() {
@@ -35,11 +39,17 @@ fuzz_target!(|data: &[u8]| {
 
     let _ = phoenix_idmap::proc_map::parse(text).map_err(|e| e.to_string());
 
-    let intents: Vec<MapIntent> = text.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+    let intents: Vec<MapIntent> = text
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
     for i in &intents {
         assert_eq!(i.to_string().parse::<MapIntent>().as_ref(), Ok(i));
     }
     if let Ok(p) = plan(&intents[..intents.len().min(4)]) {
-        assert!(validate_entries(&p.entries).is_ok(), "planner output must validate");
+        assert!(
+            validate_entries(&p.entries).is_ok(),
+            "planner output must validate"
+        );
     }
 });

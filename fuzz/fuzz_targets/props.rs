@@ -14,8 +14,8 @@ use std::str::FromStr;
 
 use libfuzzer_sys::fuzz_target;
 use phoenix_pveconf::props::{
-    Device, DiskSize, Features, Ipv4Config, Ipv6Config, MacAddr, MountIdmap, MountPoint,
-    NetConfig, RootFs, Startup,
+    Device, DiskSize, Features, Ipv4Config, Ipv6Config, MacAddr, MountIdmap, MountPoint, NetConfig,
+    RootFs, Startup,
 };
 
 /// Parses `s`; when it parses, its printed form must parse back to an equal value.
