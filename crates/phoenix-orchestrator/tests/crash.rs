@@ -209,7 +209,8 @@ fn one_run(root: &Utf8Path, kind: &str, delay: Duration) -> bool {
     );
 
     let path = target(root, kind);
-    let found = std::fs::read_to_string(&path).unwrap();
+    let found = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{kind}: after a kill at {delay:?} {path} cannot be read: {e}"));
     assert!(
         found == old || found == new,
         "{kind}: after a kill at {delay:?} {path} holds neither the old nor the new content:\n{found}"
