@@ -124,6 +124,21 @@ mod tests {
     }
 
     #[test]
+    fn taking_the_lock_removes_what_a_killed_run_left() {
+        let (_d, root) = root();
+        std::fs::create_dir_all(root.join("etc/pve/lxc")).unwrap();
+        let stale = root.join("etc/pve/lxc/.101.conf.tmp.999999999.phoenix-7");
+        std::fs::write(&stale, "memory: 5").unwrap();
+        let busy = FleetLock::acquire(&root, false).unwrap();
+        assert!(!stale.exists());
+        // A second run that cannot take the lock sweeps nothing.
+        std::fs::write(&stale, "memory: 5").unwrap();
+        FleetLock::acquire(&root, false).unwrap_err();
+        assert!(stale.exists());
+        drop(busy);
+    }
+
+    #[test]
     fn a_second_holder_fails_fast_naming_the_first() {
         let (_d, root) = root();
         let first = FleetLock::acquire(&root, false).unwrap();
