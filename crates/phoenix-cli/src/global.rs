@@ -56,6 +56,17 @@ pub struct Global {
     /// The `pvesm` binary (default: `pvesm` on PATH).
     #[arg(long, global = true, env = "PHOENIX_PVESM")]
     pub pvesm: Option<std::path::PathBuf>,
+    /// How long to keep retrying a pct call refused because another task holds the
+    /// container (`CT is locked (...)`, a config lock timeout), in seconds: waits of 1, 2,
+    /// 4, 8 then 10 s between tries. 0 fails at once.
+    #[arg(
+        long,
+        global = true,
+        env = "PHOENIX_LOCK_WAIT",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    pub lock_wait: u64,
 }
 
 impl Global {

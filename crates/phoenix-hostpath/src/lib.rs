@@ -28,12 +28,16 @@
 //! [`read_input`] reads a file given on the command line or in a config directory:
 //! only a regular file (a FIFO, device or directory is refused before it is opened
 //! for reading, so nothing blocks), at most [`INPUT_LIMIT`] bytes.
+//!
+//! [`temp`] names the temp files of atomic writes and sweeps the ones a killed run left.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 
 use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
+
+pub mod temp;
 
 /// Symlinks expanded in one resolution before it is refused as a loop (Linux's limit).
 pub const MAX_SYMLINKS: usize = 40;

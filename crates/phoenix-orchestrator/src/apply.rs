@@ -151,6 +151,12 @@ impl Orchestrator<'_> {
                 Some(_) => crate::hostfs::file_digest(&path).ok().flatten(),
                 None => None,
             };
+            if current.is_none() && r.digest.is_some() {
+                // A container destroyed behind phoenix's back takes its conf with it.
+                return Err(RunError::Deleted {
+                    path: r.path.clone(),
+                });
+            }
             if current != r.digest {
                 return Err(RunError::Stale {
                     what: r.path.to_string(),

@@ -329,18 +329,20 @@ impl<'a> NodeBackend<'a> {
         };
         let dir = path.parent().unwrap_or(self.root);
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create the directory of", e))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".phoenix-")
-            .tempfile_in(dir)
-            .map_err(|e| io("cannot write", e))?;
-        std::io::Write::write_all(&mut tmp, content.as_bytes())
-            .map_err(|e| io("cannot write", e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| io("cannot write", e))?;
-        tmp.persist(&path)
-            .map_err(|e| io("cannot rename into place", e.error))?;
-        Ok(())
+        let _ = phoenix_hostpath::temp::sweep_stale_temps(dir.as_std_path());
+        let tmp = phoenix_hostpath::temp::temp_path_for(path.as_std_path());
+        let written = (|| -> std::io::Result<()> {
+            let mut out = std::fs::File::create_new(&tmp)?;
+            std::io::Write::write_all(&mut out, content.as_bytes())?;
+            out.sync_all()
+        })();
+        let renamed = written.map_err(|e| io("cannot write", e)).and_then(|()| {
+            std::fs::rename(&tmp, &path).map_err(|e| io("cannot rename into place", e))
+        });
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        renamed
     }
 
     fn ensure_dir(

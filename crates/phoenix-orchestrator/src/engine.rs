@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use camino::{Utf8Path, Utf8PathBuf};
 use phoenix_config::Fleet;
 use phoenix_features::Registry;
-use phoenix_pct::{CommandRunner, Pct, PctError, Pvesm};
+use phoenix_pct::{CommandRunner, LockWait, Pct, PctError, Pvesm};
 use phoenix_pveconf::Vmid;
 use phoenix_pveconf::conf::CtConf;
 
@@ -127,6 +127,12 @@ pub enum RunError {
         /// The file (or `the config`, or `CT 102`) that changed.
         what: String,
     },
+    /// A file a saved plan read is gone (a CT conf: the container was destroyed since).
+    #[error("plan is stale: {path} was deleted since the plan was made; run phoenix plan again")]
+    Deleted {
+        /// The file, as the plan names it.
+        path: Utf8PathBuf,
+    },
     /// A saved plan was made for another root.
     #[error("the plan was made for root {plan}, this run uses {run}")]
     OtherRoot {
@@ -159,6 +165,8 @@ pub struct Orchestrator<'a> {
     pub(crate) scripts_dir: Option<Utf8PathBuf>,
     /// What the host shows, read once when a container needs it.
     host_facts: std::sync::OnceLock<phoenix_features::HostFacts>,
+    /// How long a pct call refused for a container lock is retried.
+    lock_wait: LockWait,
 }
 
 /// What planning knows of one guest, kept to re-plan it at apply time.
@@ -194,7 +202,15 @@ impl<'a> Orchestrator<'a> {
             ),
             scripts_dir: None,
             host_facts: std::sync::OnceLock::new(),
+            lock_wait: LockWait::default(),
         }
+    }
+
+    /// Retries a pct call refused because another task holds the container for at most
+    /// this long (default: [`LockWait::default`], 60 s), then fails naming the lock.
+    pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     /// Uses this `pct` binary instead of `$PHOENIX_PCT` or `pct` on `PATH`.
@@ -274,7 +290,7 @@ impl<'a> Orchestrator<'a> {
 
     /// pct through `runner`.
     pub fn pct<'r>(&self, runner: &'r dyn CommandRunner) -> Pct<&'r dyn CommandRunner> {
-        Pct::resolve(self.pct_binary.clone(), runner)
+        Pct::resolve(self.pct_binary.clone(), runner).with_lock_wait(self.lock_wait)
     }
 
     pub(crate) fn pvesm<'r>(&self, runner: &'r dyn CommandRunner) -> Pvesm<&'r dyn CommandRunner> {

@@ -278,6 +278,31 @@ pub fn secret_value(root: &Utf8Path, secret: &phoenix_config::SecretRef) -> Resu
     }
 }
 
+/// The directories, relative to the root, that phoenix writes host files into with an
+/// atomic rename: `/etc/subuid` and `/etc/subgid`, the CT confs, the guest firewall files,
+/// the AppArmor profiles, the nesting tunable and its hook.
+pub const WRITTEN_DIRS: &[&str] = &[
+    "etc",
+    "etc/pve/lxc",
+    "etc/pve/firewall",
+    "etc/apparmor.d/lxc",
+    "etc/apparmor.d/tunables",
+    "etc/apparmor.d/tunables/home.d",
+];
+
+/// Removes the temp files a killed phoenix run left in [`WRITTEN_DIRS`] under `root`
+/// ([`phoenix_hostpath::temp`]: only phoenix's own names, only of processes that are gone)
+/// and returns them. Each directory is resolved beneath the root first; one that leads
+/// out of it, or cannot be read, is skipped (the writers refuse it themselves).
+pub fn sweep_stale_temps(root: &Utf8Path) -> Vec<std::path::PathBuf> {
+    WRITTEN_DIRS
+        .iter()
+        .filter_map(|dir| resolve_beneath(root, Utf8Path::new(dir)).ok())
+        .filter_map(|dir| phoenix_hostpath::temp::sweep_stale_temps(dir.as_std_path()).ok())
+        .flatten()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +392,33 @@ mod tests {
             secret_value(root, &env).unwrap_err(),
             "the secret's environment variable PHOENIX_TEST_UNSET_SECRET_VAR is not set"
         );
+    }
+
+    #[test]
+    fn sweep_removes_only_stale_phoenix_temps_in_written_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(dir.path()).unwrap();
+        for d in WRITTEN_DIRS {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let stale = [
+            root.join("etc/.subuid.tmp.999999999.phoenix-1"),
+            root.join("etc/pve/lxc/.101.conf.tmp.999999999.phoenix-2"),
+            root.join("etc/apparmor.d/tunables/.nesting.tmp.999999999.phoenix-3"),
+        ];
+        let kept = [
+            root.join("etc/pve/lxc/101.conf.tmp.999999999"),
+            root.join("srv/.x.tmp.999999999.phoenix-4"),
+        ];
+        for f in stale.iter().chain(&kept) {
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, "half").unwrap();
+        }
+        let mut removed = sweep_stale_temps(root);
+        removed.sort();
+        let mut want: Vec<_> = stale.iter().map(|p| p.as_std_path().to_owned()).collect();
+        want.sort();
+        assert_eq!(removed, want);
+        assert!(kept.iter().all(|f| f.exists()));
     }
 }

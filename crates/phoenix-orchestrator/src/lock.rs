@@ -4,7 +4,9 @@
 //! on `<root>/run/lock/phoenix/fleet.lock` for the whole run, so two runs cannot create
 //! the same container twice. The second run either waits (`--wait`) or fails at once
 //! naming the holder's pid. The kernel drops the lock when the process dies, so a
-//! crashed run never leaves a stale lock behind.
+//! crashed run never leaves a stale lock behind. Taking the lock also removes the temp
+//! files a killed run left beside the host files it was writing
+//! ([`crate::hostfs::sweep_stale_temps`]).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -94,6 +96,8 @@ impl FleetLock {
         file.set_len(0).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         write!(file, "{}", std::process::id()).map_err(io)?;
+        // Under the lock no other run writes host files: clear what a killed one left.
+        crate::hostfs::sweep_stale_temps(root);
         Ok(FleetLock { file, path })
     }
 
@@ -117,6 +121,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
         (dir, path)
+    }
+
+    #[test]
+    fn taking_the_lock_removes_what_a_killed_run_left() {
+        let (_d, root) = root();
+        std::fs::create_dir_all(root.join("etc/pve/lxc")).unwrap();
+        let stale = root.join("etc/pve/lxc/.101.conf.tmp.999999999.phoenix-7");
+        std::fs::write(&stale, "memory: 5").unwrap();
+        let busy = FleetLock::acquire(&root, false).unwrap();
+        assert!(!stale.exists());
+        // A second run that cannot take the lock sweeps nothing.
+        std::fs::write(&stale, "memory: 5").unwrap();
+        FleetLock::acquire(&root, false).unwrap_err();
+        assert!(stale.exists());
+        drop(busy);
     }
 
     #[test]

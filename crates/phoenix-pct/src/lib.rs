@@ -75,6 +75,7 @@
 pub mod argv;
 mod binary;
 mod error;
+mod lock_wait;
 mod names;
 mod options;
 mod parse;
@@ -85,6 +86,7 @@ mod state;
 
 pub use binary::{PCT_ENV, PVESM_ENV, resolve_binary};
 pub use error::PctError;
+pub use lock_wait::{DEFAULT_LOCK_WAIT, LockWait};
 pub use names::{Arch, EnumError, OsType, Password, PasswordError};
 pub use options::{
     CloneOptions, CreateOptions, CtOptions, DestroyOptions, FileOptions, SetOptions,

@@ -2,6 +2,7 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use phoenix_pveconf::Vmid;
 use phoenix_pveconf::conf::{CtConf, ParsedConf};
@@ -11,6 +12,7 @@ use crate::binary::{PCT_ENV, resolve_binary};
 use crate::error::{
     ExitRule, PctError, classify, failed, strip_leading_conf_warnings, without_conf_warnings,
 };
+use crate::lock_wait::{LockWait, is_lock_refusal};
 use crate::options::{
     CloneOptions, CreateOptions, DestroyOptions, FileOptions, SetOptions, ShutdownOptions,
 };
@@ -30,6 +32,7 @@ use phoenix_pveconf::SnapshotName;
 pub struct Pct<R> {
     binary: PathBuf,
     runner: R,
+    lock_wait: LockWait,
 }
 
 impl<R: CommandRunner> Pct<R> {
@@ -43,7 +46,16 @@ impl<R: CommandRunner> Pct<R> {
         Pct {
             binary: binary.into(),
             runner,
+            lock_wait: LockWait::none(),
         }
+    }
+
+    /// Retries a call that Proxmox refuses because another task holds the container
+    /// (`CT is locked (...)`, or the config flock timed out) with this backoff, then fails
+    /// with [`PctError::StillLocked`]. The default is [`LockWait::none`]: fail at once.
+    pub fn with_lock_wait(mut self, wait: LockWait) -> Self {
+        self.lock_wait = wait;
+        self
     }
 
     /// An explicit path (for example `--pct PATH`) wins over `$PHOENIX_PCT`,
@@ -70,11 +82,34 @@ impl<R: CommandRunner> Pct<R> {
         vmid: Option<Vmid>,
         rule: ExitRule,
     ) -> Result<Output, PctError> {
-        let out = self.runner.run(inv)?;
-        if failed(&out, rule) {
-            return Err(classify(vmid, inv.argv(), &out));
+        let mut delays = self.lock_wait.delays();
+        let (mut tries, mut waited) = (0, Duration::ZERO);
+        loop {
+            let out = self.runner.run(inv)?;
+            tries += 1;
+            if !failed(&out, rule) {
+                return Ok(out);
+            }
+            let err = classify(vmid, inv.argv(), &out);
+            // A lock refusal comes before pct changes anything: the same call may be made
+            // again once the other task is done.
+            if !is_lock_refusal(&err) {
+                return Err(err);
+            }
+            let Some(delay) = delays.next() else {
+                return Err(if tries == 1 {
+                    err
+                } else {
+                    PctError::StillLocked {
+                        last: Box::new(err),
+                        waited,
+                        tries,
+                    }
+                });
+            };
+            std::thread::sleep(delay);
+            waited += delay;
         }
-        Ok(out)
     }
 
     fn read<T>(

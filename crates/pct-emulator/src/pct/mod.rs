@@ -4,7 +4,9 @@
 //! `PCT_EMU_FAIL=<subcommand>:<n>[,…]` makes the n-th call of a subcommand fail as
 //! Proxmox would (counted in `<root>/var/lib/pct-emulator/`, across processes), and
 //! `PCT_EMU_LOG=<file>` appends each call's argv as one line. `PCT_EMU_PVE_VERSION=8|9` picks
-//! the Proxmox release to behave as ([`crate::pve`]).
+//! the Proxmox release to behave as ([`crate::pve`]). `PCT_EMU_LOCK_TIMEOUT_MS` shortens how
+//! long a call waits for a config flock another process holds (Proxmox: 10 s) before
+//! `can't lock file '...' - got timeout`.
 
 mod apply;
 pub mod args;

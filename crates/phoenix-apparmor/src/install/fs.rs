@@ -49,8 +49,11 @@ fn refuse_symlinks(path: &Utf8Path) -> std::io::Result<()> {
 
 /// Writes `content` to a hidden temp file in the same directory and renames it over
 /// `path`. The temp name starts with `.`: AppArmor skips dot files when it includes a
-/// directory, so a crash never leaves a half-written profile that gets loaded.
+/// directory, so a crash never leaves a half-written profile that gets loaded; it is
+/// named for this process ([`phoenix_hostpath::temp`]), so the next run removes it.
+/// On any error the temp is removed and `path` keeps its old content.
 pub(super) fn write_atomic(path: &Utf8Path, content: &str) -> Result<(), InstallError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let err = |source| InstallError::Write {
         path: path.to_owned(),
         source,
@@ -58,18 +61,22 @@ pub(super) fn write_atomic(path: &Utf8Path, content: &str) -> Result<(), Install
     let dir = path.parent().unwrap_or(Utf8Path::new("."));
     refuse_symlinks(path).map_err(err)?;
     std::fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".phoenix-")
-        .tempfile_in(dir)
-        .map_err(err)?;
-    tmp.write_all(content.as_bytes()).map_err(err)?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(err)?;
+    let _ = phoenix_hostpath::temp::sweep_stale_temps(dir.as_std_path());
+    let tmp = phoenix_hostpath::temp::temp_path_for(path.as_std_path());
+    let result = (|| -> std::io::Result<()> {
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        out.write_all(content.as_bytes())?;
+        // The umask may have narrowed 0644; apparmor_parser and tools read profiles as users.
+        out.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        out.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    tmp.as_file().sync_all().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    result.map_err(err)
 }

@@ -174,6 +174,9 @@ pub fn orchestrator<'a>(
         .with_pct(global.pct.clone())
         .with_pvesm(global.pvesm.clone())
         .with_scripts_dir(scripts_dir(global, None))
+        .with_lock_wait(phoenix_orchestrator::pct::LockWait::with_total(
+            std::time::Duration::from_secs(global.lock_wait),
+        ))
 }
 
 /// A run error: invalid input exits 2, the rest 1.

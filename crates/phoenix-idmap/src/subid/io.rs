@@ -159,11 +159,9 @@ pub fn write_atomic(
         });
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.phoenix-{}.tmp", std::process::id()));
+    // A temp a killed run left here goes first (best effort: the write reports real trouble).
+    let _ = phoenix_hostpath::temp::sweep_stale_temps(dir);
+    let tmp = phoenix_hostpath::temp::temp_path_for(path);
     let meta = match fs::metadata(path) {
         Ok(meta) => Some(meta),
         Err(err) if err.kind() == io::ErrorKind::NotFound => None,

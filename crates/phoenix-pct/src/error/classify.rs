@@ -142,6 +142,20 @@ fn classify_line(vmid: Option<Vmid>, line: &str) -> Option<PctError> {
         let lock = lock.parse().unwrap_or_else(|never| match never {});
         return Some(PctError::Locked { vmid, lock });
     }
+    // `can't lock file '/run/lock/lxc/pve-config-100.lock' - got timeout` (PVE::Tools
+    // lock_file_full, around every change of the conf).
+    if let Some(path) = between(line, "can't lock file '", "' - got timeout") {
+        let named = path
+            .rsplit_once("pve-config-")
+            .and_then(|(_, rest)| rest.strip_suffix(".lock"))
+            .and_then(id);
+        if let Some(vmid) = named.or(vmid) {
+            return Some(PctError::ConfLockTimeout {
+                vmid,
+                path: path.to_owned(),
+            });
+        }
+    }
     if let Some(n) = between(line, "CT ", " already running").and_then(id) {
         return Some(PctError::AlreadyRunning { vmid: n });
     }
@@ -239,6 +253,37 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_config_lock_timeout_names_the_lock_file() {
+        let e = fail("can't lock file '/run/lock/lxc/pve-config-107.lock' - got timeout\n");
+        assert!(
+            matches!(&e, PctError::ConfLockTimeout { vmid, path }
+                if vmid.get() == 107 && path == "/run/lock/lxc/pve-config-107.lock"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "container 107: another process holds the config lock \
+             /run/lock/lxc/pve-config-107.lock (got timeout)"
+        );
+        // Another lock file: the container the call was about.
+        let e = fail("can't lock file '/var/lock/other.lock' - got timeout\n");
+        assert!(matches!(&e, PctError::ConfLockTimeout { vmid, .. } if vmid.get() == 100));
+    }
+
+    #[test]
+    fn still_locked_says_how_long_it_waited() {
+        let e = PctError::StillLocked {
+            last: Box::new(fail("CT is locked (backup)\n")),
+            waited: std::time::Duration::from_millis(2500),
+            tries: 4,
+        };
+        assert_eq!(
+            e.to_string(),
+            "container 100 is locked (backup), still after waiting 2.5s (4 tries)"
+        );
     }
 
     #[test]

@@ -51,6 +51,27 @@ pub enum PctError {
         /// The lock value.
         lock: Lock,
     },
+    /// `can't lock file '/run/lock/lxc/pve-config-<id>.lock' - got timeout`: another
+    /// process held the container's config flock for the whole time pct waits (10 s).
+    #[error("container {vmid}: another process holds the config lock {path} (got timeout)")]
+    ConfLockTimeout {
+        /// The container the lock file is for.
+        vmid: Vmid,
+        /// The lock file, as pct names it.
+        path: String,
+    },
+    /// A call refused for a lock ([`Locked`](Self::Locked) or
+    /// [`ConfLockTimeout`](Self::ConfLockTimeout)) was retried with backoff
+    /// ([`LockWait`](crate::LockWait)) and the lock was still held at the end.
+    #[error("{last}, still after waiting {} ({tries} tries)", crate::lock_wait::seconds(.waited))]
+    StillLocked {
+        /// The last refusal, naming the lock.
+        last: Box<PctError>,
+        /// The time spent waiting between tries.
+        waited: std::time::Duration,
+        /// How many times the call was made.
+        tries: u32,
+    },
     /// `CT <id> not running`, `container '<id>' not running!`, or push and pull
     /// refusing a stopped CT.
     #[error("container {vmid} is not running")]

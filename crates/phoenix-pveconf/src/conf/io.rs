@@ -7,7 +7,7 @@
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::{CtConf, Digest};
 use crate::Vmid;
@@ -165,12 +165,11 @@ pub fn write_conf_atomic(
         move |source| ConfIoError::Write { path, source }
     };
     fs::create_dir_all(dir).map_err(write_err(dir))?;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
     // Proxmox writes `<file>.tmp.<pid>` next to the file and renames it (file_set_contents);
-    // the same shape is what pmxcfs is known to accept under /etc/pve.
-    let tmp = dir.join(format!("{vmid}.conf.tmp.{}.{nanos}", std::process::id()));
+    // phoenix's temp is the same shape, hidden and marked as its own
+    // (`.<vmid>.conf.tmp.<pid>.phoenix-<n>`), so a later run sweeps one a crash left behind.
+    let _ = phoenix_hostpath::temp::sweep_stale_temps(dir);
+    let tmp = phoenix_hostpath::temp::temp_path_for(&path);
     let result = write_new_file(&tmp, text.as_bytes(), fs::metadata(&path).ok())
         .and_then(|()| fs::rename(&tmp, &path));
     if let Err(source) = result {

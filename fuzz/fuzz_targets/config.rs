@@ -5,8 +5,7 @@
 //! Input: the three files separated by 0xFF 0x00 (a byte pair no UTF-8 text holds);
 //! a missing third part means no VM file.
 //!
-//! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run config_loader -- -max_total_time=300`
-//! (from `crates/phoenix-idmap`).
+//! Run: `bash scripts/fuzz.sh 600 config`
 
 #![no_main]
 
