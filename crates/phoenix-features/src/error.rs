@@ -42,7 +42,7 @@ pub enum FeatureError {
         vmid: u32,
         /// The two places that disagree.
         #[source]
-        source: crate::vllm::VllmSettingsError,
+        source: Box<crate::vllm::VllmSettingsError>,
     },
     /// docker's `daemon.json` cannot take the nvidia runtime.
     #[error("feature nvidia cannot be installed on CT {vmid}")]
@@ -138,10 +138,10 @@ mod tests {
         assert_eq!(n.to_string(), "feature nvidia on CT 9 does not verify");
         let v = FeatureError::Vllm {
             vmid: 10,
-            source: crate::vllm::VllmSettingsError::ExtraArgsDiffer {
+            source: Box::new(crate::vllm::VllmSettingsError::ExtraArgsDiffer {
                 engine: vec![],
                 legacy: vec![],
-            },
+            }),
         };
         assert_eq!(v.to_string(), "feature vllm cannot be installed on CT 10");
         // The cause is the source, so a chain printer says it once.

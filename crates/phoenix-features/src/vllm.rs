@@ -420,7 +420,7 @@ fn unsupported(vmid: u32, reason: String) -> FeatureError {
 fn rendered(req: &Request<'_>) -> Result<Option<(VllmSettings, String)>, FeatureError> {
     let Some(s) = settings(req.container).map_err(|source| FeatureError::Vllm {
         vmid: req.vmid,
-        source,
+        source: Box::new(source),
     })?
     else {
         return Ok(None);

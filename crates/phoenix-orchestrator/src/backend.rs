@@ -447,7 +447,7 @@ impl<'a> NodeBackend<'a> {
                 run.result(k, &cmds[k], what)
                     .map_err(|source| StepError::ProofStep {
                         guest: GuestId::Ct(vmid(id)),
-                        source,
+                        source: Box::new(source),
                     })
             };
             let checked = match op {

@@ -107,7 +107,7 @@ pub enum StepError {
         guest: GuestId,
         /// The step, its command and exit code.
         #[source]
-        source: ProofStepError,
+        source: Box<ProofStepError>,
     },
     /// A subordinate id file could not be read or written.
     #[error("{file}")]
@@ -302,12 +302,12 @@ mod tests {
         let guest = GuestId::Ct(Vmid::new(901).unwrap());
         let e = StepError::ProofStep {
             guest,
-            source: ProofStepError::Failed {
+            source: Box::new(ProofStepError::Failed {
                 step: "reading the kernel's map".into(),
                 command: "cat /proc/self/uid_map".into(),
                 code: 1,
                 stderr: "no such file".into(),
-            },
+            }),
         };
         assert_eq!(e.to_string(), "CT 901");
         assert_eq!(
