@@ -35,6 +35,42 @@ pub enum FeatureError {
         /// What failed.
         reason: String,
     },
+    /// The vllm settings disagree with each other (the plan stops).
+    #[error("feature vllm cannot be installed on CT {vmid}")]
+    Vllm {
+        /// The container.
+        vmid: u32,
+        /// The two places that disagree.
+        #[source]
+        source: Box<crate::vllm::VllmSettingsError>,
+    },
+    /// docker's `daemon.json` cannot take the nvidia runtime.
+    #[error("feature nvidia cannot be installed on CT {vmid}")]
+    NvidiaRuntime {
+        /// The container.
+        vmid: u32,
+        /// Which document is wrong.
+        #[source]
+        source: crate::nvidia::NvidiaRuntimeError,
+    },
+    /// `nvidia-smi` does not report the driver the containers must run.
+    #[error("feature nvidia on CT {vmid} does not verify")]
+    NvidiaSmi {
+        /// The container.
+        vmid: u32,
+        /// What `nvidia-smi` said.
+        #[source]
+        source: crate::nvidia::SmiError,
+    },
+    /// A secret the feature needs cannot be read on the host.
+    #[error("cannot read a secret for CT {vmid}")]
+    Secret {
+        /// The container.
+        vmid: u32,
+        /// The reader's error (it names the reference, never a value).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Reaching the container failed (the pct call itself).
     #[error("cannot reach CT {vmid}")]
     Access {
@@ -85,5 +121,33 @@ mod tests {
             source: "x".into(),
         };
         assert_eq!(a.to_string(), "cannot reach CT 7");
+        let s = FeatureError::Secret {
+            vmid: 8,
+            source: "the secret file /etc/t does not exist".into(),
+        };
+        assert_eq!(s.to_string(), "cannot read a secret for CT 8");
+        let d = FeatureError::NvidiaRuntime {
+            vmid: 9,
+            source: crate::nvidia::NvidiaRuntimeError::NoRuntimes,
+        };
+        assert_eq!(d.to_string(), "feature nvidia cannot be installed on CT 9");
+        let n = FeatureError::NvidiaSmi {
+            vmid: 9,
+            source: crate::nvidia::SmiError::NoGpu,
+        };
+        assert_eq!(n.to_string(), "feature nvidia on CT 9 does not verify");
+        let v = FeatureError::Vllm {
+            vmid: 10,
+            source: Box::new(crate::vllm::VllmSettingsError::ExtraArgsDiffer {
+                engine: vec![],
+                legacy: vec![],
+            }),
+        };
+        assert_eq!(v.to_string(), "feature vllm cannot be installed on CT 10");
+        // The cause is the source, so a chain printer says it once.
+        assert_eq!(
+            std::error::Error::source(&v).unwrap().to_string(),
+            "vllm_engine_config.ServerConfig.extra_args and vllm_args differ: phoenix does not choose between them; remove one"
+        );
     }
 }

@@ -80,7 +80,9 @@ pub use feature::{
     Request, Requirements, Suite,
 };
 pub use host_facts::HostFacts;
-pub use nvidia::{NVIDIA_CTK_CONFIG, Nvidia, merged_nvidia_daemon_json};
+pub use nvidia::{
+    NVIDIA_CTK_CONFIG, Nvidia, NvidiaRuntimeError, SmiError, merged_nvidia_daemon_json,
+};
 pub use ollama::Ollama;
 pub use portainer::Portainer;
 pub use registry::Registry;

@@ -76,26 +76,53 @@ fn method(req: &Request<'_>) -> Option<Method> {
     })
 }
 
+/// Why the nvidia runtime cannot be merged into docker's `daemon.json`.
+#[derive(Debug, thiserror::Error)]
+pub enum NvidiaRuntimeError {
+    /// A document is JSON but not an object.
+    #[error("{what} is not a JSON object")]
+    NotAnObject {
+        /// `/etc/docker/daemon.json` or `nvidia-ctk's output`.
+        what: &'static str,
+    },
+    /// A document is not JSON.
+    #[error("{what} is not JSON")]
+    NotJson {
+        /// `/etc/docker/daemon.json` or `nvidia-ctk's output`.
+        what: &'static str,
+        /// The parser's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `nvidia-ctk` printed no `{`.
+    #[error("nvidia-ctk printed no JSON")]
+    NoJson,
+    /// `nvidia-ctk`'s document has no `runtimes` object.
+    #[error("nvidia-ctk's output has no runtimes")]
+    NoRuntimes,
+}
+
 /// `daemon.json` with the `runtimes` (and `default-runtime`, if set) of `ctk`
 /// (`nvidia-ctk runtime configure --runtime=docker --dry-run`'s output) merged in;
 /// `None` when `current` already has them. Other keys are kept.
 pub fn merged_nvidia_daemon_json(
     current: Option<&str>,
     ctk: &str,
-) -> Result<Option<String>, String> {
-    let object = |text: &str, what: &str| -> Result<Map<String, Value>, String> {
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(format!("{what} is not a JSON object")),
-            Err(e) => Err(format!("{what} is not JSON: {e}")),
-        }
-    };
+) -> Result<Option<String>, NvidiaRuntimeError> {
+    let object =
+        |text: &str, what: &'static str| -> Result<Map<String, Value>, NvidiaRuntimeError> {
+            match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(m)) => Ok(m),
+                Ok(_) => Err(NvidiaRuntimeError::NotAnObject { what }),
+                Err(source) => Err(NvidiaRuntimeError::NotJson { what, source }),
+            }
+        };
     let mut map = match current.map(str::trim) {
         None | Some("") => Map::new(),
         Some(t) => object(t, DAEMON_JSON)?,
     };
     // nvidia-ctk may log before the document.
-    let start = ctk.find('{').ok_or("nvidia-ctk printed no JSON")?;
+    let start = ctk.find('{').ok_or(NvidiaRuntimeError::NoJson)?;
     let theirs = object(&ctk[start..], "nvidia-ctk's output")?;
     let before = map.clone();
     if let Some(Value::Object(runtimes)) = theirs.get("runtimes") {
@@ -111,7 +138,7 @@ pub fn merged_nvidia_daemon_json(
             }
         }
     } else {
-        return Err("nvidia-ctk's output has no runtimes".into());
+        return Err(NvidiaRuntimeError::NoRuntimes);
     }
     if let Some(d) = theirs.get("default-runtime") {
         map.insert("default-runtime".into(), d.clone());
@@ -142,13 +169,35 @@ fn must(ct: &dyn Container, argv: &[&str]) -> Result<String, FeatureError> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Why `nvidia-smi` does not report the driver the containers must run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmiError {
+    /// `nvidia-smi` exits non-zero (or is not there).
+    #[error("nvidia-smi does not run")]
+    DoesNotRun,
+    /// `nvidia-smi` lists no GPU.
+    #[error("nvidia-smi lists no GPU")]
+    NoGpu,
+    /// A GPU reports another driver version.
+    #[error("nvidia-smi reports driver {seen}, not {want}")]
+    OtherDriver {
+        /// The version a GPU reports.
+        seen: String,
+        /// The version the containers must run.
+        want: String,
+    },
+}
+
 /// Whether every GPU `nvidia-smi` lists reports `want`.
-fn smi_reports(out: Option<&str>, want: &str) -> Result<(), String> {
+fn smi_reports(out: Option<&str>, want: &str) -> Result<(), SmiError> {
     match out {
-        None => Err("nvidia-smi does not run".into()),
-        Some("") => Err("nvidia-smi lists no GPU".into()),
+        None => Err(SmiError::DoesNotRun),
+        Some("") => Err(SmiError::NoGpu),
         Some(t) => match t.lines().map(str::trim).find(|l| *l != want) {
-            Some(other) => Err(format!("nvidia-smi reports driver {other}, not {want}")),
+            Some(other) => Err(SmiError::OtherDriver {
+                seen: other.to_owned(),
+                want: want.to_owned(),
+            }),
             None => Ok(()),
         },
     }
@@ -323,7 +372,7 @@ impl Feature for Nvidia {
     fn probe(&self, req: &Request<'_>, ct: &dyn Container) -> Result<Probe, FeatureError> {
         let want = Self::version_or_err(req)?;
         if let Err(why) = smi_reports(text(ct, &QUERY)?.as_deref(), &want) {
-            return Ok(Probe::Missing(why));
+            return Ok(Probe::Missing(why.to_string()));
         }
         if Self::docker(req)
             && let Some(why) = Self::toolkit_missing(ct)?
@@ -378,8 +427,12 @@ impl Feature for Nvidia {
             ],
         )?;
         let current = text(ct, &["cat", DAEMON_JSON])?;
-        let merged = merged_nvidia_daemon_json(current.as_deref(), &ctk)
-            .map_err(|reason| unsupported(req, reason))?;
+        let merged = merged_nvidia_daemon_json(current.as_deref(), &ctk).map_err(|source| {
+            FeatureError::NvidiaRuntime {
+                vmid: req.vmid,
+                source,
+            }
+        })?;
         if let Some(new) = merged {
             must(ct, &["mkdir", "-p", "/etc/docker"])?;
             ct.push(new.as_bytes(), DAEMON_JSON, 0o644)?;
@@ -409,7 +462,12 @@ impl Feature for Nvidia {
                 last_lines(&out, 5)
             )));
         }
-        smi_reports(text(ct, &QUERY)?.as_deref(), &want).map_err(fail)?;
+        smi_reports(text(ct, &QUERY)?.as_deref(), &want).map_err(|source| {
+            FeatureError::NvidiaSmi {
+                vmid: ct.vmid(),
+                source,
+            }
+        })?;
         if Self::docker(req)
             && let Some(why) = Self::toolkit_missing(ct)?
         {
@@ -437,12 +495,35 @@ mod tests {
         assert_eq!(v["log-level"], "warn");
         assert_eq!(merged_nvidia_daemon_json(Some(&merged), ctk).unwrap(), None);
         assert_eq!(
-            merged_nvidia_daemon_json(Some("[1]"), ctk).unwrap_err(),
+            merged_nvidia_daemon_json(Some("[1]"), ctk)
+                .unwrap_err()
+                .to_string(),
             "/etc/docker/daemon.json is not a JSON object"
         );
         assert_eq!(
-            merged_nvidia_daemon_json(None, "no json").unwrap_err(),
+            merged_nvidia_daemon_json(None, "no json")
+                .unwrap_err()
+                .to_string(),
             "nvidia-ctk printed no JSON"
+        );
+        let bad = merged_nvidia_daemon_json(Some("{"), ctk).unwrap_err();
+        assert!(matches!(
+            bad,
+            NvidiaRuntimeError::NotJson {
+                what: DAEMON_JSON,
+                ..
+            }
+        ));
+        assert_eq!(bad.to_string(), "/etc/docker/daemon.json is not JSON");
+        assert_eq!(
+            std::error::Error::source(&bad).unwrap().to_string(),
+            "EOF while parsing an object at line 1 column 1"
+        );
+        assert_eq!(
+            merged_nvidia_daemon_json(None, "{}")
+                .unwrap_err()
+                .to_string(),
+            "nvidia-ctk's output has no runtimes"
         );
     }
 
@@ -453,12 +534,18 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            smi_reports(Some("550.54.14\n535.1"), "550.54.14").unwrap_err(),
+            smi_reports(Some("550.54.14\n535.1"), "550.54.14")
+                .unwrap_err()
+                .to_string(),
             "nvidia-smi reports driver 535.1, not 550.54.14"
         );
         assert_eq!(
-            smi_reports(None, "1").unwrap_err(),
+            smi_reports(None, "1").unwrap_err().to_string(),
             "nvidia-smi does not run"
+        );
+        assert_eq!(
+            smi_reports(Some(""), "1").unwrap_err().to_string(),
+            "nvidia-smi lists no GPU"
         );
         assert!(no_cgroups(
             "[nvidia-container-cli]\n#no-cgroups = false\nno-cgroups = true\n"

@@ -125,20 +125,70 @@ impl VllmSettings {
     }
 }
 
+/// Why the vllm settings cannot be read: two places say different things.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VllmSettingsError {
+    /// One setting is given in two places with different values.
+    #[error(
+        "{first} says {first_value} but {second} says {second_value}: phoenix does not choose between them; remove one (phoenix config upgrade moves what agrees)"
+    )]
+    Conflict {
+        /// The setting (`max_model_len`).
+        setting: &'static str,
+        /// The first place that gives it (`vllm_engine_config.ModelConfig.max_model_len`).
+        first: &'static str,
+        /// Its value there, as written (`8192`, `"m"`).
+        first_value: String,
+        /// The place that disagrees (`vllm_max_model_len`).
+        second: &'static str,
+        /// Its value there.
+        second_value: String,
+    },
+    /// `vllm_engine_config.ServerConfig.extra_args` and `vllm_args` are both given
+    /// and differ.
+    #[error(
+        "vllm_engine_config.ServerConfig.extra_args and vllm_args differ: phoenix does not choose between them; remove one"
+    )]
+    ExtraArgsDiffer {
+        /// `vllm_engine_config.ServerConfig.extra_args`.
+        engine: Vec<String>,
+        /// `vllm_args`.
+        legacy: Vec<String>,
+    },
+    /// `vllm_args` gives a flag phoenix renders from the settings, with another value.
+    #[error(
+        "vllm_args gives {flag} {} but the settings say {want}: phoenix does not choose between them",
+        .given.as_deref().unwrap_or("(nothing)")
+    )]
+    FlagConflict {
+        /// The flag (`--port`).
+        flag: String,
+        /// The value `vllm_args` gives (`None`: the flag is last, with no value).
+        given: Option<String>,
+        /// The value the settings give.
+        want: String,
+    },
+}
+
 /// One setting from its places, in the order `vllm_engine_config`, flat key,
 /// `vllm_parameters`: the first present, or a conflict naming both.
 fn pick<T: PartialEq + std::fmt::Debug + Clone>(
-    places: &[(&str, Option<T>)],
-) -> Result<Option<T>, String> {
-    let mut found: Option<(&str, T)> = None;
+    places: &[(&'static str, Option<T>)],
+) -> Result<Option<T>, VllmSettingsError> {
+    let mut found: Option<(&'static str, T)> = None;
     for (name, v) in places {
         let Some(v) = v else { continue };
         match &found {
             None => found = Some((name, v.clone())),
             Some((first, f)) if f != v => {
-                return Err(format!(
-                    "{first} says {f:?} but {name} says {v:?}: phoenix does not choose between them; remove one (phoenix config upgrade moves what agrees)"
-                ));
+                return Err(VllmSettingsError::Conflict {
+                    // Every setting's first place is `vllm_engine_config.<Section>.<name>`.
+                    setting: first.rsplit('.').next().unwrap_or(first),
+                    first,
+                    first_value: format!("{f:?}"),
+                    second: name,
+                    second_value: format!("{v:?}"),
+                });
             }
             Some(_) => {}
         }
@@ -148,7 +198,7 @@ fn pick<T: PartialEq + std::fmt::Debug + Clone>(
 
 /// The service's settings; `Ok(None)` when no model is configured (the virtual
 /// environment only); `Err` names two places that disagree.
-pub fn settings(ct: &CtConfig) -> Result<Option<VllmSettings>, String> {
+pub fn settings(ct: &CtConfig) -> Result<Option<VllmSettings>, VllmSettingsError> {
     let e = ct.vllm_engine_config.clone().unwrap_or_default();
     let (m, c, p, sch, srv) = (
         e.model.unwrap_or_default(),
@@ -271,9 +321,10 @@ pub fn settings(ct: &CtConfig) -> Result<Option<VllmSettings>, String> {
     } else if ct.vllm_args.is_empty() || ct.vllm_args == srv.extra_args {
         srv.extra_args
     } else {
-        return Err(
-            "vllm_engine_config.ServerConfig.extra_args and vllm_args differ: phoenix does not choose between them; remove one".into(),
-        );
+        return Err(VllmSettingsError::ExtraArgsDiffer {
+            engine: srv.extra_args,
+            legacy: ct.vllm_args.clone(),
+        });
     };
     s.extra_args = dedupe_extra(&s, &extra)?;
     Ok(Some(s))
@@ -281,7 +332,7 @@ pub fn settings(ct: &CtConfig) -> Result<Option<VllmSettings>, String> {
 
 /// Drops from `extra` the flags phoenix already renders with the same value; a flag
 /// phoenix renders with another value is a conflict.
-fn dedupe_extra(s: &VllmSettings, extra: &[String]) -> Result<Vec<String>, String> {
+fn dedupe_extra(s: &VllmSettings, extra: &[String]) -> Result<Vec<String>, VllmSettingsError> {
     let rendered = s.args();
     let value_of = |flag: &str| -> Option<Option<&str>> {
         let i = rendered.iter().position(|a| a == flag)?;
@@ -311,10 +362,11 @@ fn dedupe_extra(s: &VllmSettings, extra: &[String]) -> Result<Vec<String>, Strin
                         .zip(want.parse::<f64>().ok())
                         .is_some_and(|(g, w)| g == w);
                 if !same {
-                    return Err(format!(
-                        "vllm_args gives {flag} {} but the settings say {want}: phoenix does not choose between them",
-                        given.unwrap_or("(nothing)")
-                    ));
+                    return Err(VllmSettingsError::FlagConflict {
+                        flag: flag.to_owned(),
+                        given: given.map(str::to_owned),
+                        want: want.to_owned(),
+                    });
                 }
                 i += used;
             }
@@ -366,7 +418,11 @@ fn unsupported(vmid: u32, reason: String) -> FeatureError {
 
 /// The rendered unit, or why it cannot be.
 fn rendered(req: &Request<'_>) -> Result<Option<(VllmSettings, String)>, FeatureError> {
-    let Some(s) = settings(req.container).map_err(|r| unsupported(req.vmid, r))? else {
+    let Some(s) = settings(req.container).map_err(|source| FeatureError::Vllm {
+        vmid: req.vmid,
+        source: Box::new(source),
+    })?
+    else {
         return Ok(None);
     };
     let text = units::vllm_unit(&unit(&s, hf_token(req).is_some()))
@@ -559,5 +615,73 @@ impl Feature for Vllm {
             ))
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_errors_name_both_places_and_the_flag() {
+        let c = VllmSettingsError::Conflict {
+            setting: "port",
+            first: "vllm_engine_config.ServerConfig.port",
+            first_value: "8001".into(),
+            second: "vllm_port",
+            second_value: "8000".into(),
+        };
+        assert_eq!(
+            c.to_string(),
+            "vllm_engine_config.ServerConfig.port says 8001 but vllm_port says 8000: phoenix does not choose between them; remove one (phoenix config upgrade moves what agrees)"
+        );
+        let d = VllmSettingsError::ExtraArgsDiffer {
+            engine: vec!["--a".into()],
+            legacy: vec!["--b".into()],
+        };
+        assert_eq!(
+            d.to_string(),
+            "vllm_engine_config.ServerConfig.extra_args and vllm_args differ: phoenix does not choose between them; remove one"
+        );
+        let f = VllmSettingsError::FlagConflict {
+            flag: "--port".into(),
+            given: None,
+            want: "8000".into(),
+        };
+        assert_eq!(
+            f.to_string(),
+            "vllm_args gives --port (nothing) but the settings say 8000: phoenix does not choose between them"
+        );
+        let given = VllmSettingsError::FlagConflict {
+            flag: "--port".into(),
+            given: Some("9000".into()),
+            want: "8000".into(),
+        };
+        assert_eq!(
+            given.to_string(),
+            "vllm_args gives --port 9000 but the settings say 8000: phoenix does not choose between them"
+        );
+    }
+
+    #[test]
+    fn a_conflict_carries_the_setting_and_both_places() {
+        let ct: CtConfig = serde_json::from_value(json!({
+            "name": "ai", "memory_mb": 4096, "cores": 4, "storage_pool": "local-zfs",
+            "storage_size_gb": 32, "template": "local:vztmpl/x.tar.zst",
+            "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "10.0.0.50/24"},
+            "vllm_model": "a",
+            "vllm_engine_config": {"ModelConfig": {"model": "b"}},
+        }))
+        .unwrap();
+        assert_eq!(
+            settings(&ct).unwrap_err(),
+            VllmSettingsError::Conflict {
+                setting: "model",
+                first: "vllm_engine_config.ModelConfig.model",
+                first_value: "\"b\"".into(),
+                second: "vllm_model",
+                second_value: "\"a\"".into(),
+            }
+        );
     }
 }

@@ -71,13 +71,13 @@ fn vllm_arguments_are_argv_quoted_for_systemd_and_conflicts_are_refused() {
         "vllm_engine_config": {"ModelConfig": {"model": "m", "max_model_len": 8192}},
     }));
     assert_eq!(
-        vllm::settings(&both).unwrap_err(),
+        vllm::settings(&both).unwrap_err().to_string(),
         "vllm_engine_config.ModelConfig.max_model_len says 8192 but vllm_max_model_len says 4096: phoenix does not choose between them; remove one (phoenix config upgrade moves what agrees)"
     );
     let args =
         container(json!({"vllm_model": "m", "vllm_port": 8000, "vllm_args": ["--port", "9000"]}));
     assert_eq!(
-        vllm::settings(&args).unwrap_err(),
+        vllm::settings(&args).unwrap_err().to_string(),
         "vllm_args gives --port 9000 but the settings say 8000: phoenix does not choose between them"
     );
     let newline = container(json!({"vllm_model": "m", "vllm_args": ["--x\nExecStartPre=/bin/sh"]}));

@@ -840,10 +840,9 @@ impl Container for PctContainer<'_, '_> {
     }
 
     fn secret(&self, secret: &phoenix_config::SecretRef) -> Result<String, FeatureError> {
-        crate::hostfs::secret_value(self.root, secret).map_err(|reason| FeatureError::Unsupported {
-            feature: "secrets".into(),
+        crate::hostfs::secret_value(self.root, secret).map_err(|e| FeatureError::Secret {
             vmid: self.vmid.get(),
-            reason,
+            source: Box::new(e),
         })
     }
 

@@ -16,7 +16,7 @@ use phoenix_pct::{
 use phoenix_pveconf::Vmid;
 use phoenix_pveconf::conf::io::{lock_conf, read_optional_conf, write_conf_atomic};
 
-use crate::error::StepError;
+use crate::error::{ProofStepError, StepError};
 use crate::guest::GuestId;
 use crate::hostfs::{HostFs, under_root};
 use crate::plan::Op;
@@ -447,9 +447,9 @@ impl<'a> NodeBackend<'a> {
         for (i, op) in ops.iter().enumerate() {
             let step = |k: usize, what: &str| -> Result<String, StepError> {
                 run.result(k, &cmds[k], what)
-                    .map_err(|reason| StepError::Proof {
+                    .map_err(|source| StepError::ProofStep {
                         guest: GuestId::Ct(vmid(id)),
-                        reason,
+                        source: Box::new(source),
                     })
             };
             let checked = match op {
@@ -623,19 +623,22 @@ impl ProofRun {
     }
 
     /// Command `k`'s stdout, or why it failed: `what: `cmd` inside failed (rc): stderr`.
-    fn result(&self, k: usize, cmd: &[String], what: &str) -> Result<String, String> {
-        let shown = shown_command(cmd);
+    fn result(&self, k: usize, cmd: &[String], what: &str) -> Result<String, ProofStepError> {
+        let command = shown_command(cmd);
         match self.steps.get(&k) {
             Some((out, _, 0)) => Ok(out.clone()),
-            Some((_, err, rc)) => Err(format!(
-                "{what}: `{shown}` inside failed ({rc}): {}",
-                err.trim()
-            )),
-            None => Err(format!(
-                "{what}: `{shown}` inside failed ({}): {}",
-                self.code.unwrap_or(-1),
-                self.stray_stderr.trim()
-            )),
+            Some((_, err, rc)) => Err(ProofStepError::Failed {
+                step: what.to_owned(),
+                command,
+                code: *rc,
+                stderr: err.trim().to_owned(),
+            }),
+            None => Err(ProofStepError::NotRun {
+                step: what.to_owned(),
+                command,
+                exec_code: self.code,
+                stderr: self.stray_stderr.trim().to_owned(),
+            }),
         }
     }
 }
@@ -719,8 +722,18 @@ mod tests {
             run.result(0, &uid, "reading the kernel's map").unwrap(),
             "0 100000 65536\n"
         );
+        let failed = run.result(1, &gid, "reading the kernel's map").unwrap_err();
         assert_eq!(
-            run.result(1, &gid, "reading the kernel's map").unwrap_err(),
+            failed,
+            ProofStepError::Failed {
+                step: "reading the kernel's map".into(),
+                command: "cat /proc/self/gid_map".into(),
+                code: 1,
+                stderr: "cat: /proc/self/gid_map: No such file".into(),
+            }
+        );
+        assert_eq!(
+            failed.to_string(),
             "reading the kernel's map: `cat /proc/self/gid_map` inside failed (1): cat: /proc/self/gid_map: No such file"
         );
         assert!(!run.ran(2));
@@ -729,7 +742,8 @@ mod tests {
         assert_eq!(
             ProofRun::parse("", "sh: not found\n", Some(127))
                 .result(0, &stat, "shared volume x (/srv/x at /data)")
-                .unwrap_err(),
+                .unwrap_err()
+                .to_string(),
             "shared volume x (/srv/x at /data): `stat -c %u %g /data` inside failed (127): sh: not found"
         );
     }

@@ -100,6 +100,15 @@ pub enum StepError {
         /// What the proof found.
         reason: String,
     },
+    /// A command of the proof after start failed inside the container.
+    #[error("{guest}")]
+    ProofStep {
+        /// The guest.
+        guest: GuestId,
+        /// The step, its command and exit code.
+        #[source]
+        source: Box<ProofStepError>,
+    },
     /// A subordinate id file could not be read or written.
     #[error("{file}")]
     SubId {
@@ -171,6 +180,35 @@ pub enum StepError {
         error: Box<StepError>,
         /// The cleanup's failure.
         cleanup: Box<StepError>,
+    },
+}
+
+/// Why one command of the one-exec proof after start failed inside the container.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofStepError {
+    /// The command ran and exited non-zero.
+    #[error("{step}: `{command}` inside failed ({code}): {stderr}")]
+    Failed {
+        /// What the command proves (`reading the kernel's map`).
+        step: String,
+        /// The command as the proof shows it (`cat /proc/self/uid_map`).
+        command: String,
+        /// Its exit code.
+        code: i32,
+        /// Its stderr, trimmed.
+        stderr: String,
+    },
+    /// The command never ran: the exec itself failed first.
+    #[error("{step}: `{command}` inside failed ({}): {stderr}", .exec_code.unwrap_or(-1))]
+    NotRun {
+        /// What the command proves.
+        step: String,
+        /// The command as the proof shows it.
+        command: String,
+        /// The exit code of the whole exec (`None`: killed by a signal, shown as -1).
+        exec_code: Option<i32>,
+        /// The exec's stderr outside any command, trimmed.
+        stderr: String,
     },
 }
 
@@ -258,6 +296,35 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use phoenix_pveconf::Vmid;
+
+    #[test]
+    fn a_proof_step_names_the_step_the_command_and_its_code() {
+        let guest = GuestId::Ct(Vmid::new(901).unwrap());
+        let e = StepError::ProofStep {
+            guest,
+            source: Box::new(ProofStepError::Failed {
+                step: "reading the kernel's map".into(),
+                command: "cat /proc/self/uid_map".into(),
+                code: 1,
+                stderr: "no such file".into(),
+            }),
+        };
+        assert_eq!(e.to_string(), "CT 901");
+        assert_eq!(
+            ErrorReport::of(&e).message,
+            "CT 901: reading the kernel's map: `cat /proc/self/uid_map` inside failed (1): no such file"
+        );
+        let not_run = ProofStepError::NotRun {
+            step: "shared volume x".into(),
+            command: "stat -c %u %g /data".into(),
+            exec_code: None,
+            stderr: "killed".into(),
+        };
+        assert_eq!(
+            not_run.to_string(),
+            "shared volume x: `stat -c %u %g /data` inside failed (-1): killed"
+        );
+    }
 
     #[test]
     fn a_report_keeps_the_chain_and_the_cleanup_failure() {

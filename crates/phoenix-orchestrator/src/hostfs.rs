@@ -253,26 +253,73 @@ impl HostFs for BeneathFs {
     }
 }
 
+/// Why a config secret cannot be read. It names the reference, never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// An `{"env"}` reference whose variable is not set (or not UTF-8).
+    #[error("the secret's environment variable {var} is not set")]
+    EnvUnset {
+        /// The variable.
+        var: String,
+    },
+    /// A `{"file"}` reference that does not resolve beneath the root.
+    #[error("the secret file {path}")]
+    Escape {
+        /// The file as the config names it.
+        path: String,
+        /// Why it does not resolve.
+        #[source]
+        source: EscapeError,
+    },
+    /// A `{"file"}` reference to a file that does not exist.
+    #[error("the secret file {path} does not exist")]
+    Missing {
+        /// The file as the config names it.
+        path: String,
+    },
+    /// A `{"file"}` reference that cannot be read.
+    #[error("the secret file {path}")]
+    Read {
+        /// The file as the config names it.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
 /// The value of a config secret: a `{"file"}` reference read beneath `root` (its
 /// trailing newline cut), an `{"env"}` one from this process's environment, a
 /// plaintext one as written. The error names the reference, never a value.
-pub fn secret_value(root: &Utf8Path, secret: &phoenix_config::SecretRef) -> Result<String, String> {
+pub fn secret_value(
+    root: &Utf8Path,
+    secret: &phoenix_config::SecretRef,
+) -> Result<String, SecretError> {
     use phoenix_config::model::secret::{SecretRef, SecretSource};
     match secret {
         SecretRef::Plaintext(p) => Ok(p.expose().to_owned()),
-        SecretRef::Reference(SecretSource::Env(var)) => std::env::var(var.as_str()).map_err(|_| {
-            format!(
-                "the secret's environment variable {} is not set",
-                var.as_str()
-            )
-        }),
+        SecretRef::Reference(SecretSource::Env(var)) => {
+            std::env::var(var.as_str()).map_err(|_| SecretError::EnvUnset {
+                var: var.as_str().to_owned(),
+            })
+        }
         SecretRef::Reference(SecretSource::File(path)) => {
-            let host = resolve_beneath(root, Utf8Path::new(path.as_str()))
-                .map_err(|e| format!("the secret file {}: {e}", path.as_str()))?;
+            let path = path.as_str();
+            let host = resolve_beneath(root, Utf8Path::new(path)).map_err(|source| {
+                SecretError::Escape {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
             match read_host_text(&host) {
                 Ok(Some(text)) => Ok(text.strip_suffix('\n').unwrap_or(&text).to_owned()),
-                Ok(None) => Err(format!("the secret file {} does not exist", path.as_str())),
-                Err(e) => Err(format!("the secret file {}: {e}", path.as_str())),
+                Ok(None) => Err(SecretError::Missing {
+                    path: path.to_owned(),
+                }),
+                Err(source) => Err(SecretError::Read {
+                    path: path.to_owned(),
+                    source,
+                }),
             }
         }
     }
@@ -383,14 +430,31 @@ mod tests {
         let missing: phoenix_config::SecretRef =
             serde_json::from_str(r#"{"file": "/etc/nope"}"#).unwrap();
         assert_eq!(
-            secret_value(root, &missing).unwrap_err(),
+            secret_value(root, &missing).unwrap_err().to_string(),
             "the secret file /etc/nope does not exist"
         );
         let env: phoenix_config::SecretRef =
             serde_json::from_str(r#"{"env": "PHOENIX_TEST_UNSET_SECRET_VAR"}"#).unwrap();
         assert_eq!(
-            secret_value(root, &env).unwrap_err(),
+            secret_value(root, &env).unwrap_err().to_string(),
             "the secret's environment variable PHOENIX_TEST_UNSET_SECRET_VAR is not set"
+        );
+        // Read errors keep the OS error as the source: `the secret file X: <os error>`.
+        std::fs::create_dir_all(root.join("etc/dir")).unwrap();
+        let dir: phoenix_config::SecretRef =
+            serde_json::from_str(r#"{"file": "/etc/dir"}"#).unwrap();
+        let e = secret_value(root, &dir).unwrap_err();
+        assert!(matches!(&e, SecretError::Read { path, .. } if path == "/etc/dir"));
+        assert_eq!(e.to_string(), "the secret file /etc/dir");
+        assert!(std::error::Error::source(&e).is_some());
+        let empty: phoenix_config::SecretRef =
+            serde_json::from_str(r#"{"file": "/etc/token"}"#).unwrap();
+        let e = secret_value(Utf8Path::new(""), &empty).unwrap_err();
+        assert!(matches!(&e, SecretError::Escape { path, .. } if path == "/etc/token"));
+        assert_eq!(e.to_string(), "the secret file /etc/token");
+        assert_eq!(
+            std::error::Error::source(&e).unwrap().to_string(),
+            "the root is empty: give --root a directory (\"/\" for the real host)"
         );
     }
 

@@ -66,7 +66,7 @@ pub mod testing;
 mod testutil;
 
 pub use engine::{Event, Orchestrator, RunError, RunOptions, Selection, vmid};
-pub use error::{ErrorReport, StepError};
+pub use error::{ErrorReport, ProofStepError, StepError};
 pub use guest::GuestId;
 pub use plan::Plan;
 pub use report::{CtReport, CtResult, RunReport};
