@@ -635,7 +635,7 @@ impl<'a> Orchestrator<'a> {
     ) -> Result<RunReport, RunError> {
         if opts.dry_run {
             let (plan, _) = self.plan_with_state(opts)?;
-            return Ok(self.report_of_plan(&plan));
+            return Ok(self.into_report_of_plan(plan));
         }
         // The plan of a run that applies it is made under the fleet lock: nobody else
         // changes the fleet between the two.
