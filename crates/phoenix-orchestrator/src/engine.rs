@@ -440,11 +440,12 @@ impl<'a> Orchestrator<'a> {
 
         // A guest of another cluster node: pct here cannot touch it.
         let local = crate::cluster::local_node(&self.root);
+        let cluster = crate::cluster::Cluster::read(&self.root);
         for id in &ct_ids {
             if observed.contains_key(id) {
                 continue;
             }
-            if let Some(e) = crate::cluster::elsewhere(&self.root, local.as_deref(), *id) {
+            if let Some(e) = cluster.elsewhere(local.as_deref(), *id) {
                 refused
                     .entry(*id)
                     .or_insert(StepError::Refused(crate::cluster::refusal(*id, &e)));
@@ -458,6 +459,12 @@ impl<'a> Orchestrator<'a> {
         let mut reads: Vec<FileRead> = Vec::new();
         let cts: Vec<&DesiredCt> = wanted.values().collect();
         let host = crate::host::plan_host(&self.root, &self.pvesm(self.runner), &cts, &mut reads);
+        // The guests each host step is for, as sets: a step for every new container of
+        // a fleet of 10,000 lists them all.
+        let host_scopes: Vec<Option<BTreeSet<GuestId>>> = host
+            .iter()
+            .map(|h| h.scope.as_ref().map(|s| s.iter().copied().collect()))
+            .collect();
         if self.host_facts().read {
             // The driver the GPU containers were planned for: a plan made for another
             // kernel module is stale.
@@ -539,8 +546,8 @@ impl<'a> Orchestrator<'a> {
                     "it depends on {vm}, which this phoenix version does not converge (it is taken as it is)"
                 ));
             }
-            for h in &host {
-                if h.scope.as_ref().is_none_or(|s| s.contains(&guest)) {
+            for (h, scope) in host.iter().zip(&host_scopes) {
+                if scope.as_ref().is_none_or(|s| s.contains(&guest)) {
                     gp.host_steps.push(h.name.clone());
                 }
             }
