@@ -406,10 +406,11 @@ fn plan_ct_steps(
                 .chain(d.requirement_reasons.iter().cloned())
                 .collect()
         };
-        let params = set.changes.pairs().into_iter().collect();
-        for (k, v) in set.changes.pairs() {
-            let _ = conf.set(&k, &v);
+        let pairs = set.changes.pairs();
+        for (k, v) in &pairs {
+            let _ = conf.set(k, v);
         }
+        let params = pairs.into_iter().collect();
         out.steps.push(
             PlannedStep::new(
                 Step::Configure,
