@@ -63,10 +63,12 @@ impl Cluster {
         let vmlist = std::fs::read_to_string(root.join("etc/pve/.vmlist"))
             .ok()
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            .and_then(|mut v| match v.get_mut("ids").map(serde_json::Value::take) {
-                Some(serde_json::Value::Object(ids)) => Some(ids),
-                _ => None,
-            });
+            .and_then(
+                |mut v| match v.get_mut("ids").map(serde_json::Value::take) {
+                    Some(serde_json::Value::Object(ids)) => Some(ids),
+                    _ => None,
+                },
+            );
         let mut nodes = Vec::new();
         if let Ok(dir) = std::fs::read_dir(root.join("etc/pve/nodes")) {
             for n in dir.flatten() {
@@ -94,7 +96,11 @@ impl Cluster {
     /// `/etc/pve/.vmlist` or, when it does not name `id`, the `nodes/*/lxc` and
     /// `nodes/*/qemu-server` confs.
     pub fn elsewhere(&self, local: Option<&str>, id: u32) -> Option<Elsewhere> {
-        if let Some(entry) = self.vmlist.as_ref().and_then(|ids| ids.get(&id.to_string())) {
+        if let Some(entry) = self
+            .vmlist
+            .as_ref()
+            .and_then(|ids| ids.get(&id.to_string()))
+        {
             let node = entry["node"].as_str()?.to_owned();
             let kind = entry["type"].as_str().unwrap_or("lxc").to_owned();
             return (Some(node.as_str()) != local).then(|| Elsewhere {

@@ -116,20 +116,16 @@ impl Orchestrator<'_> {
             };
             // The features the converge installs, in its order (with the ones others
             // require), without those not installed here (nvidia without a GPU).
-            let names = match crate::desired::desired(
-                self.fleet,
-                id,
-                &self.features,
-                self.host_facts(),
-            ) {
-                Ok(d) => d
-                    .features
-                    .iter()
-                    .filter(|f| !d.not_installed.iter().any(|(n, _)| n == *f))
-                    .cloned()
-                    .collect(),
-                Err(_) => phoenix_features::Registry::container_features(ct),
-            };
+            let names =
+                match crate::desired::desired(self.fleet, id, &self.features, self.host_facts()) {
+                    Ok(d) => d
+                        .features
+                        .iter()
+                        .filter(|f| !d.not_installed.iter().any(|(n, _)| n == *f))
+                        .cloned()
+                        .collect(),
+                    Err(_) => phoenix_features::Registry::container_features(ct),
+                };
             let mut checks = Vec::new();
             for f in names {
                 if let Some(feature) = self.features.installer(&f) {

@@ -345,7 +345,11 @@ impl fmt::Display for NetConfig {
     /// (what `props::print` makes of them, written out in that order: a plan of 10,000
     /// containers prints some 50,000 of these).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn kv(f: &mut fmt::Formatter<'_>, key: &str, value: Option<impl fmt::Display>) -> fmt::Result {
+        fn kv(
+            f: &mut fmt::Formatter<'_>,
+            key: &str,
+            value: Option<impl fmt::Display>,
+        ) -> fmt::Result {
             match value {
                 Some(v) => write!(f, ",{key}={v}"),
                 None => Ok(()),
