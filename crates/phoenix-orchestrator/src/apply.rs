@@ -597,6 +597,7 @@ impl Orchestrator<'_> {
             features: &self.features,
             fleet: self.fleet,
             source_conf: None,
+            clone_base: None,
             reprove: opts.reprove,
             defined_by_run,
             only_missing: false,

@@ -493,6 +493,7 @@ impl<'a> Orchestrator<'a> {
         };
         let mut dirs = PlannedDirs::new();
         let mut final_confs: BTreeMap<u32, CtConf> = BTreeMap::new();
+        let mut clone_bases: BTreeMap<u32, CtConf> = BTreeMap::new();
         let mut guests: BTreeMap<u32, GuestPlan> = BTreeMap::new();
         for id in order {
             let Some(guest) = self.guest_of(id) else {
@@ -581,12 +582,22 @@ impl<'a> Orchestrator<'a> {
                     .or_else(|| observed.get(&from.get()).map(|o| &o.conf)),
                 Source::Template(_) => None,
             };
+            // A source is planned before its clones, so its conf no longer changes.
+            let clone_base = match &d.source {
+                Source::Clone { from, .. } => Some(
+                    &*clone_bases
+                        .entry(from.get())
+                        .or_insert_with(|| crate::planner::clone_base(source_conf)),
+                ),
+                Source::Template(_) => None,
+            };
             let inputs = GuestInputs {
                 root: &self.root,
                 fs: self.fs.as_ref(),
                 features: &self.features,
                 fleet: self.fleet,
                 source_conf,
+                clone_base,
                 reprove: opts.reprove,
                 defined_by_run: false,
                 only_missing: opts.only_missing,
