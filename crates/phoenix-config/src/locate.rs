@@ -162,7 +162,7 @@ fn index_value(
                 s.ws();
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&crate::diagnostic::escape_segment(&key));
+                crate::diagnostic::push_segment(pointer, &key);
                 // The first of duplicate keys wins, as in `locate`.
                 spans.entry(pointer.clone()).or_insert((key_at, s.i));
                 index_value(s, pointer, spans)?;
@@ -308,7 +308,7 @@ fn pointer_of(path: &[Step<'_>]) -> String {
     for step in path {
         p.push('/');
         match step {
-            Step::Key(k) => p.push_str(&crate::diagnostic::escape_segment(k)),
+            Step::Key(k) => crate::diagnostic::push_segment(&mut p, k),
             Step::Index(i) => p.push_str(&i.to_string()),
         }
     }

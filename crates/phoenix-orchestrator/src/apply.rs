@@ -26,6 +26,49 @@ use crate::plan::{FeatureAction, GuestPlan, Op, Plan, PlannedStep, Step};
 use crate::planner::{GuestInputs, PlannedDirs, plan_ct};
 use crate::report::{CtReport, CtResult, HostReport, ReportStep, RunReport};
 
+/// What a plan's guests would come to without running anything: refused ones fail,
+/// those whose host step cannot be planned fail at the host step, those needing a
+/// guest that does not complete are skipped, the rest complete.
+fn plan_results(plan: &Plan) -> BTreeMap<u32, CtResult> {
+    let failed_host: Vec<&str> = plan
+        .host
+        .iter()
+        .filter(|h| h.error.is_some())
+        .map(|h| h.name.as_str())
+        .collect();
+    let mut results: BTreeMap<u32, CtResult> = BTreeMap::new();
+    for g in &plan.guests {
+        let result = if let Some(e) = &g.refused {
+            CtResult::Failed {
+                step: Step::Define,
+                error: e.clone(),
+            }
+        } else if let Some(h) = g
+            .host_steps
+            .iter()
+            .find(|h| failed_host.contains(&h.as_str()))
+        {
+            CtResult::Failed {
+                step: Step::Host,
+                error: ErrorReport::of(&StepError::HostNotReady {
+                    step: h.clone(),
+                    reason: "see the host step".into(),
+                }),
+            }
+        } else if let Some(n) = g.needs.iter().find(|n| {
+            results
+                .get(&n.id())
+                .is_some_and(|r| *r != CtResult::Completed)
+        }) {
+            CtResult::Skipped { because: *n }
+        } else {
+            CtResult::Completed
+        };
+        results.insert(g.guest.id(), result);
+    }
+    results
+}
+
 impl Orchestrator<'_> {
     fn backend<'b>(&'b self) -> NodeBackend<'b> {
         NodeBackend::new(self.pct(self.runner), &self.root, self.fs.as_ref())
@@ -44,70 +87,63 @@ impl Orchestrator<'_> {
             .collect()
     }
 
+    /// One step as reported, taking its operation (the plan is not needed after).
+    fn report_step(backend: &NodeBackend<'_>, s: PlannedStep) -> ReportStep {
+        ReportStep {
+            step: s.step,
+            change: s.change,
+            detail: backend.render(&s.op),
+            op: s.op,
+            why: s.why,
+        }
+    }
+
     /// The plan as a report (`phoenix plan`, `up --dry-run`): nothing is run.
     pub fn report_of_plan(&self, plan: &Plan) -> RunReport {
+        self.into_report_of_plan(plan.clone())
+    }
+
+    /// [`Orchestrator::report_of_plan`] of a plan that is not needed after: its steps,
+    /// names and warnings move into the report instead of being copied (a plan of
+    /// 10,000 containers holds some 80,000 steps).
+    pub fn into_report_of_plan(&self, plan: Plan) -> RunReport {
         let backend = self.backend();
+        let results = plan_results(&plan);
         let host = plan
             .host
-            .iter()
+            .into_iter()
             .map(|h| HostReport {
-                name: h.name.clone(),
-                actions: Self::report_steps(&backend, &h.steps),
-                warnings: h.warnings.clone(),
-                error: h.error.clone(),
+                name: h.name,
+                actions: h
+                    .steps
+                    .into_iter()
+                    .map(|s| Self::report_step(&backend, s))
+                    .collect(),
+                warnings: h.warnings,
+                error: h.error,
             })
             .collect::<Vec<_>>();
-        let failed_host: Vec<&str> = plan
-            .host
-            .iter()
-            .filter(|h| h.error.is_some())
-            .map(|h| h.name.as_str())
-            .collect();
-        let mut results: BTreeMap<u32, CtResult> = BTreeMap::new();
-        for g in &plan.guests {
-            let result = if let Some(e) = &g.refused {
-                CtResult::Failed {
-                    step: Step::Define,
-                    error: e.clone(),
-                }
-            } else if let Some(h) = g
-                .host_steps
-                .iter()
-                .find(|h| failed_host.contains(&h.as_str()))
-            {
-                CtResult::Failed {
-                    step: Step::Host,
-                    error: ErrorReport::of(&StepError::HostNotReady {
-                        step: h.clone(),
-                        reason: "see the host step".into(),
-                    }),
-                }
-            } else if let Some(n) = g.needs.iter().find(|n| {
-                results
-                    .get(&n.id())
-                    .is_some_and(|r| *r != CtResult::Completed)
-            }) {
-                CtResult::Skipped { because: *n }
-            } else {
-                CtResult::Completed
-            };
-            results.insert(g.guest.id(), result);
-        }
         let containers = plan
             .guests
-            .iter()
+            .into_iter()
             .filter(|g| g.guest.is_ct())
-            .map(|g| CtReport {
-                guest: g.guest,
-                vmid: g.guest.id(),
-                hostname: g.hostname.clone(),
-                result: results[&g.guest.id()].clone(),
-                actions: if matches!(results[&g.guest.id()], CtResult::Skipped { .. }) {
-                    vec![]
-                } else {
-                    Self::report_steps(&backend, &g.steps)
-                },
-                warnings: g.warnings.clone(),
+            .map(|g| {
+                let result = results[&g.guest.id()].clone();
+                CtReport {
+                    guest: g.guest,
+                    vmid: g.guest.id(),
+                    hostname: g.hostname,
+                    actions: if matches!(result, CtResult::Skipped { .. }) {
+                        vec![]
+                    } else {
+                        g.steps
+                            .into_iter()
+                            .map(|s| Self::report_step(&backend, s))
+                            .collect()
+                    },
+                    result,
+                    warnings: g.warnings,
+                }
             })
             .collect();
         RunReport {
@@ -567,6 +603,7 @@ impl Orchestrator<'_> {
             features: &self.features,
             fleet: self.fleet,
             source_conf: None,
+            clone_base: None,
             reprove: opts.reprove,
             defined_by_run,
             only_missing: false,

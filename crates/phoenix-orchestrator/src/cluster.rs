@@ -34,37 +34,99 @@ pub fn local_node(root: &Utf8Path) -> Option<String> {
     (!first.is_empty()).then_some(first)
 }
 
-/// The node and kind of guest `id` when it is on another node than `local`, from
-/// `/etc/pve/.vmlist` or, without it, the `nodes/*/lxc` and `nodes/*/qemu-server` confs.
-pub fn elsewhere(root: &Utf8Path, local: Option<&str>, id: u32) -> Option<Elsewhere> {
-    let vmlist = root.join("etc/pve/.vmlist");
-    if let Ok(text) = std::fs::read_to_string(&vmlist)
-        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-        && let Some(entry) = v["ids"].get(id.to_string())
-    {
-        let node = entry["node"].as_str()?.to_owned();
-        let kind = entry["type"].as_str().unwrap_or("lxc").to_owned();
-        return (Some(node.as_str()) != local).then(|| Elsewhere {
-            node,
-            kind,
-            source: "/etc/pve/.vmlist".into(),
-        });
-    }
-    let nodes = std::fs::read_dir(root.join("etc/pve/nodes")).ok()?;
-    for n in nodes.flatten() {
-        let node = n.file_name().to_string_lossy().into_owned();
-        for (dir, kind) in [("lxc", "lxc"), ("qemu-server", "qemu")] {
-            let conf = n.path().join(dir).join(format!("{id}.conf"));
-            if conf.is_file() && (Some(node.as_str()) != local || kind == "qemu") {
-                return Some(Elsewhere {
-                    source: format!("/etc/pve/nodes/{node}/{dir}/{id}.conf").into(),
-                    node,
-                    kind: kind.to_owned(),
+/// What `/etc/pve` says about the cluster's guests, read once for a whole plan (a plan
+/// of 10,000 new containers asks about each of them).
+#[derive(Debug, Default)]
+pub struct Cluster {
+    /// `/etc/pve/.vmlist`'s `ids` (`None`: no readable list).
+    vmlist: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Every node under `/etc/pve/nodes`, in directory order.
+    nodes: Vec<Node>,
+}
+
+/// A node's directory under `/etc/pve/nodes`.
+#[derive(Debug)]
+struct Node {
+    name: String,
+    path: std::path::PathBuf,
+    /// The entries of its `lxc` and `qemu-server` directories ([`GUEST_DIRS`]).
+    entries: [std::collections::BTreeSet<String>; 2],
+}
+
+/// The guest directories of a node and the kind of guest each holds.
+const GUEST_DIRS: [(&str, &str); 2] = [("lxc", "lxc"), ("qemu-server", "qemu")];
+
+impl Cluster {
+    /// Reads `/etc/pve/.vmlist` and lists `/etc/pve/nodes/*/{lxc,qemu-server}` under
+    /// `root`; what is missing or unreadable is left out.
+    pub fn read(root: &Utf8Path) -> Cluster {
+        let vmlist = std::fs::read_to_string(root.join("etc/pve/.vmlist"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(
+                |mut v| match v.get_mut("ids").map(serde_json::Value::take) {
+                    Some(serde_json::Value::Object(ids)) => Some(ids),
+                    _ => None,
+                },
+            );
+        let mut nodes = Vec::new();
+        if let Ok(dir) = std::fs::read_dir(root.join("etc/pve/nodes")) {
+            for n in dir.flatten() {
+                let name = n.file_name().to_string_lossy().into_owned();
+                let entries = GUEST_DIRS.map(|(dir, _)| {
+                    std::fs::read_dir(n.path().join(dir))
+                        .map(|d| {
+                            d.flatten()
+                                .filter_map(|e| e.file_name().into_string().ok())
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                });
+                nodes.push(Node {
+                    name,
+                    path: n.path(),
+                    entries,
                 });
             }
         }
+        Cluster { vmlist, nodes }
     }
-    None
+
+    /// The node and kind of guest `id` when it is on another node than `local`, from
+    /// `/etc/pve/.vmlist` or, when it does not name `id`, the `nodes/*/lxc` and
+    /// `nodes/*/qemu-server` confs.
+    pub fn elsewhere(&self, local: Option<&str>, id: u32) -> Option<Elsewhere> {
+        if let Some(entry) = self
+            .vmlist
+            .as_ref()
+            .and_then(|ids| ids.get(&id.to_string()))
+        {
+            let node = entry["node"].as_str()?.to_owned();
+            let kind = entry["type"].as_str().unwrap_or("lxc").to_owned();
+            return (Some(node.as_str()) != local).then(|| Elsewhere {
+                node,
+                kind,
+                source: "/etc/pve/.vmlist".into(),
+            });
+        }
+        let file = format!("{id}.conf");
+        for n in &self.nodes {
+            let node = &n.name;
+            for ((dir, kind), names) in GUEST_DIRS.iter().zip(&n.entries) {
+                if names.contains(&file)
+                    && n.path.join(dir).join(&file).is_file()
+                    && (Some(node.as_str()) != local || *kind == "qemu")
+                {
+                    return Some(Elsewhere {
+                        source: format!("/etc/pve/nodes/{node}/{dir}/{file}").into(),
+                        node: node.clone(),
+                        kind: (*kind).to_owned(),
+                    });
+                }
+            }
+        }
+        None
+    }
 }
 
 /// The refusal for a guest found elsewhere.
@@ -85,6 +147,11 @@ pub fn refusal(id: u32, e: &Elsewhere) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `/etc/pve` read again for each id, as a test changes it.
+    fn elsewhere(root: &Utf8Path, local: Option<&str>, id: u32) -> Option<Elsewhere> {
+        Cluster::read(root).elsewhere(local, id)
+    }
 
     #[test]
     fn a_guest_of_another_node_is_found_by_vmlist_or_by_its_conf() {

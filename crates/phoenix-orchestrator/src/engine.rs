@@ -456,11 +456,12 @@ impl<'a> Orchestrator<'a> {
 
         // A guest of another cluster node: pct here cannot touch it.
         let local = crate::cluster::local_node(&self.root);
+        let cluster = crate::cluster::Cluster::read(&self.root);
         for id in &ct_ids {
             if observed.contains_key(id) {
                 continue;
             }
-            if let Some(e) = crate::cluster::elsewhere(&self.root, local.as_deref(), *id) {
+            if let Some(e) = cluster.elsewhere(local.as_deref(), *id) {
                 refused
                     .entry(*id)
                     .or_insert(StepError::Refused(crate::cluster::refusal(*id, &e)));
@@ -474,6 +475,12 @@ impl<'a> Orchestrator<'a> {
         let mut reads: Vec<FileRead> = Vec::new();
         let cts: Vec<&DesiredCt> = wanted.values().collect();
         let host = crate::host::plan_host(&self.root, &self.pvesm(self.runner), &cts, &mut reads);
+        // The guests each host step is for, as sets: a step for every new container of
+        // a fleet of 10,000 lists them all.
+        let host_scopes: Vec<Option<BTreeSet<GuestId>>> = host
+            .iter()
+            .map(|h| h.scope.as_ref().map(|s| s.iter().copied().collect()))
+            .collect();
         if self.host_facts().read {
             // The driver the GPU containers were planned for: a plan made for another
             // kernel module is stale.
@@ -502,6 +509,7 @@ impl<'a> Orchestrator<'a> {
         };
         let mut dirs = PlannedDirs::new();
         let mut final_confs: BTreeMap<u32, CtConf> = BTreeMap::new();
+        let mut clone_bases: BTreeMap<u32, CtConf> = BTreeMap::new();
         let mut guests: BTreeMap<u32, GuestPlan> = BTreeMap::new();
         for id in order {
             let Some(guest) = self.guest_of(id) else {
@@ -555,8 +563,8 @@ impl<'a> Orchestrator<'a> {
                     "it depends on {vm}, which this phoenix version does not converge (it is taken as it is)"
                 ));
             }
-            for h in &host {
-                if h.scope.as_ref().is_none_or(|s| s.contains(&guest)) {
+            for (h, scope) in host.iter().zip(&host_scopes) {
+                if scope.as_ref().is_none_or(|s| s.contains(&guest)) {
                     gp.host_steps.push(h.name.clone());
                 }
             }
@@ -590,12 +598,22 @@ impl<'a> Orchestrator<'a> {
                     .or_else(|| observed.get(&from.get()).map(|o| &o.conf)),
                 Source::Template(_) => None,
             };
+            // A source is planned before its clones, so its conf no longer changes.
+            let clone_base = match &d.source {
+                Source::Clone { from, .. } => Some(
+                    &*clone_bases
+                        .entry(from.get())
+                        .or_insert_with(|| crate::planner::clone_base(source_conf)),
+                ),
+                Source::Template(_) => None,
+            };
             let inputs = GuestInputs {
                 root: &self.root,
                 fs: self.fs.as_ref(),
                 features: &self.features,
                 fleet: self.fleet,
                 source_conf,
+                clone_base,
                 reprove: opts.reprove,
                 defined_by_run: false,
                 only_missing: opts.only_missing,
@@ -651,7 +669,7 @@ impl<'a> Orchestrator<'a> {
     ) -> Result<RunReport, RunError> {
         if opts.dry_run {
             let (plan, _) = self.plan_with_state(opts)?;
-            return Ok(self.report_of_plan(&plan));
+            return Ok(self.into_report_of_plan(plan));
         }
         // The plan of a run that applies it is made under the fleet lock: nobody else
         // changes the fleet between the two.

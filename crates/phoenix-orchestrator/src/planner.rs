@@ -40,6 +40,9 @@ pub struct GuestInputs<'a> {
     pub fleet: &'a phoenix_config::Fleet,
     /// The conf of the clone source as it will be when this guest is cloned.
     pub source_conf: Option<&'a CtConf>,
+    /// [`clone_base`] of `source_conf`, when the caller keeps it for all the clones of
+    /// one source (else it is computed from `source_conf`).
+    pub clone_base: Option<&'a CtConf>,
     /// Prove and verify everything again (`--verify`).
     pub reprove: bool,
     /// The guest was defined by this run (a re-plan after define).
@@ -255,6 +258,20 @@ fn create_op(d: &DesiredCt) -> (Op, CtConf) {
 /// with the new hostname and without the source's MACs, which Proxmox replaces with
 /// generated ones (known after apply). The template flag and snapshots are not copied.
 fn predicted_clone_conf(source: Option<&CtConf>, hostname: Option<&str>) -> CtConf {
+    with_hostname(clone_base(source), hostname)
+}
+
+/// `conf` with `hostname` set last, as `pct clone --hostname` does.
+fn with_hostname(mut conf: CtConf, hostname: Option<&str>) -> CtConf {
+    if let Some(h) = hostname {
+        let _ = conf.set("hostname", h);
+    }
+    conf
+}
+
+/// What every clone of `source` starts from, before its hostname: the same for all
+/// the clones of one source (a fleet of 10,000 clones computes it once).
+pub fn clone_base(source: Option<&CtConf>) -> CtConf {
     let mut conf = CtConf::new();
     if let Some(src) = source {
         for (k, v) in src.main().entries() {
@@ -274,9 +291,6 @@ fn predicted_clone_conf(source: Option<&CtConf>, hostname: Option<&str>) -> CtCo
         for (k, v) in src.main().lxc() {
             let _ = conf.add_lxc(k, v);
         }
-    }
-    if let Some(h) = hostname {
-        let _ = conf.set("hostname", h);
     }
     conf
 }
@@ -346,7 +360,10 @@ fn plan_ct_steps(
                         params,
                     },
                 ));
-                predicted_clone_conf(inputs.source_conf, d.options.hostname.as_deref())
+                match inputs.clone_base {
+                    Some(base) => with_hostname(base.clone(), d.options.hostname.as_deref()),
+                    None => predicted_clone_conf(inputs.source_conf, d.options.hostname.as_deref()),
+                }
             }
         },
     };
@@ -406,10 +423,11 @@ fn plan_ct_steps(
                 .chain(d.requirement_reasons.iter().cloned())
                 .collect()
         };
-        let params = set.changes.pairs().into_iter().collect();
-        for (k, v) in set.changes.pairs() {
-            let _ = conf.set(&k, &v);
+        let pairs = set.changes.pairs();
+        for (k, v) in &pairs {
+            let _ = conf.set(k, v);
         }
+        let params = pairs.into_iter().collect();
         out.steps.push(
             PlannedStep::new(
                 Step::Configure,

@@ -73,9 +73,53 @@ pub struct CtOptions {
 }
 
 impl CtOptions {
-    /// Whether no option is given.
+    /// Whether no option is given (what [`CtOptions::pairs`] would return nothing for,
+    /// without rendering them).
     pub fn is_empty(&self) -> bool {
-        self.pairs().is_empty()
+        let CtOptions {
+            hostname,
+            description,
+            memory,
+            swap,
+            cores,
+            cpulimit,
+            cpuunits,
+            ostype,
+            arch,
+            rootfs,
+            mount_points,
+            nets,
+            features,
+            startup,
+            onboot,
+            protection,
+            nameserver,
+            searchdomain,
+            tags,
+            timezone,
+            other,
+        } = self;
+        hostname.is_none()
+            && description.is_none()
+            && memory.is_none()
+            && swap.is_none()
+            && cores.is_none()
+            && cpulimit.is_none()
+            && cpuunits.is_none()
+            && ostype.is_none()
+            && arch.is_none()
+            && rootfs.is_none()
+            && mount_points.is_empty()
+            && nets.is_empty()
+            && features.is_none()
+            && startup.is_none()
+            && onboot.is_none()
+            && protection.is_none()
+            && nameserver.is_none()
+            && searchdomain.is_none()
+            && tags.is_none()
+            && timezone.is_none()
+            && other.is_empty()
     }
 
     /// Every given option as (key, value), in byte order of the keys.

@@ -39,7 +39,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     };
     let orch = orchestrator(&fleet, global, &runner);
     if args.flags.dry_run {
-        return fleet::finish(&orch.report_of_plan(&plan), global, true);
+        return fleet::finish(&orch.into_report_of_plan(plan), global, true);
     }
     let report = orch
         .apply(&plan, &opts, &progress(global))

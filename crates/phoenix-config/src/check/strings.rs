@@ -8,10 +8,12 @@
 //! refused where it is, before the schema pass. The one exception: a `description`
 //! may hold newlines and tabs (Proxmox encodes them).
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use super::Finding;
-use crate::diagnostic::escape_segment;
+use crate::diagnostic::push_segment;
 use crate::schema::ConfigFile;
 
 /// The name of a character phoenix refuses in a config string, `None` for the rest.
@@ -69,7 +71,7 @@ fn walk(
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
                 let len = pointer.len();
-                pointer.push_str(&format!("/{i}"));
+                let _ = write!(pointer, "/{i}");
                 walk(file, v, pointer, multiline, out);
                 pointer.truncate(len);
             }
@@ -78,7 +80,7 @@ fn walk(
             for (k, v) in map {
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&escape_segment(k));
+                push_segment(pointer, k);
                 if let Some((c, why)) = bad(k, false) {
                     out.push(
                         Finding::error(

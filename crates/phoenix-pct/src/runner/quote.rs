@@ -15,39 +15,41 @@ fn is_plain(c: char) -> bool {
 /// when it holds control characters, so a command always stays on one line.
 /// Non-UTF-8 bytes are shown as U+FFFD: the line is for reading, not running.
 pub(crate) fn quote_word(word: &OsStr) -> String {
-    let word = word.to_string_lossy();
+    let mut out = String::new();
+    let _ = write_word(&mut out, &word.to_string_lossy());
+    out
+}
+
+/// [`quote_word`] written to `out` (a plain word is copied as it is, without a
+/// `String` of its own).
+pub(crate) fn write_word(out: &mut impl std::fmt::Write, word: &str) -> std::fmt::Result {
     if !word.is_empty() && word.chars().all(is_plain) {
-        return word.into_owned();
+        return out.write_str(word);
     }
     if word.chars().any(char::is_control) {
-        let mut out = String::from("$'");
+        out.write_str("$'")?;
         for c in word.chars() {
             match c {
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                '\\' => out.push_str("\\\\"),
-                '\'' => out.push_str("\\'"),
-                c if c.is_control() => {
-                    let _ = write!(out, "\\x{:02x}", u32::from(c));
-                }
-                c => out.push(c),
+                '\n' => out.write_str("\\n")?,
+                '\t' => out.write_str("\\t")?,
+                '\r' => out.write_str("\\r")?,
+                '\\' => out.write_str("\\\\")?,
+                '\'' => out.write_str("\\'")?,
+                c if c.is_control() => write!(out, "\\x{:02x}", u32::from(c))?,
+                c => out.write_char(c)?,
             }
         }
-        out.push('\'');
-        return out;
+        return out.write_char('\'');
     }
-    let mut out = String::with_capacity(word.len() + 2);
-    out.push('\'');
+    out.write_char('\'')?;
     for c in word.chars() {
         if c == '\'' {
-            out.push_str("'\\''");
+            out.write_str("'\\''")?;
         } else {
-            out.push(c);
+            out.write_char(c)?;
         }
     }
-    out.push('\'');
-    out
+    out.write_char('\'')
 }
 
 /// Joins words into one shell-quoted line.
