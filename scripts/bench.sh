@@ -4,8 +4,8 @@
 # plan, `phoenix up` at --jobs 1, 4 and 8, the pct calls per container and the bash era's
 # way side by side in one run, and writes the markdown. Needs root, LXC and jq; creates
 # containers 7000-7019 and 7030-7049 and the bridges vmbrbench and vmbrbn0 (removed after).
-# Run it under the machine's container lock where one exists, e.g.
-# `flock /work/e2e.lock bash scripts/bench.sh`.
+# On a machine shared with other container tests, run it under their lock, e.g.
+# `flock /path/to/lock bash scripts/bench.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p phoenix-cli -p pct-emulator
