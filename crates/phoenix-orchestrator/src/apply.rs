@@ -354,6 +354,19 @@ impl Orchestrator<'_> {
                 error: ErrorReport::of(e),
             };
         };
+        let id = g.guest.id();
+        // A step that failed: the report says why, and so does the step's event.
+        let step_failed = |rep: &mut CtReport, step: Step, e: &StepError, action: &str| {
+            fail(rep, step, e);
+            if let CtResult::Failed { error, .. } = &rep.result {
+                progress(Event::StepFinished {
+                    vmid: id,
+                    step,
+                    action,
+                    error: Some(error),
+                });
+            }
+        };
         if let Some(e) = &g.refused {
             rep.result = CtResult::Failed {
                 step: Step::Define,
@@ -379,7 +392,6 @@ impl Orchestrator<'_> {
         let Some(state) = state else {
             return rep;
         };
-        let id = g.guest.id();
         let mut steps = g.steps.clone();
         // The guest changed since the plan: plan it again from what it is now.
         // (A file read, not a pct call: a no-op run stays as cheap as its plan.)
@@ -441,15 +453,7 @@ impl Orchestrator<'_> {
                             Ok(()) => e,
                             Err(c) => e.with_cleanup(c),
                         };
-                        fail(&mut rep, Step::Verify, &e);
-                        if let CtResult::Failed { error, .. } = &rep.result {
-                            progress(Event::StepFinished {
-                                vmid: id,
-                                step: s.step,
-                                action: &detail,
-                                error: Some(error),
-                            });
-                        }
+                        step_failed(&mut rep, Step::Verify, &e, &detail);
                         return rep;
                     }
                 }
@@ -490,15 +494,7 @@ impl Orchestrator<'_> {
                 } else {
                     e
                 };
-                fail(&mut rep, s.step, &e);
-                if let CtResult::Failed { error, .. } = &rep.result {
-                    progress(Event::StepFinished {
-                        vmid: id,
-                        step: s.step,
-                        action: &detail,
-                        error: Some(error),
-                    });
-                }
+                step_failed(&mut rep, s.step, &e, &detail);
                 return rep;
             }
             progress(Event::StepFinished {

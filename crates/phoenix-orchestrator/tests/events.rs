@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use fake::Node;
 use phoenix_orchestrator::config::Fleet;
 use phoenix_orchestrator::events::{EventLog, SystemClock};
-use phoenix_orchestrator::{Orchestrator, RunOptions};
 
 fn example() -> Fleet {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/example");
@@ -22,24 +21,11 @@ fn example() -> Fleet {
 fn events(node: &Node, fleet: &Fleet) -> (bool, Vec<String>) {
     let log = EventLog::new(SystemClock);
     let lines = Mutex::new(Vec::new());
-    let report = Orchestrator::new(fleet, node.root.clone(), &node.runner)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
-        .with_scripts_dir(Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
-        ))
-        .with_run_id("run")
-        .converge(
-            &RunOptions {
-                jobs: 1,
-                ..RunOptions::default()
-            },
-            &|e| {
-                let line = serde_json::to_string(&log.record(&e)).expect("an event serializes");
-                lines.lock().unwrap().push(line);
-            },
-        )
+    let report = fake::orchestrator(node, fleet, &node.runner)
+        .converge(&fake::one_job(false), &|e| {
+            let line = serde_json::to_string(&log.record(&e)).expect("an event serializes");
+            lines.lock().unwrap().push(line);
+        })
         .expect("the run starts");
     (report.ok(), lines.into_inner().unwrap())
 }

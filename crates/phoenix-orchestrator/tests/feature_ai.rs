@@ -8,10 +8,10 @@
 mod fake;
 
 use fake::Node;
+use phoenix_orchestrator::RunReport;
 use phoenix_orchestrator::config::Fleet;
 use phoenix_orchestrator::features::host_facts::PveRelease;
 use phoenix_orchestrator::features::{HostFacts, Registry};
-use phoenix_orchestrator::{Orchestrator, RunOptions, RunReport};
 use serde_json::{Value, json};
 
 const IDS: [u32; 4] = [960, 961, 962, 963];
@@ -64,21 +64,10 @@ fn fleet(vllm_len: u32) -> Fleet {
 }
 
 fn run(node: &Node, fleet: &Fleet, reprove: bool) -> RunReport {
-    Orchestrator::new(fleet, node.root.clone(), &node.runner)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
+    fake::orchestrator(node, fleet, &node.runner)
         .with_features(Registry::builtin_for(fleet))
         .with_host_facts(gpu_host())
-        .with_run_id("run")
-        .converge(
-            &RunOptions {
-                jobs: 1,
-                reprove,
-                ..RunOptions::default()
-            },
-            &|_| {},
-        )
+        .converge(&fake::one_job(reprove), &|_| {})
         .expect("the run starts")
 }
 

@@ -15,11 +15,11 @@ mod fake;
 use std::sync::{Arc, Mutex};
 
 use fake::Node;
+use phoenix_orchestrator::RunReport;
 use phoenix_orchestrator::config::Fleet;
 use phoenix_orchestrator::features::HostFacts;
 use phoenix_orchestrator::features::host_facts::PveRelease;
 use phoenix_orchestrator::pct::{CommandRunner, Effect, Invocation, Output, RunError};
-use phoenix_orchestrator::{Orchestrator, RunOptions, RunReport};
 use serde_json::json;
 
 const VERSION: &str = "550.54.14";
@@ -191,20 +191,9 @@ fn fleet(gpu: &str, features: &[&str]) -> Fleet {
 }
 
 fn up(n: &GpuNode, fleet: &Fleet, facts: HostFacts, reprove: bool) -> RunReport {
-    Orchestrator::new(fleet, n.node.root.clone(), n)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(n.node.fs.clone())))
+    fake::orchestrator(&n.node, fleet, n)
         .with_host_facts(facts)
-        .with_run_id("run")
-        .converge(
-            &RunOptions {
-                jobs: 1,
-                reprove,
-                ..RunOptions::default()
-            },
-            &|_| {},
-        )
+        .converge(&fake::one_job(reprove), &|_| {})
         .expect("the run starts")
 }
 

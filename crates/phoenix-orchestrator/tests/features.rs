@@ -6,13 +6,13 @@
 mod fake;
 
 use fake::Node;
+use phoenix_orchestrator::RunReport;
 use phoenix_orchestrator::config::Fleet;
 use phoenix_orchestrator::features::{
     Container, Feature, FeatureError, Probe, Registry, Request, Requirements,
 };
 use phoenix_orchestrator::pct::Effect;
 use phoenix_orchestrator::pveconf::props::Features;
-use phoenix_orchestrator::{Orchestrator, RunOptions, RunReport};
 
 /// Writes `/etc/marker` with the container's hostname; needs `mknod=1`.
 struct Marker;
@@ -72,22 +72,9 @@ fn example() -> Fleet {
 fn run(node: &Node, fleet: &Fleet, reprove: bool) -> RunReport {
     let mut registry = Registry::builtin();
     registry.register(Box::new(Marker));
-    Orchestrator::new(fleet, node.root.clone(), &node.runner)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
-        .with_scripts_dir(Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
-        ))
+    fake::orchestrator(node, fleet, &node.runner)
         .with_features(registry)
-        .converge(
-            &RunOptions {
-                jobs: 1,
-                reprove,
-                ..RunOptions::default()
-            },
-            &|_| {},
-        )
+        .converge(&fake::one_job(reprove), &|_| {})
         .expect("the run starts")
 }
 

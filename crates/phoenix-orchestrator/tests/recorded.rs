@@ -25,13 +25,7 @@ fn opts() -> RunOptions {
 
 /// The orchestrator over the scripted node, with the example's scripts directory.
 fn orch<'a>(node: &'a Node, fleet: &'a Fleet) -> Orchestrator<'a> {
-    Orchestrator::new(fleet, node.root.clone(), &node.runner)
-        .with_pct(Some("pct".into()))
-        .with_pvesm(Some("pvesm".into()))
-        .with_fs(Box::new(fake::SharedFs(node.fs.clone())))
-        .with_scripts_dir(Some(
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
-        ))
+    fake::orchestrator(node, fleet, &node.runner)
 }
 
 fn up(node: &Node, fleet: &Fleet) -> RunReport {

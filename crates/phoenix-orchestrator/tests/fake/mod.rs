@@ -752,3 +752,32 @@ pub const TRANSCRIPT_FILTERS: &[(&str, &str)] = &[
     (r"/tmp/\.phoenix-push-\w+", "[tmpfile]"),
     (r"sh -c \$'(?:[^'\\]|\\.)*'", "sh -c [prove.sh]"),
 ];
+
+/// The orchestrator every scripted-node test uses: the node's root and files, pct and
+/// pvesm by name, the example's scripts directory, run id `run`, commands through
+/// `runner` (the node's own, or a wrapper that answers some commands first).
+#[allow(dead_code)]
+pub fn orchestrator<'a>(
+    node: &Node,
+    fleet: &'a phoenix_orchestrator::config::Fleet,
+    runner: &'a dyn phoenix_orchestrator::pct::CommandRunner,
+) -> phoenix_orchestrator::Orchestrator<'a> {
+    phoenix_orchestrator::Orchestrator::new(fleet, node.root.clone(), runner)
+        .with_pct(Some("pct".into()))
+        .with_pvesm(Some("pvesm".into()))
+        .with_fs(Box::new(SharedFs(node.fs.clone())))
+        .with_scripts_dir(Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/bin").into(),
+        ))
+        .with_run_id("run")
+}
+
+/// Run options of the scripted-node tests: one job, `reprove` as given.
+#[allow(dead_code)]
+pub fn one_job(reprove: bool) -> phoenix_orchestrator::RunOptions {
+    phoenix_orchestrator::RunOptions {
+        jobs: 1,
+        reprove,
+        ..phoenix_orchestrator::RunOptions::default()
+    }
+}
