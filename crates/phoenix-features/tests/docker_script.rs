@@ -3,25 +3,13 @@
 //! for apt-get, dpkg-query, dpkg, curl and systemctl. Docker's own repository
 //! (`docker-ce`) cannot be reached here, so its exact commands are pinned this way.
 
-use std::path::Path;
 use std::process::Command;
 
 use phoenix_features::staging::LIB_SH;
 
 const DOCKER_SH: &str = include_str!("../scripts/docker.sh");
 
-/// A stand-in that appends its name and argv to `$CALLS`, with scripted behaviour.
-fn fake(bin: &Path, name: &str, body: &str) {
-    let text = format!(
-        "#!/bin/bash\nprintf '%s' \"{name}\" >> \"$CALLS\"; printf ' %q' \"$@\" >> \"$CALLS\"; echo >> \"$CALLS\"\n{body}\n"
-    );
-    std::fs::write(bin.join(name), text).unwrap();
-    Command::new("chmod")
-        .arg("755")
-        .arg(bin.join(name))
-        .status()
-        .unwrap();
-}
+use phoenix_testkit::recording_stand_in as fake;
 
 /// Runs docker.sh with `engine` and `driver`; returns (exit code, recorded calls).
 fn run(engine: &str, driver: &str, installed: &str, with_fuse: bool) -> (i32, String) {

@@ -5,7 +5,6 @@
 //! NVIDIA's repositories can be reached here, and no GPU answers `nvidia-smi`, so the
 //! exact commands are pinned this way; sha256sum is the real one.
 
-use std::path::Path;
 use std::process::Command;
 
 use phoenix_features::staging::LIB_SH;
@@ -15,18 +14,7 @@ const VERSION: &str = "580.76.05";
 /// SHA-256 of an empty file (what the curl stand-in downloads).
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/// A stand-in that appends its name and argv to `$CALLS`, with scripted behaviour.
-fn fake(bin: &Path, name: &str, body: &str) {
-    let text = format!(
-        "#!/bin/bash\nprintf '%s' \"{name}\" >> \"$CALLS\"; printf ' %q' \"$@\" >> \"$CALLS\"; echo >> \"$CALLS\"\n{body}\n"
-    );
-    std::fs::write(bin.join(name), text).unwrap();
-    Command::new("chmod")
-        .arg("755")
-        .arg(bin.join(name))
-        .status()
-        .unwrap();
-}
+use phoenix_testkit::recording_stand_in as fake;
 
 struct Run {
     method: &'static str,

@@ -105,3 +105,17 @@ mod tests {
         assert!(!Need::Command("phoenix-no-such-command-xyz").is_met());
     }
 }
+
+/// Writes an executable stand-in `bin/name` for scripts run under test: it appends its
+/// name and its argv (each `%q`-quoted) as one line to the file `$CALLS`, then runs
+/// `body` (bash) for its behaviour.
+pub fn recording_stand_in(bin: &std::path::Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let text = format!(
+        "#!/bin/bash\nprintf '%s' \"{name}\" >> \"$CALLS\"; printf ' %q' \"$@\" >> \"$CALLS\"; echo >> \"$CALLS\"\n{body}\n"
+    );
+    let path = bin.join(name);
+    std::fs::write(&path, text).expect("the stand-in is written");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("the stand-in is made executable");
+}
