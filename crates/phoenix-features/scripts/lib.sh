@@ -36,3 +36,26 @@ apt_install() {
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
+
+# Installs the staged file $1 as $2 with mode $3 when their contents differ; succeeds
+# only when it installed (so `if install_changed ...; then changed=1; fi`).
+install_changed() {
+  if cmp -s "$1" "$2"; then
+    return 1
+  fi
+  install -m "$3" "$1" "$2"
+}
+
+# Brings the systemd unit $1 up after its files were installed: reloads systemd,
+# enables it, restarts it when $2 is 1 (its files changed), else starts it when it is
+# not running.
+unit_up() {
+  systemctl daemon-reload
+  systemctl enable "$1" >/dev/null 2>&1
+  if [ "$2" = 1 ]; then
+    log "$1 changed: restarting"
+    systemctl restart "$1"
+  elif ! systemctl is-active --quiet "$1"; then
+    systemctl start "$1"
+  fi
+}

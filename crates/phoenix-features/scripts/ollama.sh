@@ -50,20 +50,11 @@ if [ -n "$PHOENIX_OLLAMA_MODELS" ]; then
 fi
 
 changed=0
-if ! cmp -s "$PHOENIX_RUN_DIR/ollama.service" "$UNIT"; then
-  install -m 0644 "$PHOENIX_RUN_DIR/ollama.service" "$UNIT"
+if install_changed "$PHOENIX_RUN_DIR/ollama.service" "$UNIT" 0644; then
   changed=1
 fi
 install -d -m 0755 "$(dirname "$DROPIN")"
-if ! cmp -s "$PHOENIX_RUN_DIR/phoenix.conf" "$DROPIN"; then
-  install -m 0644 "$PHOENIX_RUN_DIR/phoenix.conf" "$DROPIN"
+if install_changed "$PHOENIX_RUN_DIR/phoenix.conf" "$DROPIN" 0644; then
   changed=1
 fi
-systemctl daemon-reload
-systemctl enable ollama.service >/dev/null 2>&1
-if [ "$changed" = 1 ]; then
-  log "ollama.service changed: restarting"
-  systemctl restart ollama.service
-elif ! systemctl is-active --quiet ollama.service; then
-  systemctl start ollama.service
-fi
+unit_up ollama.service "$changed"

@@ -32,25 +32,16 @@ if [ ! -f "$PHOENIX_RUN_DIR/vllm.service" ]; then
 fi
 
 changed=0
-if ! cmp -s "$PHOENIX_RUN_DIR/vllm.service" "$UNIT"; then
-  install -m 0644 "$PHOENIX_RUN_DIR/vllm.service" "$UNIT"
+if install_changed "$PHOENIX_RUN_DIR/vllm.service" "$UNIT" 0644; then
   changed=1
 fi
 if [ -f "$PHOENIX_RUN_DIR/vllm.env" ]; then
   install -d -m 0700 "$(dirname "$ENV_FILE")"
-  if ! cmp -s "$PHOENIX_RUN_DIR/vllm.env" "$ENV_FILE"; then
-    install -m 0600 "$PHOENIX_RUN_DIR/vllm.env" "$ENV_FILE"
+  if install_changed "$PHOENIX_RUN_DIR/vllm.env" "$ENV_FILE" 0600; then
     changed=1
   fi
 elif [ -e "$ENV_FILE" ]; then
   rm -f "$ENV_FILE"
   changed=1
 fi
-systemctl daemon-reload
-systemctl enable vllm.service >/dev/null 2>&1
-if [ "$changed" = 1 ]; then
-  log "vllm.service changed: restarting"
-  systemctl restart vllm.service
-elif ! systemctl is-active --quiet vllm.service; then
-  systemctl start vllm.service
-fi
+unit_up vllm.service "$changed"
