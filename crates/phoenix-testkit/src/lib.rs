@@ -95,17 +95,6 @@ fn is_executable(p: &Path) -> bool {
         .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sh_is_found_and_a_made_up_command_is_not() {
-        assert!(Need::Command("sh").is_met());
-        assert!(!Need::Command("phoenix-no-such-command-xyz").is_met());
-    }
-}
-
 /// Writes an executable stand-in `bin/name` for scripts run under test: it appends its
 /// name and its argv (each `%q`-quoted) as one line to the file `$CALLS`, then runs
 /// `body` (bash) for its behaviour.
@@ -118,4 +107,15 @@ pub fn recording_stand_in(bin: &std::path::Path, name: &str, body: &str) {
     std::fs::write(&path, text).expect("the stand-in is written");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
         .expect("the stand-in is made executable");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sh_is_found_and_a_made_up_command_is_not() {
+        assert!(Need::Command("sh").is_met());
+        assert!(!Need::Command("phoenix-no-such-command-xyz").is_met());
+    }
 }
