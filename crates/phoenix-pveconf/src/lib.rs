@@ -49,6 +49,7 @@
 //!
 //! Guest firewall files (`/etc/pve/firewall/<vmid>.fw`) are [`firewall::FwFile`].
 
+pub mod api;
 pub mod conf;
 pub mod firewall;
 pub mod idmap;
