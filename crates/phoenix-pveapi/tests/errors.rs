@@ -125,7 +125,7 @@ fn the_secret_is_in_no_error_and_no_debug_output() {
     let bad_file = Secret::from_file(&file).unwrap_err();
     std::fs::write(&file, format!("root@pam={SECRET}\n")).unwrap();
     let bad_token = ApiToken::from_file(&file).unwrap_err();
-    let bad_parse = ApiToken::parse(&format!("{SECRET}")).unwrap_err();
+    let bad_parse = ApiToken::parse(SECRET).unwrap_err();
     let bad_value = Secret::new(format!("{SECRET}\nX-Injected: 1")).unwrap_err();
     for e in [bad_file, bad_token, bad_parse, bad_value] {
         outputs.push(e.to_string());
