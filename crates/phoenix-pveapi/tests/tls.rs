@@ -29,48 +29,53 @@ struct Server {
     thread: JoinHandle<()>,
 }
 
-/// Serves one connection: reads the request head, answers `GET /version`, closes.
-fn serve_once() -> Server {
+/// Serves `connections` connections one after the other: reads a request (head and
+/// `Content-Length` body), answers `{"data": ...}` for `GET /version` (`null` otherwise),
+/// closes.
+fn serve(connections: usize) -> Server {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert_der = ck.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der()));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(vec![cert_der.clone()], key)
-    .unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert_der.clone()], key)
+        .unwrap(),
+    );
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tx, head) = mpsc::channel();
     let thread = std::thread::spawn(move || {
-        let (sock, _) = listener.accept().unwrap();
-        sock.set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        sock.set_write_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, sock);
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 1024];
-        // A refused handshake ends here with an error: nothing to answer.
-        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-            match tls.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
+        for _ in 0..connections {
+            let (sock, _) = listener.accept().unwrap();
+            sock.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            sock.set_write_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            // A refused handshake ends with an error here: nothing to answer.
+            let Some(request) = read_request(&mut tls) else {
+                continue;
+            };
+            let body = if request.starts_with("GET /api2/json/version ") {
+                BODY
+            } else {
+                r#"{"data":null}"#
+            };
+            let _ = tx.send(request);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tls.write_all(answer.as_bytes());
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
         }
-        let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
-        let answer = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
-            BODY.len()
-        );
-        let _ = tls.write_all(answer.as_bytes());
-        let _ = tls.flush();
-        tls.conn.send_close_notify();
-        let _ = tls.flush();
     });
     Server {
         port,
@@ -79,6 +84,33 @@ fn serve_once() -> Server {
         head,
         thread,
     }
+}
+
+/// The request's head and body as text, or `None` when the connection failed first.
+fn read_request(tls: &mut impl Read) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match tls.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse().unwrap());
+    while buf.len() < head_end + length {
+        match tls.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn client(url: String, trust: Trust) -> Client {
@@ -96,7 +128,7 @@ fn client(url: String, trust: Trust) -> Client {
 
 #[test]
 fn pinned_fingerprint_is_accepted_and_the_token_sent() {
-    let server = serve_once();
+    let server = serve(2);
     let pin = fingerprint_of(&server.cert_der);
     // Pinning does not check the name: an address the certificate does not name is fine.
     let c = client(
@@ -121,12 +153,43 @@ fn pinned_fingerprint_is_accepted_and_the_token_sent() {
     );
     let auth = format!("authorization: PVEAPIToken=phoenix@pve!converge={SECRET}\r\n");
     assert!(head.to_lowercase().contains(&auth.to_lowercase()), "{head}");
+
+    // A POST carries its parameters form-encoded.
+    let form = [
+        ("vmid".to_owned(), "101".to_owned()),
+        (
+            "ostemplate".to_owned(),
+            "local:vztmpl/debian-12.tar.zst".to_owned(),
+        ),
+        ("description".to_owned(), "a & b\nc".to_owned()),
+    ];
+    assert_eq!(
+        c.post("/nodes/pve1/lxc", &form).unwrap(),
+        serde_json::Value::Null
+    );
+    let request = server.head.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(
+        request.starts_with("POST /api2/json/nodes/pve1/lxc HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request
+            .to_lowercase()
+            .contains("content-type: application/x-www-form-urlencoded\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.ends_with(
+            "\r\n\r\nvmid=101&ostemplate=local%3Avztmpl%2Fdebian-12.tar.zst&description=a+%26+b%0Ac"
+        ),
+        "{request}"
+    );
     server.thread.join().unwrap();
 }
 
 #[test]
 fn a_wrong_fingerprint_is_refused_naming_both() {
-    let server = serve_once();
+    let server = serve(1);
     let presented = fingerprint_of(&server.cert_der);
     let mut wrong = *presented.as_bytes();
     wrong[0] ^= 0xFF;
@@ -159,7 +222,7 @@ fn the_certificate_as_ca_file_with_host_name_localhost() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Utf8PathBuf::from_path_buf(dir.path().join("pve-root-ca.pem")).unwrap();
 
-    let server = serve_once();
+    let server = serve(1);
     std::fs::write(&ca, &server.cert_pem).unwrap();
     let c = client(
         format!("https://localhost:{}", server.port),
@@ -169,7 +232,7 @@ fn the_certificate_as_ca_file_with_host_name_localhost() {
     server.thread.join().unwrap();
 
     // Same trust, a name the certificate does not hold: webpki refuses it.
-    let server = serve_once();
+    let server = serve(1);
     std::fs::write(&ca, &server.cert_pem).unwrap();
     let c = client(
         format!("https://127.0.0.1:{}", server.port),
