@@ -323,6 +323,7 @@ mod tests {
             guest: GuestId::Ct(Vmid::new(vmid).unwrap()),
             vmid,
             hostname: format!("ct{vmid}"),
+            node: None,
             result,
             actions: vec![],
             warnings: vec![],

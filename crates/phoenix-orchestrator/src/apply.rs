@@ -22,7 +22,7 @@ use crate::host::apply_host_step;
 use crate::ledger::{LEDGER_PATH, Ledger};
 use crate::lock::FleetLock;
 use crate::observe::{ObservedCt, conf_digest, read_ledger};
-use crate::plan::{FeatureAction, GuestPlan, Op, Plan, PlannedStep, Step};
+use crate::plan::{FeatureAction, GuestPlan, HostStepPlan, Op, Plan, PlannedStep, Step};
 use crate::planner::{GuestInputs, PlannedDirs, plan_ct};
 use crate::report::{CtReport, CtResult, HostReport, ReportStep, RunReport};
 
@@ -70,7 +70,7 @@ fn plan_results(plan: &Plan) -> BTreeMap<u32, CtResult> {
 }
 
 impl Orchestrator<'_> {
-    fn backend<'b>(&'b self) -> NodeBackend<'b> {
+    pub(crate) fn backend<'b>(&'b self) -> NodeBackend<'b> {
         NodeBackend::new(self.pct(self.runner), &self.root, self.fs.as_ref())
     }
 
@@ -133,6 +133,7 @@ impl Orchestrator<'_> {
                     guest: g.guest,
                     vmid: g.guest.id(),
                     hostname: g.hostname,
+                    node: None,
                     actions: if matches!(result, CtResult::Skipped { .. }) {
                         vec![]
                     } else {
@@ -200,6 +201,66 @@ impl Orchestrator<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Runs one guest's steps exactly as given: no fleet lock, no check that the guest
+    /// changed since, no plan again after define. A cluster node runs its share of a
+    /// guest's steps this way (`phoenix node apply`): the cluster run planned them
+    /// through this node, runs the API's share itself, and serializes the guest's work.
+    pub fn apply_steps(
+        &self,
+        g: &GuestPlan,
+        opts: &RunOptions,
+        progress: &(dyn Fn(Event<'_>) + Sync),
+    ) -> CtReport {
+        let id = g.guest.id();
+        let state = crate::desired::desired(self.fleet, id, &self.features, self.host_facts())
+            .ok()
+            .map(|d| GuestState { desired: d });
+        let backend = self.backend();
+        let notes = Mutex::new(Vec::new());
+        self.apply_guest(
+            g,
+            state.as_ref(),
+            &backend,
+            &BTreeMap::new(),
+            opts,
+            &notes,
+            progress,
+            &|| {},
+            true,
+        )
+    }
+
+    /// Runs host steps exactly as given (a cluster node's host steps, `phoenix node
+    /// apply`), for the guests `ids` of the config.
+    pub fn apply_host_steps(&self, steps: &[HostStepPlan], ids: &[u32]) -> Vec<HostReport> {
+        let desired: Vec<DesiredCt> = ids
+            .iter()
+            .filter_map(|id| {
+                crate::desired::desired(self.fleet, *id, &self.features, self.host_facts()).ok()
+            })
+            .collect();
+        let cts: Vec<&DesiredCt> = desired.iter().collect();
+        let backend = self.backend();
+        steps
+            .iter()
+            .map(|h| {
+                let mut rep = HostReport {
+                    name: h.name.clone(),
+                    actions: Self::report_steps(&backend, &h.steps),
+                    warnings: h.warnings.clone(),
+                    error: h.error.clone(),
+                };
+                if rep.error.is_none() {
+                    match apply_host_step(&self.root, self.runner, h, &cts) {
+                        Ok(w) => rep.warnings.extend(w),
+                        Err(e) => rep.error = Some(ErrorReport::of(&e)),
+                    }
+                }
+                rep
+            })
+            .collect()
     }
 
     pub(crate) fn apply_locked(
@@ -282,6 +343,7 @@ impl Orchestrator<'_> {
                 &notes,
                 progress,
                 release,
+                false,
             );
             progress(Event::Finished(&report));
             if report.ok() {
@@ -303,6 +365,7 @@ impl Orchestrator<'_> {
                             guest: g.guest,
                             vmid: id,
                             hostname: g.hostname.clone(),
+                            node: None,
                             result: match &g.refused {
                                 Some(e) => CtResult::Failed {
                                     step: Step::Define,
@@ -339,11 +402,13 @@ impl Orchestrator<'_> {
         notes: &Mutex<Vec<String>>,
         progress: &(dyn Fn(Event<'_>) + Sync),
         release: &(dyn Fn() + Sync),
+        exact: bool,
     ) -> CtReport {
         let mut rep = CtReport {
             guest: g.guest,
             vmid: g.guest.id(),
             hostname: g.hostname.clone(),
+            node: None,
             result: CtResult::Completed,
             actions: vec![],
             warnings: g.warnings.clone(),
@@ -395,7 +460,7 @@ impl Orchestrator<'_> {
         let mut steps = g.steps.clone();
         // The guest changed since the plan: plan it again from what it is now.
         // (A file read, not a pct call: a no-op run stays as cheap as its plan.)
-        if conf_digest(&self.root, id) != g.observed.conf_digest {
+        if !exact && conf_digest(&self.root, id) != g.observed.conf_digest {
             match self.replan(&state.desired, false, opts) {
                 Ok((s, w)) => {
                     lock(notes).push(format!(
@@ -505,7 +570,7 @@ impl Orchestrator<'_> {
             });
             i += 1;
             // Right after define, the rest is planned from the conf Proxmox wrote.
-            if s.step == Step::Define && s.mutates() {
+            if !exact && s.step == Step::Define && s.mutates() {
                 match self.replan(&state.desired, true, opts) {
                     Ok((fresh, w)) => {
                         let rest: Vec<PlannedStep> = fresh

@@ -31,6 +31,9 @@ pub enum Selection {
     All,
     /// These guests, plus the clone sources and dependencies they need.
     Ids(Vec<u32>),
+    /// Exactly these guests (a cluster node plans its share of a fleet: sources and
+    /// dependencies on other nodes are the cluster run's).
+    Exactly(Vec<u32>),
 }
 
 /// How a run behaves.
@@ -141,12 +144,52 @@ pub enum RunError {
         /// This run's.
         run: Utf8PathBuf,
     },
+    /// A cluster run of a config without a `cluster` section.
+    #[error("the hypervisor config has no cluster section")]
+    NotACluster,
+    /// A node that `cluster.nodes` does not name.
+    #[error("node {0} is not in the hypervisor config's cluster.nodes")]
+    UnknownNode(String),
+    /// The config directory cannot be read to send to the nodes.
+    #[error("cannot read the config directory {dir} to send it to the nodes")]
+    Bundle {
+        /// The directory.
+        dir: Utf8PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The PVE API could not be asked about the cluster.
+    #[error("cannot read the cluster's state through the PVE API")]
+    Api(#[source] phoenix_pveapi::ApiError),
+    /// Some guests cannot be placed on a node (nothing was changed).
+    #[error("cannot place every guest on a node: {}", errors.join("; "))]
+    Placement {
+        /// One message per guest.
+        errors: Vec<String>,
+    },
+    /// A node could not plan its guests.
+    #[error("node {node} could not plan its guests")]
+    NodePath {
+        /// The node.
+        node: String,
+        /// Why.
+        #[source]
+        source: Box<crate::node_path::NodePathError>,
+    },
 }
 
 impl RunError {
     /// True when the input (the selection or the config) is at fault, not the host.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, RunError::UnknownCt(_) | RunError::Cycle(_))
+        matches!(
+            self,
+            RunError::UnknownCt(_)
+                | RunError::Cycle(_)
+                | RunError::NotACluster
+                | RunError::UnknownNode(_)
+                | RunError::Placement { .. }
+        )
     }
 }
 
@@ -371,6 +414,15 @@ impl<'a> Orchestrator<'a> {
                 .map(|id| id.get())
                 .collect(),
             Selection::Ids(ids) => ids.clone(),
+            Selection::Exactly(ids) => {
+                for id in ids {
+                    self.guest_of(*id).ok_or(RunError::UnknownCt(*id))?;
+                }
+                let mut ids = ids.clone();
+                ids.sort_unstable();
+                ids.dedup();
+                return Ok(ids);
+            }
         };
         let mut out = BTreeSet::new();
         while let Some(id) = todo.pop() {

@@ -172,6 +172,34 @@ pub enum StepError {
         /// Its error, rendered.
         reason: String,
     },
+    /// A PVE API call failed (after its retries).
+    #[error("{guest}: {what} through the PVE API")]
+    Api {
+        /// The guest.
+        guest: GuestId,
+        /// What was being done (`create`, `clone`, `config`, `start`, `snapshot`).
+        what: String,
+        /// The API's error (with the task log of a failed task).
+        #[source]
+        source: Box<phoenix_pveapi::ApiError>,
+    },
+    /// The node path (phoenix on the guest's node, over SSH) failed.
+    #[error("{guest}: the node path failed")]
+    NodePath {
+        /// The guest.
+        guest: GuestId,
+        /// Why.
+        #[source]
+        source: Box<crate::node_path::NodePathError>,
+    },
+    /// The cluster run could not do a step for another reason.
+    #[error("{guest}: {message}")]
+    Cluster {
+        /// The guest.
+        guest: GuestId,
+        /// Why.
+        message: String,
+    },
     /// A step failed, and so did its cleanup.
     #[error("{error}")]
     WithCleanup {

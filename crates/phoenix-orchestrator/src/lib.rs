@@ -56,6 +56,7 @@ pub mod hostfs;
 pub mod ledger;
 pub mod lifecycle;
 pub mod lock;
+pub mod node_path;
 mod observe;
 pub mod plan;
 mod planner;

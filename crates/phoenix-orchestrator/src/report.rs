@@ -3,14 +3,14 @@
 
 use std::fmt::{self, Write as _};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorReport;
 use crate::guest::GuestId;
 use crate::plan::{Change, Op, Step};
 
 /// How one guest ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum CtResult {
     /// Every step succeeded (in a plan: every step was planned).
@@ -30,7 +30,7 @@ pub enum CtResult {
 }
 
 /// One step as reported: the operation and how it reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportStep {
     /// The phase.
     pub step: Step,
@@ -41,7 +41,7 @@ pub struct ReportStep {
     /// The typed operation.
     pub op: Op,
     /// Why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub why: Vec<String>,
 }
 
@@ -63,7 +63,7 @@ impl fmt::Display for ReportStep {
 }
 
 /// One guest's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CtReport {
     /// The guest.
     pub guest: GuestId,
@@ -71,6 +71,9 @@ pub struct CtReport {
     pub vmid: u32,
     /// Its hostname in the config.
     pub hostname: String,
+    /// The cluster node it is on (cluster runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// How it ended.
     #[serde(flatten)]
     pub result: CtResult,
@@ -93,7 +96,7 @@ impl CtReport {
 }
 
 /// One host step's report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostReport {
     /// Its name.
     pub name: String,
@@ -102,12 +105,12 @@ pub struct HostReport {
     /// Warnings.
     pub warnings: Vec<String>,
     /// Its failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
 }
 
 /// A whole run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunReport {
     /// Nothing was changed: the steps are a plan.
     pub dry_run: bool,
@@ -116,7 +119,7 @@ pub struct RunReport {
     /// Every selected guest, in id order.
     pub containers: Vec<CtReport>,
     /// Notes about the run (a guest re-planned because it changed since the plan).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
@@ -168,7 +171,14 @@ impl RunReport {
             }
         }
         for ct in &self.containers {
-            let _ = writeln!(out, "{} ({})", ct.guest, ct.hostname);
+            match &ct.node {
+                Some(node) => {
+                    let _ = writeln!(out, "{} ({}) on {node}", ct.guest, ct.hostname);
+                }
+                None => {
+                    let _ = writeln!(out, "{} ({})", ct.guest, ct.hostname);
+                }
+            }
             let shown: Vec<&ReportStep> = ct.actions.iter().filter(keep).collect();
             if shown.is_empty() && ct.ok() {
                 out.push_str("  up to date\n");

@@ -17,6 +17,7 @@ mod features;
 mod fleet;
 mod gateway;
 mod idmap;
+mod node;
 mod plan;
 mod restart;
 mod schema;
@@ -55,6 +56,10 @@ pub enum Command {
     Gateway(gateway::Args),
     /// Check, show and plan user-namespace id maps (lxc.idmap).
     Idmap(idmap::Args),
+    /// The node path of a cluster run: reads a bundle on stdin, answers JSON on stdout
+    /// (started by phoenix over SSH, not by people).
+    #[command(hide = true)]
+    Node(node::Args),
     /// Print what a converge would do (exact pct argv and file edits); change nothing.
     Plan(plan::Args),
     /// Stop, then start containers.
@@ -90,6 +95,7 @@ pub fn run(command: &Command, global: &Global) -> anyhow::Result<()> {
         Command::Features(args) => features::run(args, global),
         Command::Gateway(args) => gateway::run(args, global),
         Command::Idmap(args) => idmap::run(args, global),
+        Command::Node(args) => node::run(args, global),
         Command::Plan(args) => plan::run(args, global),
         Command::Restart(args) => restart::run(args, global),
         Command::Schema(args) => schema::run(args, global),
