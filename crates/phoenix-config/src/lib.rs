@@ -64,7 +64,7 @@ pub use model::lxc::LxcFile;
 pub use model::secret::SecretRef;
 pub use model::vm::VmFile;
 pub use names::{
-    AbsPath, Bridge, EnvVarName, FeatureName, FileMode, GpuAssignment, GpuSelection, Hostname,
+    AbsPath, ApiUrl, Bridge, EnvVarName, FeatureName, FileMode, GpuAssignment, GpuSelection, Hostname,
     LxcOption, OsTemplate, PortList, RuleComment, ScriptPath, Sha256Hex, SnapshotName, StackName,
     StorageId,
 };
