@@ -182,8 +182,14 @@ pub fn explain(pattern: &str, value: &str) -> Option<InvalidValue> {
         (ApiUrl::PATTERN, err::<ApiUrl>),
         (LoginName::PATTERN, err::<LoginName>),
         (RemoteCommand::PATTERN, err::<RemoteCommand>),
-        (api_pattern("TokenId"), explain_api::<phoenix_pveconf::api::TokenId>),
-        (api_pattern("NodeName"), explain_api::<phoenix_pveconf::api::NodeName>),
+        (
+            api_pattern("TokenId"),
+            explain_api::<phoenix_pveconf::api::TokenId>,
+        ),
+        (
+            api_pattern("NodeName"),
+            explain_api::<phoenix_pveconf::api::NodeName>,
+        ),
         (
             api_pattern("Fingerprint"),
             explain_api::<phoenix_pveconf::api::Fingerprint>,
@@ -217,7 +223,10 @@ fn api_pattern(name: &str) -> &'static str {
         vec![
             ("TokenId", pattern::<phoenix_pveconf::api::TokenId>()),
             ("NodeName", pattern::<phoenix_pveconf::api::NodeName>()),
-            ("Fingerprint", pattern::<phoenix_pveconf::api::Fingerprint>()),
+            (
+                "Fingerprint",
+                pattern::<phoenix_pveconf::api::Fingerprint>(),
+            ),
         ]
     });
     PATTERNS

@@ -61,6 +61,7 @@ pub mod plan;
 mod planner;
 mod preflight;
 pub mod report;
+pub mod route;
 pub mod testing;
 #[cfg(test)]
 mod testutil;

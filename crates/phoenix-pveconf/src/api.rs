@@ -9,9 +9,7 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiNameError {
     /// Not `USER@REALM!TOKENID`.
-    #[error(
-        "invalid API token id '{0}' - expected USER@REALM!TOKENID (like phoenix@pve!converge)"
-    )]
+    #[error("invalid API token id '{0}' - expected USER@REALM!TOKENID (like phoenix@pve!converge)")]
     TokenId(String),
     /// Not a node name.
     #[error(
@@ -326,7 +324,10 @@ mod tests {
 
     #[test]
     fn fingerprints() {
-        let colon = (0..32).map(|i| format!("{i:02x}")).collect::<Vec<_>>().join(":");
+        let colon = (0..32)
+            .map(|i| format!("{i:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
         let f: Fingerprint = colon.parse().unwrap();
         assert_eq!(f.as_bytes()[31], 31);
         assert_eq!(f.to_string(), colon.to_uppercase());

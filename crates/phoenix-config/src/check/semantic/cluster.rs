@@ -7,12 +7,7 @@ use crate::model::cluster::Cluster;
 use crate::schema::ConfigFile::{Hypervisor, Lxc};
 
 /// Exactly one of two optional fields, or an error naming both.
-fn exactly_one(
-    ctx: &mut Ctx<'_>,
-    (a, a_set): (&str, bool),
-    (b, b_set): (&str, bool),
-    what: &str,
-) {
+fn exactly_one(ctx: &mut Ctx<'_>, (a, a_set): (&str, bool), (b, b_set): (&str, bool), what: &str) {
     match (a_set, b_set) {
         (true, true) => {
             let pointer = format!("/cluster/{b}");
@@ -118,7 +113,10 @@ mod tests {
     }
 
     fn messages(fleet: &crate::Fleet) -> Vec<String> {
-        validate_fleet(fleet).into_iter().map(|d| d.message).collect()
+        validate_fleet(fleet)
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
     }
 
     const BASE: &str = r#""api_url": "https://pve1:8006", "token_id": "phoenix@pve!converge",
