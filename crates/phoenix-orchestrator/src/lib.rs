@@ -57,6 +57,7 @@ pub mod ledger;
 pub mod lifecycle;
 pub mod lock;
 mod observe;
+pub mod placement;
 pub mod plan;
 mod planner;
 mod preflight;
