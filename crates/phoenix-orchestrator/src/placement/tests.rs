@@ -63,7 +63,7 @@ fn an_existing_guest_stays_where_it_is() {
         ..new(101)
     };
     assert_eq!(
-        run(&[g.clone()], &two(), Policy::Local),
+        run(std::slice::from_ref(&g), &two(), Policy::Local),
         on(&[(101, "pve2")])
     );
     let named = GuestWant {
