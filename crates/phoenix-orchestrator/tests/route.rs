@@ -7,8 +7,9 @@ mod fake;
 use fake::Node;
 use phoenix_orchestrator::RunOptions;
 use phoenix_orchestrator::config::Fleet;
+use phoenix_orchestrator::plan::Op;
 use phoenix_orchestrator::plan::PlannedStep;
-use phoenix_orchestrator::route::{Via, api_call, route};
+use phoenix_orchestrator::route::{Current, RootOnly, Via, api_call, route, route_with};
 
 fn example() -> Fleet {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/example");
@@ -65,4 +66,32 @@ fn the_example_fleets_plan_routes_root_only_steps_to_the_node_path() {
         "{text}"
     );
     insta::assert_snapshot!(text);
+
+    // With the conf the clone starts from known (900's: unprivileged, no features),
+    // 101's nesting=1 is a change of nesting alone and stays on the API.
+    let gateway = plan
+        .guests
+        .iter()
+        .find(|g| g.hostname == "gateway")
+        .unwrap();
+    let set = gateway
+        .steps
+        .iter()
+        .find(|s| matches!(&s.op, Op::Set { params, .. } if params.contains_key("features")))
+        .unwrap();
+    let current = Current {
+        features: None,
+        unprivileged: true,
+    };
+    let vias: Vec<Via> = route_with(&set.op, Some(&current))
+        .into_iter()
+        .map(|r| r.via)
+        .collect();
+    assert_eq!(
+        vias,
+        vec![
+            Via::Api,
+            Via::NodePath(RootOnly::BindMount { key: "mp0".into() })
+        ]
+    );
 }
