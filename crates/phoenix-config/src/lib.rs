@@ -64,9 +64,9 @@ pub use model::lxc::LxcFile;
 pub use model::secret::SecretRef;
 pub use model::vm::VmFile;
 pub use names::{
-    AbsPath, Bridge, EnvVarName, FeatureName, FileMode, GpuAssignment, GpuSelection, Hostname,
-    LxcOption, OsTemplate, PortList, RuleComment, ScriptPath, Sha256Hex, SnapshotName, StackName,
-    StorageId,
+    AbsPath, ApiUrl, Bridge, EnvVarName, FeatureName, FileMode, GpuAssignment, GpuSelection,
+    Hostname, LxcOption, OsTemplate, PortList, RuleComment, ScriptPath, Sha256Hex, SnapshotName,
+    StackName, StorageId,
 };
 pub use net::{Ipv4, Ipv4Cidr, MacAddr};
 pub use schema::ConfigFile;

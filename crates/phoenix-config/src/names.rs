@@ -269,6 +269,46 @@ string_newtype! {
 }
 
 string_newtype! {
+    /// The PVE API's address: `https://host[:port]`, optionally with a trailing `/` and
+    /// nothing after it (phoenix adds `/api2/json`). The host is a DNS name or an IPv4
+    /// address; the port 1..=65535 (Proxmox listens on 8006).
+    ///
+    /// ```
+    /// use phoenix_config::names::ApiUrl;
+    /// assert!("https://pve1.example:8006".parse::<ApiUrl>().is_ok());
+    /// assert!("https://10.0.0.11:8006/".parse::<ApiUrl>().is_ok());
+    /// assert!("http://pve1:8006".parse::<ApiUrl>().is_err());
+    /// assert!("https://pve1:8006/api2/json".parse::<ApiUrl>().is_err());
+    /// ```
+    ApiUrl {
+        what: "API URL",
+        pattern: "^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?$",
+        reason: "expected https://host[:port] with no path and a port in 1..=65535, like https://pve1.example:8006",
+    }
+}
+
+string_newtype! {
+    /// A Unix login name, as `useradd` accepts it by default: `root`, `phoenix`.
+    LoginName {
+        what: "login name",
+        pattern: "^[a-z_][a-z0-9_-]*$",
+        reason: "a login name is lower-case letters, digits, '_' and '-', starting with a letter or '_'",
+        max_len: 32,
+    }
+}
+
+string_newtype! {
+    /// A command run on another host: a name looked up on its `PATH` (`phoenix`) or an
+    /// absolute path (`/usr/local/bin/phoenix`). Never starts with `-`, so it cannot be
+    /// read as an option.
+    RemoteCommand {
+        what: "command",
+        pattern: "^(/[A-Za-z0-9_.+-]+)+$|^[A-Za-z0-9_][A-Za-z0-9_.+-]*$",
+        reason: "expected a command name like phoenix or an absolute path like /usr/local/bin/phoenix",
+    }
+}
+
+string_newtype! {
     /// A SHA-256 digest in hex (64 characters): a download's checksum.
     Sha256Hex {
         what: "SHA-256 digest",

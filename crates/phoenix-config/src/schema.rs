@@ -156,6 +156,19 @@ fn add_property_names(schema: &mut Value) {
     };
     fix(schema.pointer_mut("/properties/lxc_configs"));
     fix(schema.pointer_mut("/$defs/SharedVolume/properties/mounts"));
+    // A map keyed by a patterned newtype comes out as `patternProperties` with
+    // `additionalProperties: false`, so a bad key reads as an unknown field; say it as
+    // a key pattern instead, like the id maps.
+    if let Some(Value::Object(map)) = schema.pointer_mut("/$defs/Cluster/properties/nodes")
+        && let Some(Value::Object(by_pattern)) = map.remove("patternProperties")
+        && let Some((pattern, value)) = by_pattern.into_iter().next()
+    {
+        map.insert("additionalProperties".into(), value);
+        map.insert(
+            "propertyNames".into(),
+            serde_json::json!({ "pattern": pattern }),
+        );
+    }
 }
 
 /// Compiled validators, built once per process.

@@ -179,6 +179,21 @@ pub fn explain(pattern: &str, value: &str) -> Option<InvalidValue> {
             crate::model::dns::MacOrEmpty::PATTERN,
             crate::net::explain_mac,
         ),
+        (ApiUrl::PATTERN, err::<ApiUrl>),
+        (LoginName::PATTERN, err::<LoginName>),
+        (RemoteCommand::PATTERN, err::<RemoteCommand>),
+        (
+            api_pattern("TokenId"),
+            explain_api::<phoenix_pveconf::api::TokenId>,
+        ),
+        (
+            api_pattern("NodeName"),
+            explain_api::<phoenix_pveconf::api::NodeName>,
+        ),
+        (
+            api_pattern("Fingerprint"),
+            explain_api::<phoenix_pveconf::api::Fingerprint>,
+        ),
         (ProfileName::PATTERN, err::<ProfileName>),
         (AppArmorPath::PATTERN, err::<AppArmorPath>),
         (FileAccess::PATTERN, err::<FileAccess>),
@@ -191,6 +206,57 @@ pub fn explain(pattern: &str, value: &str) -> Option<InvalidValue> {
         .iter()
         .find(|(p, _)| *p == pattern)
         .and_then(|(_, f)| f(value))
+}
+
+/// The schema pattern of one of `phoenix_pveconf::api`'s names (their schemas live there).
+fn api_pattern(name: &str) -> &'static str {
+    use std::sync::LazyLock;
+    static PATTERNS: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
+        fn pattern<T: schemars::JsonSchema>() -> &'static str {
+            let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
+            let p = schema
+                .get("pattern")
+                .and_then(|p| p.as_str())
+                .expect("an api name has a pattern");
+            Box::leak(p.to_owned().into_boxed_str())
+        }
+        vec![
+            ("TokenId", pattern::<phoenix_pveconf::api::TokenId>()),
+            ("NodeName", pattern::<phoenix_pveconf::api::NodeName>()),
+            (
+                "Fingerprint",
+                pattern::<phoenix_pveconf::api::Fingerprint>(),
+            ),
+        ]
+    });
+    PATTERNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, p)| *p)
+        .expect("a known api name")
+}
+
+/// Why `value` is not a token id, node name or fingerprint, in `phoenix validate`'s words.
+fn explain_api<T>(value: &str) -> Option<InvalidValue>
+where
+    T: std::str::FromStr<Err = phoenix_pveconf::api::ApiNameError>,
+{
+    use phoenix_pveconf::api::ApiNameError as E;
+    let (what, reason) = match T::from_str(value).err()? {
+        E::TokenId(_) => (
+            "API token id",
+            "expected USER@REALM!TOKENID, like phoenix@pve!converge",
+        ),
+        E::Node(_) => (
+            "node name",
+            "a node name is letters, digits and '-' (a host name label, at most 63 characters)",
+        ),
+        E::Fingerprint(_) => (
+            "certificate fingerprint",
+            "expected the SHA-256 fingerprint as 32 hex bytes (AB:CD:...)",
+        ),
+    };
+    Some(InvalidValue::new(what, value, reason))
 }
 
 #[cfg(test)]

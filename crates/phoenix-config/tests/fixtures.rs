@@ -199,3 +199,28 @@ fn container_rules_render_as_a_proxmox_firewall_file() {
     assert_eq!(parsed.rules(), rules);
     assert_eq!(parsed.render(), rendered);
 }
+
+#[test]
+fn the_cluster_fleet_validates_and_reads_its_cluster_section() {
+    let dir = repo().join("fixtures/cluster");
+    let report = validate_dir(&dir).unwrap();
+    assert_eq!(render(&report), "", "no errors, no warnings");
+    let loaded = load_dir(&dir).unwrap();
+    let cluster = loaded.fleet.hypervisor.cluster.as_ref().unwrap();
+    let nodes: Vec<(u32, Option<&str>)> = loaded
+        .fleet
+        .lxc
+        .lxc_configs
+        .iter()
+        .map(|(id, c)| (id.get(), c.node.as_ref().map(|n| n.as_str())))
+        .collect();
+    // The section with its defaults filled in (ssh_user, pve1's port and phoenix), and
+    // which containers name a node.
+    insta::assert_snapshot!(
+        "cluster",
+        format!(
+            "{}\n{nodes:?}\n",
+            serde_json::to_string_pretty(cluster).unwrap()
+        )
+    );
+}

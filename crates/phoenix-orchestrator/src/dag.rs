@@ -16,6 +16,68 @@ pub struct Dag<K: Ord> {
     needs: BTreeMap<K, BTreeSet<K>>,
 }
 
+/// Per-resource concurrency caps for [`Dag::run_limited`]: a node may use resource keys
+/// (`node:pve1`, `storage:local`), and at most `cap` nodes using one key run at once.
+/// A node whose resource is at its cap is not started, so it never sits in a job slot
+/// waiting; other ready work runs instead. A key without a cap does not limit.
+///
+/// ```
+/// use phoenix_orchestrator::dag::{Dag, Limits};
+/// let limits = Limits::new().cap("node:pve1", 1).uses(101u32, "node:pve1").uses(102, "node:pve1");
+/// assert_eq!(limits.cap_of("node:pve1"), Some(1));
+/// let dag = Dag::new([(101u32, vec![]), (102, vec![])]);
+/// let done = dag.run_limited(2, &Default::default(), &limits, |k, _| Ok::<_, ()>(k));
+/// assert_eq!(done.len(), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Limits<K> {
+    uses: BTreeMap<K, BTreeSet<String>>,
+    caps: BTreeMap<String, usize>,
+}
+
+impl<K> Default for Limits<K> {
+    fn default() -> Self {
+        Limits {
+            uses: BTreeMap::new(),
+            caps: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord> Limits<K> {
+    /// No caps.
+    pub fn new() -> Self {
+        Limits::default()
+    }
+
+    /// At most `max` nodes using `resource` at once (0 counts as 1, so work always
+    /// makes progress).
+    pub fn cap(mut self, resource: impl Into<String>, max: usize) -> Self {
+        self.caps.insert(resource.into(), max.max(1));
+        self
+    }
+
+    /// `node` uses `resource` while it runs.
+    pub fn uses(mut self, node: K, resource: impl Into<String>) -> Self {
+        self.uses.entry(node).or_default().insert(resource.into());
+        self
+    }
+
+    /// The cap of a resource, if it has one.
+    pub fn cap_of(&self, resource: &str) -> Option<usize> {
+        self.caps.get(resource).copied()
+    }
+
+    /// The capped resources `node` uses.
+    fn capped<'a>(&'a self, node: &K) -> impl Iterator<Item = (&'a str, usize)> + 'a {
+        self.uses
+            .get(node)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.caps.get(r).map(|c| (r.as_str(), *c)))
+    }
+}
+
 /// A node's end state after [`Dag::run`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeRun<K, T, E> {
@@ -153,17 +215,38 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
         E: Send,
         F: Fn(K, &(dyn Fn() + Sync)) -> Result<T, E> + Sync,
     {
+        self.run_limited(jobs, leases, &Limits::new(), work)
+    }
+
+    /// [`Dag::run_leased`] with per-resource caps ([`Limits`]): a node is started only
+    /// while every capped resource it uses has a free slot, and holds those slots until
+    /// it finishes.
+    pub fn run_limited<T, E, F>(
+        &self,
+        jobs: usize,
+        leases: &BTreeMap<K, K>,
+        limits: &Limits<K>,
+        work: F,
+    ) -> BTreeMap<K, NodeRun<K, T, E>>
+    where
+        T: Send,
+        E: Send,
+        F: Fn(K, &(dyn Fn() + Sync)) -> Result<T, E> + Sync,
+    {
         struct State<K, T, E> {
             results: BTreeMap<K, NodeRun<K, T, E>>,
             running: BTreeSet<K>,
             /// Lease keys held now, each by one node.
             held: BTreeMap<K, K>,
+            /// Running nodes per capped resource.
+            in_use: BTreeMap<String, usize>,
         }
         let jobs = jobs.max(1);
         let state = Mutex::new(State {
             results: BTreeMap::new(),
             running: BTreeSet::new(),
             held: BTreeMap::new(),
+            in_use: BTreeMap::new(),
         });
         let wake = Condvar::new();
         let total = self.needs.len();
@@ -194,6 +277,12 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
                     if lease.is_some_and(|l| st.held.contains_key(l)) {
                         continue;
                     }
+                    if limits
+                        .capped(node)
+                        .any(|(r, cap)| st.in_use.get(r).copied().unwrap_or(0) >= cap)
+                    {
+                        continue;
+                    }
                     if needs
                         .iter()
                         .all(|n| matches!(st.results.get(n), Some(NodeRun::Ran(Ok(_)))))
@@ -201,6 +290,9 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
                         st.running.insert(*node);
                         if let Some(l) = lease {
                             st.held.insert(*l, *node);
+                        }
+                        for (r, _) in limits.capped(node) {
+                            *st.in_use.entry(r.to_owned()).or_default() += 1;
                         }
                         return Some(Some(*node));
                     }
@@ -250,6 +342,11 @@ impl<K: Ord + Copy + Debug + Send + Sync> Dag<K> {
                                 let outcome = work(node, &give_up);
                                 st = state.lock().unwrap_or_else(|p| p.into_inner());
                                 release(&mut st, node);
+                                for (r, _) in limits.capped(&node) {
+                                    if let Some(n) = st.in_use.get_mut(r) {
+                                        *n = n.saturating_sub(1);
+                                    }
+                                }
                                 st.running.remove(&node);
                                 st.results.insert(node, NodeRun::Ran(outcome));
                                 wake.notify_all();
@@ -378,6 +475,119 @@ mod tests {
         assert!(
             overlap.load(Ordering::SeqCst),
             "901 and 902 overlap after the lease"
+        );
+    }
+
+    /// Runs `dag` with `limits`, each node sleeping a little; the peak number of
+    /// running nodes per resource, and the order nodes started in.
+    fn run_capped(
+        dag: &Dag<u32>,
+        jobs: usize,
+        limits: &Limits<u32>,
+        resources: &[&str],
+    ) -> (BTreeMap<String, usize>, Vec<u32>) {
+        let now: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+        let peak: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+        let log = Mutex::new(Vec::new());
+        let results = dag.run_limited(jobs, &BTreeMap::new(), limits, |k, _| {
+            log.lock().unwrap().push(k);
+            let mine: Vec<String> = resources
+                .iter()
+                .filter(|r| limits.uses.get(&k).is_some_and(|u| u.contains(**r)))
+                .map(|r| (*r).to_owned())
+                .collect();
+            for r in &mine {
+                let mut now = now.lock().unwrap();
+                let n = now.entry(r.clone()).or_default();
+                *n += 1;
+                let mut peak = peak.lock().unwrap();
+                let p = peak.entry(r.clone()).or_default();
+                *p = (*p).max(*n);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            for r in &mine {
+                *now.lock().unwrap().get_mut(r).unwrap() -= 1;
+            }
+            Ok::<_, ()>(k)
+        });
+        assert!(results.values().all(|r| matches!(r, NodeRun::Ran(Ok(_)))));
+        (peak.into_inner().unwrap(), log.into_inner().unwrap())
+    }
+
+    #[test]
+    fn a_capped_resource_never_runs_more_than_its_cap() {
+        // Six guests on pve1 (cap 2), two on pve2 (no cap), four jobs.
+        let dag = Dag::new((1..=8u32).map(|k| (k, vec![])));
+        let mut limits = Limits::new().cap("node:pve1", 2);
+        for k in 1..=6 {
+            limits = limits.uses(k, "node:pve1");
+        }
+        for k in 7..=8 {
+            limits = limits.uses(k, "node:pve2");
+        }
+        let (peak, _) = run_capped(&dag, 4, &limits, &["node:pve1", "node:pve2"]);
+        assert!((1..=2).contains(&peak["node:pve1"]), "{peak:?}");
+        assert!(peak["node:pve2"] <= 2);
+    }
+
+    #[test]
+    fn a_node_waiting_for_a_capped_resource_leaves_its_slot_to_other_work() {
+        // 1..=3 share storage:local (cap 1); 9 uses nothing capped. With two jobs, 9
+        // starts while 1 holds the storage instead of 2 waiting in the second slot.
+        let dag = Dag::new([(1u32, vec![]), (2, vec![]), (3, vec![]), (9, vec![])]);
+        let limits = Limits::new()
+            .cap("storage:local", 1)
+            .uses(1, "storage:local")
+            .uses(2, "storage:local")
+            .uses(3, "storage:local");
+        let (peak, log) = run_capped(&dag, 2, &limits, &["storage:local"]);
+        assert_eq!(peak["storage:local"], 1);
+        let pos = |k| log.iter().position(|n| *n == k).unwrap();
+        assert!(pos(9) < pos(2), "{log:?}");
+    }
+
+    #[test]
+    fn a_node_counts_against_every_resource_it_uses() {
+        // 1 and 2 are on different nodes but share a storage capped at 1: never together.
+        let dag = Dag::new([(1u32, vec![]), (2, vec![])]);
+        let limits = Limits::new()
+            .cap("node:pve1", 4)
+            .cap("node:pve2", 4)
+            .cap("storage:shared", 1)
+            .uses(1, "node:pve1")
+            .uses(1, "storage:shared")
+            .uses(2, "node:pve2")
+            .uses(2, "storage:shared");
+        let (peak, _) = run_capped(&dag, 2, &limits, &["storage:shared"]);
+        assert_eq!(peak["storage:shared"], 1);
+    }
+
+    #[test]
+    fn caps_and_leases_work_together_and_failures_still_skip_descendants() {
+        let dag = Dag::new([
+            (900u32, vec![]),
+            (901, vec![900]),
+            (902, vec![900]),
+            (903, vec![901]),
+        ]);
+        let leases: BTreeMap<u32, u32> = [(901, 900), (902, 900)].into();
+        let limits = Limits::new()
+            .cap("node:pve1", 1)
+            .uses(901, "node:pve1")
+            .uses(902, "node:pve1");
+        let results = dag.run_limited(3, &leases, &limits, |k, _| {
+            if k == 901 { Err("boom") } else { Ok(k) }
+        });
+        assert_eq!(results[&901], NodeRun::Ran(Err("boom")));
+        assert_eq!(results[&902], NodeRun::Ran(Ok(902)));
+        assert_eq!(results[&903], NodeRun::Skipped { because: 901 });
+        // A cap of 0 is one: work still finishes.
+        let zero = Limits::new().cap("x", 0).uses(900u32, "x");
+        assert_eq!(zero.cap_of("x"), Some(1));
+        assert_eq!(
+            dag.run_limited(1, &BTreeMap::new(), &zero, |k, _| Ok::<_, ()>(k))
+                .len(),
+            4
         );
     }
 

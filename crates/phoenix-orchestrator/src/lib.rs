@@ -58,10 +58,12 @@ pub mod lifecycle;
 pub mod lock;
 pub mod node_path;
 mod observe;
+pub mod placement;
 pub mod plan;
 mod planner;
 mod preflight;
 pub mod report;
+pub mod route;
 pub mod testing;
 #[cfg(test)]
 mod testutil;

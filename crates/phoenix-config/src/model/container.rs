@@ -37,6 +37,10 @@ fn is_false(b: &bool) -> bool {
 pub struct Container {
     /// The container's hostname (Proxmox `dns-name` rule).
     pub name: Hostname,
+    /// The cluster node the container lives on (a key of the hypervisor's
+    /// `cluster.nodes`); absent: placed by `cluster.placement`. Needs a `cluster`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<phoenix_pveconf::api::NodeName>,
     /// Start the container when the host boots (Proxmox `onboot`).
     #[serde(default)]
     pub start_at_boot: bool,

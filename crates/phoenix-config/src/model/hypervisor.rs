@@ -86,6 +86,10 @@ pub struct HypervisorFile {
     /// container's `gateway` section is routed through it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway: Option<super::gateway::FleetGateway>,
+    /// A Proxmox VE cluster driven through its REST API (see
+    /// [`super::cluster::Cluster`]); absent: this node alone, through `pct`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<super::cluster::Cluster>,
     /// Old system: the fleet's internal DNS domain (`internal.thinkheads.ai`), the
     /// guests' search domain and the suffix of Traefik and gateway names. Read, not
     /// applied yet.

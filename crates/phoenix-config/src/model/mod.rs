@@ -1,6 +1,7 @@
 //! The typed model of a config directory.
 
 pub mod apparmor;
+pub mod cluster;
 pub mod container;
 pub mod dns;
 pub mod docker;

@@ -1,5 +1,6 @@
 //! Pass (b): semantic checks on the typed model, the rules a schema cannot say.
 
+mod cluster;
 mod container;
 mod firewall;
 mod gateway;
@@ -111,6 +112,7 @@ pub(crate) fn check(fleet: &Fleet, scripts: Option<&ScriptIndex>) -> Vec<Finding
     host::shared_volume_owners(&mut ctx);
     host::storage(&mut ctx);
     host::nvidia(&mut ctx);
+    cluster::checks(&mut ctx);
     firewall::duplicate_rules(&mut ctx);
     scripts::application_scripts(&mut ctx, scripts);
     scripts::health_checks(&mut ctx);
