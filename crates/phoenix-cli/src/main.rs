@@ -6,6 +6,7 @@
 //!
 //! Exit codes, for every command: 0 success, 1 runtime failure, 2 invalid input or usage.
 
+mod cluster;
 mod commands;
 mod exit;
 mod global;

@@ -80,8 +80,15 @@ pub fn converge(
         reprove: flags.verify,
         rerun_scripts: flags.rerun_scripts,
     };
-    let orch = orchestrator(&fleet, global, &runner)
-        .with_scripts_dir(scripts_dir(global, flags.scripts_dir.as_ref()));
+    let scripts = scripts_dir(global, flags.scripts_dir.as_ref());
+    let orch = orchestrator(&fleet, global, &runner).with_scripts_dir(scripts.clone());
+    if fleet.hypervisor.cluster.is_some() {
+        // The test suites run inside containers on their nodes: `phoenix test` there.
+        let report = cluster_run(&orch, &fleet, global, scripts.as_deref())?
+            .converge(&opts, &progress(global))
+            .map_err(run_error)?;
+        return finish(&report, global, flags.dry_run);
+    }
     let report = orch.converge(&opts, &progress(global)).map_err(run_error)?;
     let done = finish(&report, global, flags.dry_run);
     if flags.dry_run || flags.no_tests {
@@ -113,6 +120,28 @@ pub fn converge(
     } else {
         Err(Reported::runtime())
     }
+}
+
+/// The cluster run of a config with a `cluster` section: the PVE API client and the
+/// node path (see `crate::cluster`).
+pub fn cluster_run<'o, 'a>(
+    orch: &'o Orchestrator<'a>,
+    fleet: &'a Fleet,
+    global: &Global,
+    scripts: Option<&camino::Utf8Path>,
+) -> anyhow::Result<phoenix_orchestrator::cluster_run::ClusterRun<'o, 'a>> {
+    let Some(cluster) = &fleet.hypervisor.cluster else {
+        return Err(run_error(RunError::NotACluster));
+    };
+    let client = crate::cluster::client(cluster, global)?;
+    phoenix_orchestrator::cluster_run::ClusterRun::new(
+        orch,
+        client,
+        crate::cluster::ssh(),
+        &global.config_dir,
+        scripts,
+    )
+    .map_err(run_error)
 }
 
 /// The scripts directory: the one given, else `bin/` beside the config directory.

@@ -23,6 +23,10 @@ pub struct Args {
     pub verify: bool,
 }
 
+fn orch_scripts(global: &Global) -> Option<camino::Utf8PathBuf> {
+    fleet::scripts_dir(global, None)
+}
+
 /// Prints the plan.
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     let selection = if args.ids.is_empty() {
@@ -40,6 +44,18 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
         ..RunOptions::default()
     };
     let orch = orchestrator(&fleet, global, &runner);
+    if fleet.hypervisor.cluster.is_some() {
+        // A cluster's plan is each node's plan, routed: printed, not saved (`phoenix
+        // apply` applies a single node's plan).
+        let run = fleet::cluster_run(&orch, &fleet, global, orch_scripts(global).as_deref())?;
+        let plan = run.plan(&opts).map_err(run_error)?;
+        let report = run.report_of_plan(&plan);
+        if global.json() {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            return if report.ok() { Ok(()) } else { Err(Reported::runtime()) };
+        }
+        return fleet::finish(&report, global, true).context("printing the plan");
+    }
     let plan = orch.plan(&opts).map_err(run_error)?;
     let json = global.json().then(|| plan.to_json());
     let report = orch.into_report_of_plan(plan);
