@@ -165,15 +165,32 @@ fn option_argv(params: &BTreeMap<String, String>, skip: &[&str]) -> Vec<String> 
 }
 
 /// The main section of a conf as key -> value (the description decoded), and its raw
-/// `lxc.*` pairs in file order.
-fn conf_view(text: &str) -> (BTreeMap<String, String>, Vec<(String, String)>) {
+/// `lxc.*` pairs in file order. With `pending`, the `[pve:pending]` values and deletes are
+/// applied first, as `GET .../config` does unless `current=1`.
+fn conf_view(text: &str, pending: bool) -> (BTreeMap<String, String>, Vec<(String, String)>) {
     let conf = CtConf::parse(text).conf;
     let main = conf.main();
     let mut map: BTreeMap<String, String> = main
         .entries()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    if let Some(d) = main.description() {
+    let mut description = main.description();
+    if let Some(p) = conf.pending().filter(|_| pending) {
+        for (k, v) in p.entries().filter(|(k, _)| *k != "delete") {
+            map.insert(k.to_owned(), v.to_owned());
+        }
+        if let Some(d) = p.description() {
+            description = Some(d);
+        }
+        for d in p.deletes() {
+            let key = d.trim_start_matches('!');
+            map.remove(key);
+            if key == "description" {
+                description = None;
+            }
+        }
+    }
+    if let Some(d) = description {
         map.insert("description".into(), d);
     }
     let lxc = main
@@ -433,7 +450,7 @@ impl Emulator {
                 Reply::data(json!([{"subdir":"config"},{"subdir":"status"},{"subdir":"snapshot"},{"subdir":"clone"},{"subdir":"template"}]))
             }),
             ("DELETE", []) => self.destroy(req, node, vmid),
-            ("GET", ["config"]) => self.get_config(node, vmid),
+            ("GET", ["config"]) => self.get_config(req, node, vmid),
             ("PUT", ["config"]) => self.set_config(req, node, vmid),
             ("GET", ["status", "current"]) => self.status_current(node, vmid),
             ("POST", ["status", action @ ("start" | "stop" | "shutdown")]) => {
@@ -508,7 +525,7 @@ impl Emulator {
             .filter(|(_, n)| only_node.is_none_or(|o| o == n))
             .filter_map(|(vmid, node)| {
                 let text = std::fs::read_to_string(self.cfg.cluster.own_conf(&node, vmid)).ok()?;
-                let (conf, _) = conf_view(&text);
+                let (conf, _) = conf_view(&text, false);
                 let running =
                     conf.get("template").is_none_or(|t| t != "1") && self.running(&node, vmid);
                 Some(CtInfo {
@@ -548,7 +565,9 @@ impl Emulator {
             } else if me.cfg.faults.fails_task(&kind, &idrefs) {
                 injected_failure(&task, &kind, id)
             } else {
-                run_logged(&task, &me.cfg.pct, &argv, &me.cfg.cluster.node_root(&node))
+                let zero_exit_errors = argv.first().is_some_and(|c| c == "template");
+                let root = me.cfg.cluster.node_root(&node);
+                run_logged(&task, &me.cfg.pct, &argv, &root, zero_exit_errors)
             };
             if let Some(v) = reserved {
                 me.release(v);
@@ -695,10 +714,31 @@ impl Emulator {
         Ok(self.spawn(node, "vzcreate", vmid, &[vmid], argv, Some(vmid)))
     }
 
-    fn get_config(&self, node: &NodeName, vmid: u32) -> Res {
+    fn get_config(&self, req: &Request, node: &NodeName, vmid: u32) -> Res {
+        only(req, &["current", "snapshot"])?;
         let bytes = self.existing(node, vmid)?;
         let text = String::from_utf8_lossy(&bytes);
-        let (conf, lxc) = conf_view(&text);
+        let current = req.params.get("current").is_some_and(|c| c == "1");
+        let text = match req.params.get("snapshot") {
+            // a snapshot's values: its section rendered as a conf of its own
+            Some(name) => {
+                let conf = CtConf::parse(&text).conf;
+                let Some(section) = conf.snapshot(name) else {
+                    return Err(Reply::error(
+                        500,
+                        format!("snapshot '{name}' does not exist"),
+                    ));
+                };
+                section
+                    .entries()
+                    .map(|(k, v)| format!("{k}: {v}\n"))
+                    .chain(section.lxc().map(|(k, v)| format!("{k}: {v}\n")))
+                    .collect::<String>()
+                    .into()
+            }
+            None => text,
+        };
+        let (conf, lxc) = conf_view(&text, !current);
         let mut out = serde_json::Map::new();
         for (k, v) in conf {
             let value = match key_type(&k) {
@@ -723,7 +763,7 @@ impl Emulator {
     fn set_config(&self, req: &Request, node: &NodeName, vmid: u32) -> Res {
         verify_params(&req.params, SET_EXTRA, &[]).map_err(|e| Reply::params(&e))?;
         let bytes = self.existing(node, vmid)?;
-        let (old, _) = conf_view(&String::from_utf8_lossy(&bytes));
+        let (old, _) = conf_view(&String::from_utf8_lossy(&bytes), true);
         let delete = req
             .params
             .get("delete")
@@ -757,7 +797,7 @@ impl Emulator {
 
     fn status_current(&self, node: &NodeName, vmid: u32) -> Res {
         let bytes = self.existing(node, vmid)?;
-        let (conf, _) = conf_view(&String::from_utf8_lossy(&bytes));
+        let (conf, _) = conf_view(&String::from_utf8_lossy(&bytes), false);
         let running = conf.get("template").is_none_or(|t| t != "1") && self.running(node, vmid);
         let c = CtInfo {
             vmid,
@@ -1013,13 +1053,19 @@ mod tests {
     #[test]
     fn conf_view_splits_keys_description_and_lxc_lines() {
         let (map, lxc) = conf_view(
-            "#hello%20world\narch: amd64\nmemory: 64\nlxc.idmap: u 0 100000 65536\nlxc.idmap: g 0 100000 65536\n\n[snap]\nmemory: 32\n",
+            "#hello%20world\narch: amd64\nmemory: 64\nswap: 0\nlxc.idmap: u 0 100000 65536\nlxc.idmap: g 0 100000 65536\n\n[pve:pending]\nmemory: 128\ndelete: swap\n\n[snap]\nmemory: 32\n",
+            false,
         );
         assert_eq!(map["memory"], "64");
         assert_eq!(map["description"], "hello world\n");
         assert!(!map.contains_key("lxc.idmap"));
         assert_eq!(lxc.len(), 2);
         assert_eq!(lxc[1], ("lxc.idmap".into(), "g 0 100000 65536".into()));
+        assert_eq!(map["swap"], "0");
+        let text = "memory: 64\nswap: 0\n\n[pve:pending]\nmemory: 128\ndelete: swap\n";
+        let (map, _) = conf_view(text, true);
+        assert_eq!(map["memory"], "128");
+        assert!(!map.contains_key("swap"));
     }
 
     #[test]

@@ -39,10 +39,7 @@ pub fn verify_params(
     let mut errors = ParamErrors::new();
     for key in params.keys() {
         let known = extra.contains(&key.as_str())
-            || pct_emulator::pct::schema::config_key(key).is_some()
-                && !key.starts_with("unused")
-                && key != "lock"
-                && key != "template";
+            || pct_emulator::pct::schema::config_key(key).is_some() && !key.starts_with("unused");
         if !known {
             errors.insert(key.clone(), NOT_IN_SCHEMA.to_owned());
         }

@@ -166,7 +166,15 @@ impl Tasks {
 /// Runs `program argv` (no shell) with `PHOENIX_ROOT=root`, appending its stdout and
 /// stderr lines to the task's log as they come, and returns the exit status text:
 /// `OK`, `WARNINGS: n` (lines starting `WARN:`/`WARNING:`), or the last stderr line.
-pub fn run_logged(task: &Task, program: &Path, argv: &[String], root: &Path) -> String {
+/// With `zero_exit_errors` (pct's `template`, `resize`, `push`, `pull`, which exit 0 after
+/// a task error) an exit 0 that printed on stderr is that error.
+pub fn run_logged(
+    task: &Task,
+    program: &Path,
+    argv: &[String],
+    root: &Path,
+    zero_exit_errors: bool,
+) -> String {
     let child = Command::new(program)
         .args(argv)
         .env("PHOENIX_ROOT", root)
@@ -207,14 +215,14 @@ pub fn run_logged(task: &Task, program: &Path, argv: &[String], root: &Path) -> 
     });
     let status = child.wait();
     let warnings = warnings.load(Ordering::SeqCst);
+    let last_err = last_err.lock().expect("last").clone();
     match status {
+        Ok(s) if s.success() && zero_exit_errors && last_err.is_some() => {
+            last_err.expect("checked")
+        }
         Ok(s) if s.success() && warnings > 0 => format!("WARNINGS: {warnings}"),
         Ok(s) if s.success() => "OK".to_owned(),
-        Ok(s) => last_err
-            .lock()
-            .expect("last")
-            .clone()
-            .unwrap_or_else(|| format!("command failed: {s}")),
+        Ok(s) => last_err.unwrap_or_else(|| format!("command failed: {s}")),
         Err(e) => format!("waiting for {}: {e}", program.display()),
     }
 }
@@ -254,6 +262,7 @@ mod tests {
                 "echo one; echo WARN: two >&2; echo three".into(),
             ],
             Path::new("/nonexistent"),
+            false,
         );
         assert_eq!(code, "WARNINGS: 1");
         t.finish(code);
@@ -280,7 +289,16 @@ mod tests {
                 "echo a >&2; echo 'unable to create CT 1 - boom' >&2; exit 255".into(),
             ],
             Path::new("/"),
+            false,
         );
         assert_eq!(code, "unable to create CT 1 - boom");
+        let code = run_logged(
+            &t,
+            Path::new("sh"),
+            &["-c".into(), "echo 'unable to create template' >&2".into()],
+            Path::new("/"),
+            true,
+        );
+        assert_eq!(code, "unable to create template");
     }
 }

@@ -466,3 +466,111 @@ fn the_written_certificate_is_a_trust_anchor_for_both_names() {
         assert!(text.starts_with("HTTP/1.1 401 "), "{name}: {text}");
     }
 }
+
+#[test]
+fn a_kept_alive_connection_serves_several_requests() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::Arc;
+    let emu = Emu::start(&[]);
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&emu.cert).unwrap())
+        .unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let conn =
+        rustls::ClientConnection::new(Arc::new(cfg), ServerName::try_from("localhost").unwrap())
+            .unwrap();
+    let sock = std::net::TcpStream::connect(&emu.addr).unwrap();
+    let mut tls = BufReader::new(rustls::StreamOwned::new(conn, sock));
+    for path in [
+        "/api2/json/version",
+        "/api2/json/cluster/nextid",
+        "/api2/json/nodes",
+    ] {
+        let req = format!(
+            "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: PVEAPIToken={}\r\n\r\n",
+            emu.token
+        );
+        tls.get_mut().write_all(req.as_bytes()).unwrap();
+        let mut status = String::new();
+        tls.read_line(&mut status).unwrap();
+        assert!(status.starts_with("HTTP/1.1 200 OK"), "{path}: {status}");
+        let mut length = 0;
+        loop {
+            let mut h = String::new();
+            tls.read_line(&mut h).unwrap();
+            if h == "\r\n" {
+                break;
+            }
+            if let Some(v) = h.strip_prefix("Content-Length: ") {
+                length = v.trim().parse().unwrap();
+            }
+            if let Some(v) = h.strip_prefix("Connection: ") {
+                assert_eq!(v.trim(), "Keep-Alive");
+            }
+        }
+        let mut body = vec![0; length];
+        tls.read_exact(&mut body).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(v.get("data").is_some());
+    }
+}
+
+#[test]
+fn the_command_line_documents_its_environment_and_refuses_bad_use() {
+    let out = std::process::Command::new(common::EMULATOR)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "PVE_API_EMU_LATENCY_MS",
+        "PVE_API_EMU_LOCK_FAIL",
+        "PVE_API_EMU_TASK_LOCKED",
+        "PVE_API_EMU_FAIL_TASK",
+        "PVE_API_EMU_LOG",
+        "PCT_EMU_FAIL",
+    ] {
+        assert!(help.contains(var), "--help does not mention {var}");
+    }
+    let out = std::process::Command::new(common::EMULATOR)
+        .args(["--listen", "127.0.0.1:0", "--nodes", "pve1", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown argument '--bogus'"));
+    let out = std::process::Command::new(common::EMULATOR)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--nodes",
+            "pve1",
+            "--token-file",
+            "/nonexistent/t",
+        ])
+        .env_remove("PHOENIX_ROOT")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PHOENIX_ROOT"));
+    let out = std::process::Command::new(common::EMULATOR)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--nodes",
+            "pve1,Bad_Name",
+            "--token-file",
+            "t",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
