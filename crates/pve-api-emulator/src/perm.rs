@@ -111,6 +111,21 @@ fn features_change(old: Option<&str>, new: Option<&str>) -> (bool, bool) {
 /// The first root-only setting among `new` (set) and `delete`, as the message inside
 /// `Permission check failed (...)`. `old` is the CT's current conf (`None` on create),
 /// `unprivileged` whether the CT is (or will be) unprivileged.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use pve_api_emulator::perm::root_only;
+///
+/// let mut new = BTreeMap::new();
+/// new.insert("mp0".to_owned(), "/srv/data,mp=/data".to_owned());
+/// assert_eq!(
+///     root_only(None, &new, &[], true).as_deref(),
+///     Some("mount point type bind is only allowed for root@pam")
+/// );
+/// new.clear();
+/// new.insert("features".to_owned(), "nesting=1".to_owned());
+/// assert_eq!(root_only(None, &new, &[], true), None);
+/// ```
 pub fn root_only(
     old: Option<&BTreeMap<String, String>>,
     new: &BTreeMap<String, String>,
