@@ -314,6 +314,38 @@ mod tests {
     }
 
     #[test]
+    fn takes_the_orchestrator_node_path_argv() {
+        // phoenix-orchestrator's node_path: options, `--`, the host, one quoted command word
+        let inv = parse_args(&args(&[
+            "-T",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "UserKnownHostsFile=/k",
+            "-p",
+            "22",
+            "-l",
+            "root",
+            "--",
+            "pve1",
+            "/usr/local/bin/phoenix node 'a b;rm -rf /'",
+        ]))
+        .unwrap();
+        assert_eq!(inv.host, "pve1");
+        assert_eq!(inv.port.as_deref(), Some("22"));
+        let good = |f: &str| (f == "/k").then(|| KEYS.to_owned());
+        assert_eq!(
+            resolve(&inv, NODES, KEYS, good).unwrap(),
+            PathBuf::from("/r/node/pve1")
+        );
+        let (env, argv) = remote_argv(&inv.remote_line()).unwrap();
+        assert!(env.is_empty());
+        assert_eq!(argv, ["/usr/local/bin/phoenix", "node", "a b;rm -rf /"]);
+    }
+
+    #[test]
     fn host_keys_are_checked_strictly() {
         let inv = |extra: &[&str]| {
             let mut a = args(extra);
