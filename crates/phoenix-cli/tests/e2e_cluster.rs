@@ -44,7 +44,13 @@ impl Emulator {
             exe.display()
         );
         let mut child = Command::new(&exe)
-            .args(["--listen", "127.0.0.1:0", "--nodes", "pve1,pve2", "--token-file"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--nodes",
+                "pve1,pve2",
+                "--token-file",
+            ])
             .arg(token_file)
             .arg("--pct")
             .arg(bins.join("pct"))
@@ -57,7 +63,11 @@ impl Emulator {
             .env("PVE_API_EMU_FAIL_TASK", format!("vzstart:{FAILS}"))
             .env(
                 "PATH",
-                format!("{}:{}", bins.display(), std::env::var("PATH").unwrap_or_default()),
+                format!(
+                    "{}:{}",
+                    bins.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
             )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -205,7 +215,11 @@ fn a_fleet_on_two_nodes_converges_through_the_api_and_the_node_path() {
     std::fs::create_dir_all(&phoenix_etc).unwrap();
     let token_file = phoenix_etc.join("pve-token");
     let emu = Emulator::start(&state, &token_file);
-    std::fs::copy(state.join("ssh/known_hosts"), phoenix_etc.join("known_hosts")).unwrap();
+    std::fs::copy(
+        state.join("ssh/known_hosts"),
+        phoenix_etc.join("known_hosts"),
+    )
+    .unwrap();
     write_config(&env, &emu);
     let token = std::fs::read_to_string(&token_file).unwrap();
     let secret = token.trim().rsplit('=').next().unwrap().to_owned();
@@ -229,7 +243,9 @@ fn a_fleet_on_two_nodes_converges_through_the_api_and_the_node_path() {
         format!("api: POST /nodes/pve1/lxc vmid={SOURCE} "),
         format!("api: POST /nodes/pve1/lxc/{SOURCE}/clone newid={CLONE}"),
         format!("api: POST /nodes/pve2/lxc/{BOUND}/status/start"),
-        format!("node pve2 (bind mount mp0: root@pam only): pct set {BOUND} --mp0 /srv/data,mp=/data"),
+        format!(
+            "node pve2 (bind mount mp0: root@pam only): pct set {BOUND} --mp0 /srv/data,mp=/data"
+        ),
         "node pve2 (host directory /srv/data: not in the API)".to_owned(),
         "(raw lxc.* keys: not in the API)".to_owned(),
         "node pve2 (host file /etc/subuid: not in the API)".to_owned(),
@@ -248,15 +264,31 @@ fn a_fleet_on_two_nodes_converges_through_the_api_and_the_node_path() {
     let first = text(&out);
     outputs.push(first.clone());
     assert_eq!(out.status.code(), Some(1), "FAILS fails:\n{first}");
-    assert!(
-        first.contains("injected failure") || first.contains("task log"),
-        "the failed task's log is shown:\n{first}"
-    );
+    for want in [
+        format!("FAILED at start: CT {FAILS}: start through the PVE API: task UPID:pve2:"),
+        "task log:".to_owned(),
+        format!("TASK ERROR: startup for container '{FAILS}' failed"),
+    ] {
+        assert!(
+            first.contains(&want),
+            "the failed task's log is shown ({want:?}):\n{first}"
+        );
+    }
+    // Both injected lock timeouts were answered, and each request was tried again.
     let log = emu.take_log();
-    assert!(
-        log.iter().any(|l| l.ends_with(" 500")),
-        "the injected lock timeouts were answered: {log:?}"
-    );
+    let timeouts: Vec<usize> = (0..log.len())
+        .filter(|i| log[*i].ends_with(" 500"))
+        .collect();
+    assert_eq!(timeouts.len(), 2, "{log:?}");
+    for i in timeouts {
+        let again = log[i].trim_end_matches(" 500");
+        assert!(
+            log[i + 1..]
+                .iter()
+                .any(|l| l.starts_with(again) && l.ends_with(" 200")),
+            "{again} was retried and succeeded: {log:?}"
+        );
+    }
     for (node, id) in [("pve1", SOURCE), ("pve1", CLONE), ("pve2", BOUND)] {
         let status = text(&emu.pct(node, &["status", &id.to_string()]));
         assert!(
@@ -289,7 +321,10 @@ fn a_fleet_on_two_nodes_converges_through_the_api_and_the_node_path() {
     let second = text(&out);
     outputs.push(second.clone());
     assert!(out.status.success(), "{second}");
-    assert!(second.contains("0 changes") || second.contains("no changes"), "{second}");
+    assert!(
+        second.contains("0 changes") || second.contains("no changes"),
+        "{second}"
+    );
     let log = emu.take_log();
     assert!(!log.is_empty());
     assert!(
@@ -311,7 +346,11 @@ fn a_fleet_on_two_nodes_converges_through_the_api_and_the_node_path() {
     }
     for l in logs {
         if let Ok(t) = std::fs::read_to_string(&l) {
-            assert!(!t.contains(&secret), "{} holds the token secret", l.display());
+            assert!(
+                !t.contains(&secret),
+                "{} holds the token secret",
+                l.display()
+            );
         }
     }
 }

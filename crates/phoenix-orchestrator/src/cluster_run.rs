@@ -37,9 +37,7 @@ use phoenix_pveconf::api::NodeName;
 use crate::engine::{Event, Orchestrator, RunError, RunOptions, Selection};
 use crate::error::{ErrorReport, StepError};
 use crate::guest::GuestId;
-use crate::node_path::{
-    Bundle, NodePathError, NodeRequest, NodeResponse, SshTarget, bundle_of,
-};
+use crate::node_path::{Bundle, NodePathError, NodeRequest, NodeResponse, SshTarget, bundle_of};
 use crate::placement::{GuestWant, NodeLoad, Policy, place};
 use crate::plan::{GuestPlan, Op, Plan, PlannedStep, Step};
 use crate::report::{CtReport, CtResult, HostReport, ReportStep, RunReport};
@@ -231,7 +229,10 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| unreachable!("a node plan panicked")))
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| unreachable!("a node plan panicked"))
+                })
                 .collect()
         });
         let mut nodes = BTreeMap::new();
@@ -381,7 +382,11 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
         let mut host = Vec::new();
         let mut failed_host: BTreeSet<(String, String)> = BTreeSet::new();
         for (node, p) in &plan.nodes {
-            let reports = if p.host.iter().any(|h| h.steps.iter().any(PlannedStep::mutates)) {
+            let reports = if p
+                .host
+                .iter()
+                .any(|h| h.steps.iter().any(PlannedStep::mutates))
+            {
                 let ids: Vec<u32> = p.guests.iter().map(|g| g.guest.id()).collect();
                 let bundle = self.bundle(NodeRequest::ApplyHost {
                     ids,
@@ -389,10 +394,15 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                 })?;
                 match self.target(node)?.call(&bundle) {
                     Ok(NodeResponse::Host { reports }) => reports,
-                    Ok(_) => return Err(node_failed(node, NodePathError::Refused {
-                        node: node.clone(),
-                        message: "answered a host request with something else".into(),
-                    })),
+                    Ok(_) => {
+                        return Err(node_failed(
+                            node,
+                            NodePathError::Refused {
+                                node: node.clone(),
+                                message: "answered a host request with something else".into(),
+                            },
+                        ));
+                    }
                     Err(e) => return Err(node_failed(node, e)),
                 }
             } else {
@@ -445,7 +455,8 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
             }
             if let (Some(max), Some(pool)) = (
                 self.cluster.max_jobs_per_storage,
-                crate::desired::container(self.orch.fleet, g.guest.id()).map(|c| c.storage_pool.to_string()),
+                crate::desired::container(self.orch.fleet, g.guest.id())
+                    .map(|c| c.storage_pool.to_string()),
             ) {
                 limits = limits
                     .uses(*id, format!("storage:{pool}"))
@@ -471,10 +482,14 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                     crate::dag::NodeRun::Ran(Ok(rep)) => rep,
                     crate::dag::NodeRun::Ran(Err(rep)) => *rep,
                     crate::dag::NodeRun::Skipped { because } => {
-                        let because = guests
-                            .get(&because)
-                            .map(|(_, g)| g.guest)
-                            .unwrap_or(GuestId::Ct(phoenix_pveconf::Vmid::new(because).unwrap_or_else(|_| unreachable!())));
+                        let because =
+                            guests
+                                .get(&because)
+                                .map(|(_, g)| g.guest)
+                                .unwrap_or(GuestId::Ct(
+                                    phoenix_pveconf::Vmid::new(because)
+                                        .unwrap_or_else(|_| unreachable!()),
+                                ));
                         let rep = CtReport {
                             guest: g.guest,
                             vmid: id,
@@ -554,8 +569,12 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                     .count();
                 let group: Vec<Routed> = steps[i..i + n].to_vec();
                 i += n;
-                if !group.iter().any(|x| x.step.mutates() || x.step.change == crate::plan::Change::Check) {
-                    rep.actions.extend(group.iter().map(|x| self.report_step(node, x)));
+                if !group
+                    .iter()
+                    .any(|x| x.step.mutates() || x.step.change == crate::plan::Change::Check)
+                {
+                    rep.actions
+                        .extend(group.iter().map(|x| self.report_step(node, x)));
                     continue;
                 }
                 let details: Vec<String> = group.iter().map(|x| self.detail(node, x)).collect();
@@ -573,10 +592,16 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                         reprove: opts.reprove,
                         rerun_scripts: opts.rerun_scripts,
                     })
-                    .map_err(|e| StepError::Cluster { guest: g.guest, message: e.to_string() })
+                    .map_err(|e| StepError::Cluster {
+                        guest: g.guest,
+                        message: e.to_string(),
+                    })
                     .and_then(|b| {
                         self.target(node)
-                            .map_err(|e| StepError::Cluster { guest: g.guest, message: e.to_string() })
+                            .map_err(|e| StepError::Cluster {
+                                guest: g.guest,
+                                message: e.to_string(),
+                            })
                             .and_then(|t| {
                                 t.call(&b).map_err(|source| StepError::NodePath {
                                     guest: g.guest,
@@ -621,7 +646,9 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                     Ok(_) => {
                         let e = StepError::Cluster {
                             guest: g.guest,
-                            message: format!("node {node} answered a guest request with something else"),
+                            message: format!(
+                                "node {node} answered a guest request with something else"
+                            ),
                         };
                         return failed(rep, r.step.step, &e, &shown, progress);
                     }
@@ -663,10 +690,14 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                 {
                     ids.insert(0, *source);
                 }
-                match self.node_plan(node, ids, &RunOptions {
-                    selection: Selection::Exactly(vec![id]),
-                    ..opts.clone()
-                }) {
+                match self.node_plan(
+                    node,
+                    ids,
+                    &RunOptions {
+                        selection: Selection::Exactly(vec![id]),
+                        ..opts.clone()
+                    },
+                ) {
                     Ok(fresh) => {
                         let Some(fg) = fresh.guests.into_iter().find(|x| x.guest.id() == id) else {
                             let e = StepError::Cluster {
@@ -676,17 +707,30 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                             return failed(rep, Step::Configure, &e, &detail, progress);
                         };
                         if let Some(e) = fg.refused {
-                            rep.result = CtResult::Failed { step: Step::Configure, error: e };
+                            rep.result = CtResult::Failed {
+                                step: Step::Configure,
+                                error: e,
+                            };
                             return rep;
                         }
-                        let rest: Vec<PlannedStep> =
-                            fg.steps.into_iter().filter(|x| x.step > Step::Define).collect();
-                        let planned: Vec<&PlannedStep> =
-                            steps[i..].iter().map(|x| &x.step).filter(|x| x.mutates()).collect();
+                        let rest: Vec<PlannedStep> = fg
+                            .steps
+                            .into_iter()
+                            .filter(|x| x.step > Step::Define)
+                            .collect();
+                        // Noted when the operations differ (not their order or reasons:
+                        // a split create's node-path set becomes a configure step).
+                        let ops = |v: &[Routed]| -> Vec<Op> {
+                            v.iter()
+                                .filter(|x| x.step.mutates())
+                                .map(|x| x.step.op.clone())
+                                .collect()
+                        };
                         let fresh_rest = Self::routed(&rest);
-                        let fresh_m: Vec<&PlannedStep> =
-                            fresh_rest.iter().map(|x| &x.step).filter(|x| x.mutates()).collect();
-                        if planned != fresh_m {
+                        let (planned, fresh_ops) = (ops(&steps[i..]), ops(&fresh_rest));
+                        let same = planned.len() == fresh_ops.len()
+                            && planned.iter().all(|o| fresh_ops.contains(o));
+                        if !same {
                             lock(notes).push(format!(
                                 "{}: its steps after define were planned again from the conf Proxmox wrote",
                                 g.guest
@@ -696,7 +740,10 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                         steps.extend(fresh_rest);
                     }
                     Err(e) => {
-                        let e = StepError::Cluster { guest: g.guest, message: e.to_string() };
+                        let e = StepError::Cluster {
+                            guest: g.guest,
+                            message: e.to_string(),
+                        };
                         return failed(rep, Step::Configure, &e, &detail, progress);
                     }
                 }
@@ -742,7 +789,11 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                 .api
                 .lxc_set_config(node, *vmid, params, delete, None)
                 .map_err(err("config")),
-            Op::Start { vmid } => self.api.lxc_start(node, *vmid).map(drop).map_err(err("start")),
+            Op::Start { vmid } => self
+                .api
+                .lxc_start(node, *vmid)
+                .map(drop)
+                .map_err(err("start")),
             Op::Snapshot { vmid, name } => self
                 .api
                 .lxc_snapshot(node, *vmid, name)
@@ -751,7 +802,10 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
             Op::Note { .. } => Ok(()),
             other => Err(StepError::Cluster {
                 guest,
-                message: format!("the API backend cannot run {}", self.orch.backend().render(other)),
+                message: format!(
+                    "the API backend cannot run {}",
+                    self.orch.backend().render(other)
+                ),
             }),
         }
     }

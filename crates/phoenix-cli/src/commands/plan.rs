@@ -52,7 +52,11 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
         let report = run.report_of_plan(&plan);
         if global.json() {
             println!("{}", serde_json::to_string_pretty(&report)?);
-            return if report.ok() { Ok(()) } else { Err(Reported::runtime()) };
+            return if report.ok() {
+                Ok(())
+            } else {
+                Err(Reported::runtime())
+            };
         }
         return fleet::finish(&report, global, true).context("printing the plan");
     }
