@@ -332,6 +332,40 @@ fn a_fleet_on_two_nodes_converges_through_the_api_and_the_node_path() {
         "a no-op re-run makes only GET requests: {log:?}"
     );
 
+    // Lifecycle commands go through the API too, on each guest's node.
+    let out = env.phoenix(&["stop", &CLONE.to_string()], &vars);
+    let stop = text(&out);
+    outputs.push(stop.clone());
+    assert!(out.status.success(), "{stop}");
+    assert!(
+        stop.contains(&format!("CT {CLONE}: stopped on pve1")),
+        "{stop}"
+    );
+    assert!(text(&emu.pct("pve1", &["status", &CLONE.to_string()])).contains("stopped"));
+    let log = emu.take_log();
+    assert!(
+        log.iter().any(|l| l.starts_with(&format!(
+            "POST /api2/json/nodes/pve1/lxc/{CLONE}/status/shutdown"
+        ))),
+        "{log:?}"
+    );
+    let out = env.phoenix(&["delete", "--yes", &FAILS.to_string()], &vars);
+    let delete = text(&out);
+    outputs.push(delete.clone());
+    assert!(out.status.success(), "{delete}");
+    assert!(
+        delete.contains(&format!("CT {FAILS}: destroyed on pve2")),
+        "{delete}"
+    );
+    // A command that works on one node only is refused, naming why.
+    let out = env.phoenix(&["status"], &vars);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("phoenix status works on one node"),
+        "{}",
+        text(&out)
+    );
+
     // The secret is in no output and no log (the emulator's, the nodes' call logs).
     for o in &outputs {
         assert!(!o.contains(&secret), "the token secret was printed");

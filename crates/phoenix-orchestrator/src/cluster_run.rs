@@ -37,6 +37,7 @@ use phoenix_pveconf::api::NodeName;
 use crate::engine::{Event, Orchestrator, RunError, RunOptions, Selection};
 use crate::error::{ErrorReport, StepError};
 use crate::guest::GuestId;
+use crate::lifecycle::{Lifecycle, LifecycleEntry};
 use crate::node_path::{Bundle, NodePathError, NodeRequest, NodeResponse, SshTarget, bundle_of};
 use crate::placement::{GuestWant, NodeLoad, Policy, place};
 use crate::plan::{GuestPlan, Op, Plan, PlannedStep, Step};
@@ -821,6 +822,104 @@ fn host_detail(node: &str, op: &Op, rendered: &str) -> String {
         })
         .unwrap_or_else(|| "a host check: pvesm on the node".into());
     format!("node {node} ({why}): {rendered}")
+}
+
+impl ClusterRun<'_, '_> {
+    /// Start, stop, restart or delete guests of the cluster through the API, each on
+    /// the node `/cluster/resources` says it is on: starts in dependency order, stops
+    /// and deletes in reverse. Holds the fleet lock unless `dry_run`.
+    pub fn lifecycle(
+        &self,
+        what: Lifecycle,
+        ids: &[u32],
+        dry_run: bool,
+        wait: bool,
+    ) -> Result<Vec<LifecycleEntry>, RunError> {
+        for id in ids {
+            self.orch.select(&Selection::Ids(vec![*id]))?;
+        }
+        let _lock = if dry_run {
+            None
+        } else {
+            Some(crate::lock::FleetLock::acquire(&self.orch.root, wait)?)
+        };
+        let resources = self.api.cluster_resources(None).map_err(RunError::Api)?;
+        let mut order: Vec<u32> = self.orch.dag_order(ids).unwrap_or_else(|| ids.to_vec());
+        if matches!(what, Lifecycle::Stop | Lifecycle::Delete) {
+            order.reverse();
+        }
+        let mut out = Vec::new();
+        for id in order {
+            let guest = GuestId::Ct(crate::engine::vmid(id)?);
+            let found = resources.iter().find_map(|r| match r {
+                Resource::Guest(g) if g.vmid == id => Some(g),
+                _ => None,
+            });
+            let mut commands = Vec::new();
+            let outcome = (|| -> Result<String, StepError> {
+                let Some(g) = found else {
+                    return if what == Lifecycle::Delete {
+                        Ok("does not exist".into())
+                    } else {
+                        Err(StepError::Missing { guest })
+                    };
+                };
+                let node = g.node.as_str();
+                let running = g.status == phoenix_pveapi::GuestState::Running;
+                let call = |verb: &str, commands: &mut Vec<String>| {
+                    commands.push(match verb {
+                        "destroy" => format!("DELETE /nodes/{node}/lxc/{id} purge=1"),
+                        v => format!("POST /nodes/{node}/lxc/{id}/status/{v}"),
+                    });
+                };
+                let err = |what: &str| {
+                    let what = what.to_owned();
+                    move |source: ApiError| StepError::Api {
+                        guest,
+                        what,
+                        source: Box::new(source),
+                    }
+                };
+                let mut did = Vec::new();
+                if running && what != Lifecycle::Start {
+                    call("shutdown", &mut commands);
+                    if !dry_run {
+                        self.api.lxc_shutdown(node, id).map_err(err("shutdown"))?;
+                    }
+                    did.push("stopped");
+                }
+                if what == Lifecycle::Restart || (what == Lifecycle::Start && !running) {
+                    call("start", &mut commands);
+                    if !dry_run {
+                        self.api.lxc_start(node, id).map_err(err("start"))?;
+                    }
+                    did.push("started");
+                }
+                if what == Lifecycle::Delete {
+                    call("destroy", &mut commands);
+                    if !dry_run {
+                        self.api.lxc_destroy(node, id).map_err(err("destroy"))?;
+                    }
+                    did.push("destroyed");
+                }
+                Ok(if did.is_empty() {
+                    format!(
+                        "already {} on {node}",
+                        if running { "running" } else { "stopped" }
+                    )
+                } else {
+                    format!("{} on {node}", did.join(", "))
+                })
+            })()
+            .map_err(|e| ErrorReport::of(&e));
+            out.push(LifecycleEntry {
+                vmid: id,
+                commands,
+                outcome,
+            });
+        }
+        Ok(out)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -30,6 +30,7 @@ pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
         .with_context(|| format!("{}", args.plan))
         .map_err(invalid)?;
     let fleet = load(global)?;
+    super::fleet::node_local_only(&fleet, "apply")?;
     let runner = fleet::runner(global);
     let opts = RunOptions {
         jobs: usize::from(args.flags.jobs),

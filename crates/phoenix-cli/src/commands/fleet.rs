@@ -144,6 +144,17 @@ pub fn cluster_run<'o, 'a>(
     .map_err(run_error)
 }
 
+/// Refuses a command that works on this node only when the config describes a cluster:
+/// it would act on the local node's `pct` and files, not on the guests' nodes.
+pub fn node_local_only(fleet: &Fleet, command: &str) -> anyhow::Result<()> {
+    if fleet.hypervisor.cluster.is_some() {
+        return Err(invalid(anyhow::anyhow!(
+            "phoenix {command} works on one node, and this config describes a cluster: run it on the guest's node with a config without the cluster section, or use phoenix plan / up / converge / start / stop / restart / delete, which work across the cluster"
+        )));
+    }
+    Ok(())
+}
+
 /// The scripts directory: the one given, else `bin/` beside the config directory.
 pub fn scripts_dir(
     global: &Global,
@@ -264,9 +275,16 @@ pub fn lifecycle(
 ) -> anyhow::Result<()> {
     let fleet = load(global)?;
     let runner = runner(global);
-    let entries = orchestrator(&fleet, global, &runner)
-        .lifecycle(what, &args.ids, args.dry_run, args.wait)
-        .map_err(run_error)?;
+    let orch = orchestrator(&fleet, global, &runner);
+    let entries = if fleet.hypervisor.cluster.is_some() {
+        // Through the API, on each guest's node.
+        cluster_run(&orch, &fleet, global, None)?
+            .lifecycle(what, &args.ids, args.dry_run, args.wait)
+            .map_err(run_error)?
+    } else {
+        orch.lifecycle(what, &args.ids, args.dry_run, args.wait)
+            .map_err(run_error)?
+    };
     let ok = entries.iter().all(|e| e.outcome.is_ok());
     if global.json() {
         println!("{}", serde_json::to_string_pretty(&entries)?);

@@ -16,6 +16,7 @@ pub struct Args {
 /// Prints the table.
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     let fleet = load(global)?;
+    super::fleet::node_local_only(&fleet, "status")?;
     let runner = fleet::runner(global);
     let selection = if args.ids.is_empty() {
         Selection::All

@@ -34,6 +34,7 @@ pub struct Args {
 /// Runs the checks and prints a table (or JSON); a failed check exits 1.
 pub fn run(args: &Args, global: &Global) -> anyhow::Result<()> {
     let fleet = load(global)?;
+    super::fleet::node_local_only(&fleet, "test")?;
     let runner = runner(global);
     let orch = orchestrator(&fleet, global, &runner)
         .with_scripts_dir(scripts_dir(global, args.scripts_dir.as_ref()));
