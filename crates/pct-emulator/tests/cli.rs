@@ -192,7 +192,10 @@ fn the_log_hook_writes_one_line_per_call_when_an_argument_spans_lines() {
     );
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
-    assert_eq!(logged(text.trim_end()).0, "pct exec 150 -- sh -c echo a\\necho b x");
+    assert_eq!(
+        logged(text.trim_end()).0,
+        "pct exec 150 -- sh -c echo a\\necho b x"
+    );
 }
 
 #[test]

@@ -67,10 +67,8 @@ fn usage(cmd: &str) -> String {
 
 /// Runs `pct` with `argv` (without the program name) and returns the exit code.
 pub fn main(argv: &[String]) -> i32 {
-    let _logged = hooks::LoggedCall::start(
-        &argv.iter().map(String::as_str).collect::<Vec<_>>(),
-        "pct",
-    );
+    let _logged =
+        hooks::LoggedCall::start(&argv.iter().map(String::as_str).collect::<Vec<_>>(), "pct");
     let node = Node::from_env();
     hooks::latency();
     let Some(cmd) = argv.first() else {
