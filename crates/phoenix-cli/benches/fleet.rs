@@ -956,6 +956,66 @@ fn lower_bound(
     }
 }
 
+/// Where a first `up`'s time went, from its call log (start and duration of each call).
+#[derive(Debug, Clone, Copy, Default)]
+struct Timeline {
+    /// phoenix's own time between the end of one of a guest's calls and the start of its
+    /// next (parsing, planning, spawning pct): median and largest, ms.
+    between_calls: (f64, f64),
+    /// The longest time, ms, from one `pct clone`'s end to the next's start while fewer
+    /// than `jobs` guests were busy (a ready clone and a free slot, not started).
+    clone_wait: f64,
+    /// Calls in flight on average, from the first call's start to the last's end.
+    in_flight: f64,
+}
+
+impl Timeline {
+    fn of(log: &CallLog, jobs: u32) -> Timeline {
+        let calls: Vec<(f64, f64, Option<u32>, bool)> = log
+            .lines
+            .iter()
+            .zip(&log.times)
+            .map(|(line, (start, ms))| {
+                let clone = line.split_whitespace().nth(1) == Some("clone");
+                (*start, start + ms, CallLog::vmid_of(line), clone)
+            })
+            .collect();
+        let Some(first) = calls.iter().map(|c| c.0).reduce(f64::min) else {
+            return Timeline::default();
+        };
+        let last = calls.iter().map(|c| c.1).fold(first, f64::max);
+        // Each guest is busy from its first call's start to its last call's end.
+        let mut busy: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
+        let mut gaps = Vec::new();
+        let mut prev_end: BTreeMap<u32, f64> = BTreeMap::new();
+        for &(start, end, id, _) in &calls {
+            let Some(id) = id else { continue };
+            let b = busy.entry(id).or_insert((start, end));
+            b.1 = b.1.max(end);
+            if let Some(p) = prev_end.insert(id, end) {
+                gaps.push((start - p).max(0.0));
+            }
+        }
+        gaps.sort_by(f64::total_cmp);
+        let busy_at = |t: f64| busy.values().filter(|(s, e)| *s <= t && t < *e).count();
+        let clones: Vec<&(f64, f64, Option<u32>, bool)> = calls.iter().filter(|c| c.3).collect();
+        let clone_wait = clones
+            .windows(2)
+            .filter(|w| busy_at(w[0].1) < jobs as usize)
+            .map(|w| (w[1].0 - w[0].1).max(0.0))
+            .fold(0.0, f64::max);
+        let in_flight = calls.iter().map(|c| c.1 - c.0).sum::<f64>() / (last - first).max(1e-9);
+        Timeline {
+            between_calls: (
+                gaps.get(gaps.len() / 2).copied().unwrap_or(0.0),
+                gaps.last().copied().unwrap_or(0.0),
+            ),
+            clone_wait,
+            in_flight,
+        }
+    }
+}
+
 /// Everything measured, rendered as BENCHMARKS.md.
 struct Report<'a> {
     mode: &'a Mode,
@@ -1257,6 +1317,12 @@ impl Report<'_> {
             );
             let with_work = b.max();
             let ratio = |bound: Duration| r.first.as_secs_f64() / bound.as_secs_f64().max(1e-9);
+            // Without latency (the smoke run) the calls-only bound is nothing.
+            let calls_ratio = if calls_only < Duration::from_millis(1) {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", ratio(calls_only))
+            };
             let x = ratio(with_work);
             let target = if r.jobs != 4 {
                 String::new()
@@ -1268,16 +1334,37 @@ impl Report<'_> {
             let sec = |x: f64| Self::secs(Duration::from_secs_f64(x));
             let _ = writeln!(
                 w,
-                "| {} | {} | {} | {:.2} | {} | {} | {} | {} | {x:.2}{target} | {} |",
+                "| {} | {} | {} | {calls_ratio} | {} | {} | {} | {} | {x:.2}{target} | {} |",
                 r.jobs,
                 Self::secs(r.first),
                 Self::secs(calls_only),
-                ratio(calls_only),
                 sec(b.chain),
                 sec(b.slots),
                 sec(b.cpus),
                 Self::secs(with_work),
                 Self::secs(r.second)
+            );
+        }
+        let _ = writeln!(
+            w,
+            "\nWhere each first `up`'s time went, from the start and duration of every call \
+             in its log: phoenix's own time between the end of one of a guest's calls and the \
+             start of its next (parsing, planning, spawning pct); the longest a ready clone \
+             waited after the previous `pct clone` ended while a job slot was free (fewer \
+             than `--jobs` guests busy, a guest being busy from its first call's start to its \
+             last call's end); and the calls in flight on average.\n"
+        );
+        let _ = writeln!(
+            w,
+            "| `--jobs` | phoenix between a guest's calls (median / largest) | ready clone waiting with a free slot (longest) | calls in flight (average) |"
+        );
+        let _ = writeln!(w, "| ---: | ---: | ---: | ---: |");
+        for r in self.rows {
+            let t = Timeline::of(&r.first_log, r.jobs);
+            let _ = writeln!(
+                w,
+                "| {} | {:.1} ms / {:.1} ms | {:.1} ms | {:.2} |",
+                r.jobs, t.between_calls.0, t.between_calls.1, t.clone_wait, t.in_flight
             );
         }
         let _ = writeln!(
