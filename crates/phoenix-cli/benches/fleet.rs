@@ -1392,9 +1392,8 @@ impl Report<'_> {
             w,
             "\nWhen a row's first / bound with work is well above its first / that, the \
              calls themselves took longer in the timed run than latency + their work without \
-             latency (the machine's other load; a `pct clone` copies a rootfs, and the copies \
-             of a 10 s run meet the disk's writeback more than those of a 3 s run), not \
-             phoenix's scheduling."
+             latency (the machine's other load, the disk: a `pct clone` copies a rootfs with \
+             `cp -a`), not phoenix's scheduling."
         );
         let _ = writeln!(
             w,
