@@ -1356,13 +1356,29 @@ impl Report<'_> {
              slots) computed with each call's own duration in this run (latency and work as \
              they came, contention with the other calls included) instead of latency + the \
              work without latency: how long the run would take if phoenix added nothing \
-             between the calls the node made, so the ratio is phoenix's own share.\n"
+             between the calls the node made, so the ratio is phoenix's own share; and the \
+             bound with work again, each call's work taken from the `--jobs 1` row instead \
+             (its duration there less the latency: the work at the same latency, with \
+             nothing of phoenix's beside it), for comparison only: the verdict above uses the \
+             work without latency.\n"
         );
         let _ = writeln!(
             w,
-            "| `--jobs` | phoenix between a guest's calls (median / largest) | ready clone waiting with a free slot (longest) | calls in flight (average) | bound from this run's own call times | first / that |"
+            "| `--jobs` | phoenix between a guest's calls (median / largest) | ready clone waiting with a free slot (longest) | calls in flight (average) | bound from this run's own call times | first / that | bound with the `--jobs 1` row's work | first / that |"
         );
-        let _ = writeln!(w, "| ---: | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(
+            w,
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        // Each call's work as it came in the `--jobs 1` row: its duration less the latency
+        // (the same latency, nothing of phoenix's beside it).
+        let serial_work = self.rows.iter().find(|r| r.jobs == 1).map(|r| {
+            let mut log = r.first_log.clone();
+            for t in &mut log.times {
+                t.1 = (t.1 - m.latency_ms as f64).max(0.0);
+            }
+            Work::of(std::slice::from_ref(&log))
+        });
         for r in self.rows {
             let t = Timeline::of(&r.first_log, r.jobs);
             let own = Work::of(std::slice::from_ref(&r.first_log));
@@ -1376,9 +1392,27 @@ impl Report<'_> {
             );
             // (c) would count the latency as CPU time: only the chain and the slots.
             let own = Duration::from_secs_f64(own.chain.max(own.slots));
+            let (serial, serial_ratio) = match &serial_work {
+                Some(sw) => {
+                    let b = lower_bound(
+                        &r.first_log,
+                        FIRST_CTID,
+                        r.jobs,
+                        Duration::from_millis(m.latency_ms),
+                        Some(sw),
+                        self.cpus,
+                    )
+                    .max();
+                    (
+                        Self::secs(b),
+                        format!("{:.2}", r.first.as_secs_f64() / b.as_secs_f64().max(1e-9)),
+                    )
+                }
+                None => ("-".to_owned(), "-".to_owned()),
+            };
             let _ = writeln!(
                 w,
-                "| {} | {:.1} ms / {:.1} ms | {:.1} ms | {:.2} | {} | {:.2} |",
+                "| {} | {:.1} ms / {:.1} ms | {:.1} ms | {:.2} | {} | {:.2} | {serial} | {serial_ratio} |",
                 r.jobs,
                 t.between_calls.0,
                 t.between_calls.1,
