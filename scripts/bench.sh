@@ -2,13 +2,25 @@
 # Regenerates BENCHMARKS.md: builds the release binaries (phoenix, the pct emulator) and
 # runs the fleet benchmark (crates/phoenix-cli/benches/fleet.rs), which measures validate,
 # plan, `phoenix up` at --jobs 1, 4 and 8, the pct calls per container and the bash era's
-# way side by side in one run, and writes the markdown. Needs root, LXC and jq; creates
-# containers 7000-7019 and 7030-7049 and the bridges vmbrbench and vmbrbn0 (removed after).
+# way side by side in one run, and writes the markdown (each `up` row's lower bound takes
+# each call's own work from three `up --jobs 1` runs without latency, made first). Needs
+# root, LXC and jq; creates containers 7000-7019 and 7030-7049 and the bridges vmbrbench
+# and vmbrbn0 (removed after).
 # On a machine shared with other container tests, run it under their lock, e.g.
 # `flock /path/to/lock bash scripts/bench.sh`.
+#
+# While iterating: PHOENIX_BENCH_JOBS=4 (or a list, 1,4) runs only those `up` rows (no
+# validate/plan timings, no baseline) and prints the markdown without touching
+# BENCHMARKS.md; PHOENIX_BENCH_LOGS=DIR keeps each row's emulator call logs
+# (jobsN-first.log, jobsN-second.log: argv, start in ms since the epoch, duration in ms)
+# and the first up's event stream (jobsN-first-events.jsonl) in DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p phoenix-cli -p pct-emulator
+if [[ -n ${PHOENIX_BENCH_JOBS:-} ]]; then
+    cargo bench -p phoenix-cli --bench fleet
+    exit
+fi
 out="$PWD/BENCHMARKS.md"
 tmp="$out.tmp"
 PHOENIX_BENCH_MD="$tmp" cargo bench -p phoenix-cli --bench fleet

@@ -113,7 +113,7 @@ impl PveVersion {
 
 /// Runs `pveversion` with `argv` (without the program name) and returns the exit code.
 pub fn main(argv: &[String]) -> i32 {
-    crate::pct::hooks_log(argv, "pveversion");
+    let _logged = crate::pct::hooks_log(argv, "pveversion");
     let version = PveVersion::from_env();
     match argv {
         [] => crate::out::print(&version.short()),

@@ -115,7 +115,7 @@ fn row(root: &HostRoot, s: &Storage) -> StatusRow {
 
 /// Runs `pvesm` with `argv` (without the program name) and returns the exit code.
 pub fn main(argv: &[String]) -> i32 {
-    crate::pct::hooks_log(argv, "pvesm");
+    let _logged = crate::pct::hooks_log(argv, "pvesm");
     match run(argv) {
         Ok(text) => crate::out::print(&text),
         Err(e) => {

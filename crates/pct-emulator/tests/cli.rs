@@ -158,10 +158,23 @@ fn fail_hook_counts_across_processes_and_log_hook_records_argv() {
         (code, err.as_str()),
         (255, "startup for container '150' failed\n")
     );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let calls: Vec<(&str, f64, f64)> = text.lines().map(logged).collect();
     assert_eq!(
-        std::fs::read_to_string(&log).unwrap(),
-        "pct config 150\npct config 150\npct config 150\n"
+        calls.iter().map(|c| c.0).collect::<Vec<_>>(),
+        ["pct config 150"; 3]
     );
+    // Each line has the call's start (ms since the epoch, in order) and its duration,
+    // which includes the 1 ms latency.
+    assert!(calls.windows(2).all(|w| w[0].1 <= w[1].1), "{text}");
+    assert!(calls.iter().all(|c| c.1 > 1.6e12 && c.2 >= 1.0), "{text}");
+}
+
+/// A `PCT_EMU_LOG` line: the call, its start (ms since the Unix epoch), its duration (ms).
+fn logged(line: &str) -> (&str, f64, f64) {
+    let (call, times) = line.split_once('\t').expect("a tab before the times");
+    let (start, took) = times.split_once(' ').expect("start and duration");
+    (call, start.parse().unwrap(), took.parse().unwrap())
 }
 
 #[test]
@@ -177,9 +190,11 @@ fn the_log_hook_writes_one_line_per_call_when_an_argument_spans_lines() {
         &["exec", "150", "--", "sh", "-c", "echo a\necho b", "x"],
         &env,
     );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
     assert_eq!(
-        std::fs::read_to_string(&log).unwrap(),
-        "pct exec 150 -- sh -c echo a\\necho b x\n"
+        logged(text.trim_end()).0,
+        "pct exec 150 -- sh -c echo a\\necho b x"
     );
 }
 

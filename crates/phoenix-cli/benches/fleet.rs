@@ -1,8 +1,9 @@
 //! The benchmarks of BENCHMARKS.md, side by side in one run: `phoenix validate` and
 //! `phoenix plan` on generated fleets of 10, 1,000 and 10,000 containers; `phoenix up`
 //! on a fleet of real LXC containers driven through the pct emulator at several
-//! `--jobs`, against a lower bound computed from the DAG and the calls each container
-//! made; the emulator calls a created container and a no-op re-run cost; and the same
+//! `--jobs`, against a lower bound computed from the DAG, the calls each container
+//! made and each call's own work (measured in `up --jobs 1` runs without latency, from
+//! the durations in the emulator's call log); the emulator calls a created container and a no-op re-run cost; and the same
 //! fleet converged the old system's way (`bash-era.sh`: one `jq` per value, one
 //! `pct set` per option, the start/stop cycle, one container after the other).
 //!
@@ -15,6 +16,12 @@
 //! version of the same flow: 3 containers, no latency, `--jobs 2`, plan and validate of
 //! 10 containers, the baseline on 3. Both fail when a count target is missed (calls per
 //! created clone, a second `up` that mutates); times are reported, never asserted.
+//!
+//! Knobs for iterating: `PHOENIX_BENCH_JOBS=4` (a comma-separated list) runs only those
+//! `up` rows (and the work runs), without the validate/plan timings and the baseline;
+//! `PHOENIX_BENCH_LOGS=DIR` keeps the call logs (`jobsN-first.log`, `jobsN-second.log`,
+//! `workK.log`) and each first `up`'s event stream (`jobsN-first-events.jsonl`, the run
+//! then passes `--log-format json`) in DIR.
 //!
 //! It needs root, LXC, `jq` and the emulator binaries (`pct`, `pvesm`,
 //! `phoenix-mktemplate`), which it looks for in the bench's own profile directory, then
@@ -60,11 +67,15 @@ struct Mode {
     sizes: Vec<u32>,
     /// Runs per timing (the median is reported).
     repeats: usize,
+    /// Only some `up` rows (`PHOENIX_BENCH_JOBS`): no validate/plan timings, no baseline.
+    partial: bool,
+    /// Where to keep each `up`'s call logs and event stream (`PHOENIX_BENCH_LOGS`).
+    keep: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     let bench = std::env::args().any(|a| a == "--bench");
-    let mode = if bench {
+    let mut mode = if bench {
         Mode {
             bench,
             cts: 20,
@@ -72,6 +83,8 @@ fn main() -> ExitCode {
             jobs: vec![1, 4, 8],
             sizes: vec![10, 1_000, 10_000],
             repeats: 5,
+            partial: false,
+            keep: None,
         }
     } else {
         Mode {
@@ -81,8 +94,29 @@ fn main() -> ExitCode {
             jobs: vec![2],
             sizes: vec![10],
             repeats: 1,
+            partial: false,
+            keep: None,
         }
     };
+    // PHOENIX_BENCH_JOBS=4 (or 1,4): only these `up` rows, for iterating on the scheduler.
+    if let Ok(jobs) = std::env::var("PHOENIX_BENCH_JOBS")
+        && !jobs.trim().is_empty()
+    {
+        match jobs.split(',').map(|j| j.trim().parse::<u32>()).collect() {
+            Ok(jobs) => mode.jobs = jobs,
+            Err(_) => {
+                eprintln!(
+                    "error: PHOENIX_BENCH_JOBS={jobs}: not a comma-separated list of numbers"
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+        mode.sizes.clear();
+        mode.partial = true;
+    }
+    mode.keep = std::env::var_os("PHOENIX_BENCH_LOGS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
     if !phoenix_testkit::require(&[
         Need::Root,
         Need::Command("lxc-start"),
@@ -132,17 +166,24 @@ fn run(mode: &Mode, bins: &Bins) -> anyhow::Result<Vec<String>> {
     let config = tempfile::tempdir().context("creating the config directory")?;
     write_config(config.path(), mode.cts, FIRST_CTID, BRIDGE)?;
     let bridge = BridgeGuard::new(BRIDGE);
+    let work_logs = measure_work(mode, bins, config.path())?;
     let mut rows = Vec::new();
     for &jobs in &mode.jobs {
         rows.push(measure(mode, bins, config.path(), jobs)?);
     }
     drop(bridge);
 
-    let base_config = tempfile::tempdir().context("creating the baseline's config directory")?;
-    write_config(base_config.path(), mode.cts, BASELINE_CTID, BASELINE_BRIDGE)?;
-    let bridge = BridgeGuard::new(BASELINE_BRIDGE);
-    let baseline = measure_baseline(mode, bins, base_config.path())?;
-    drop(bridge);
+    let baseline = if mode.partial {
+        None
+    } else {
+        let base_config =
+            tempfile::tempdir().context("creating the baseline's config directory")?;
+        write_config(base_config.path(), mode.cts, BASELINE_CTID, BASELINE_BRIDGE)?;
+        let bridge = BridgeGuard::new(BASELINE_BRIDGE);
+        let baseline = measure_baseline(mode, bins, base_config.path())?;
+        drop(bridge);
+        Some(baseline)
+    };
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
 
     let report = Report {
@@ -151,7 +192,9 @@ fn run(mode: &Mode, bins: &Bins) -> anyhow::Result<Vec<String>> {
         load: (load.trim(), load_after.trim()),
         speed: &speed,
         rows: &rows,
-        baseline: &baseline,
+        work: Work::of(&work_logs),
+        work_table: Work::per_subcommand(&work_logs),
+        baseline: baseline.as_ref(),
     };
     let md = report.markdown();
     print!("{md}");
@@ -211,8 +254,6 @@ fn measure_plan(mode: &Mode, bins: &Bins, n: u32) -> anyhow::Result<Speed> {
 /// One row of the `up` table.
 struct Row {
     jobs: u32,
-    /// The emulator's own time for one `pct clone` (no latency), median of 3.
-    clone_work: Duration,
     first: Duration,
     second: Duration,
     first_log: CallLog,
@@ -227,13 +268,34 @@ fn measure(mode: &Mode, bins: &Bins, config: &Path, jobs: u32) -> anyhow::Result
     let jobs_arg = jobs.to_string();
     let up = ["up", "--jobs", jobs_arg.as_str()];
     let first_log = root.join("calls-first.log");
-    let first = fleet.phoenix(&up, Some((&first_log, mode.latency_ms)))?;
+    let events = root.join("events-first.jsonl");
+    let first = if mode.keep.is_some() {
+        // The event stream (each guest's start and end) beside the call log.
+        let mut with_events = up.to_vec();
+        with_events.extend(["--log-format", "json"]);
+        fleet.phoenix_to(
+            &with_events,
+            Some((&first_log, mode.latency_ms)),
+            Some(&events),
+        )?
+    } else {
+        fleet.phoenix(&up, Some((&first_log, mode.latency_ms)))?
+    };
     let second_log = root.join("calls-second.log");
     let second = fleet.phoenix(&up, Some((&second_log, mode.latency_ms)))?;
-    let clone_work = fleet.time_clones(mode.cts, 3)?;
+    if let Some(dir) = &mode.keep {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for (from, to) in [
+            (&first_log, "first.log"),
+            (&second_log, "second.log"),
+            (&events, "first-events.jsonl"),
+        ] {
+            let to = dir.join(format!("jobs{jobs}-{to}"));
+            std::fs::copy(from, &to).with_context(|| format!("keeping {}", to.display()))?;
+        }
+    }
     let row = Row {
         jobs,
-        clone_work,
         first,
         second,
         first_log: CallLog::read(&first_log)?,
@@ -246,6 +308,31 @@ fn measure(mode: &Mode, bins: &Bins, config: &Path, jobs: u32) -> anyhow::Result
     );
     drop(fleet);
     Ok(row)
+}
+
+/// The work runs: the fleet converged from nothing at `--jobs 1` without latency, on a
+/// fresh root each time (3 runs; 1 in the smoke run); their call logs.
+fn measure_work(mode: &Mode, bins: &Bins, config: &Path) -> anyhow::Result<Vec<CallLog>> {
+    let runs = if mode.bench { 3 } else { 1 };
+    let mut logs = Vec::new();
+    for k in 0..runs {
+        let fleet = Fleet::new(bins, config, mode.cts, FIRST_CTID)?;
+        fleet.mktemplate()?;
+        let log = fleet.root().join("calls-work.log");
+        let took = fleet.phoenix(&["up", "--jobs", "1"], Some((&log, 0)))?;
+        eprintln!(
+            "work run {}: up --jobs 1 without latency {:.1} s",
+            k + 1,
+            took.as_secs_f64()
+        );
+        logs.push(CallLog::read(&log)?);
+        if let Some(dir) = &mode.keep {
+            std::fs::create_dir_all(dir)?;
+            std::fs::copy(&log, dir.join(format!("work{}.log", k + 1)))?;
+        }
+        drop(fleet);
+    }
+    Ok(logs)
 }
 
 /// The baseline's run.
@@ -473,32 +560,19 @@ impl<'a> Fleet<'a> {
         Ok(())
     }
 
-    /// The emulator's own time for a `pct clone` of the source's snapshot, without
-    /// latency: the median of `n` clones to the ids after the fleet's (destroyed after).
-    fn time_clones(&self, cts: u32, n: u32) -> anyhow::Result<Duration> {
-        let source = self.ids.first().copied().unwrap_or(FIRST_CTID);
-        let mut took = Vec::new();
-        for k in 0..n {
-            let id = (source + cts + k).to_string();
-            let mut cmd = Command::new(&self.bins.pct);
-            cmd.args(["clone", &source.to_string(), &id, "--snapname", SNAPSHOT]);
-            self.emulator_env(&mut cmd, None)?;
-            let start = Instant::now();
-            let out = cmd.output().context("running pct clone")?;
-            took.push(start.elapsed());
-            check(&self.bins.pct, &out)?;
-            let mut cmd = Command::new(&self.bins.pct);
-            cmd.args(["destroy", &id, "--purge", "1"]);
-            self.emulator_env(&mut cmd, None)?;
-            let out = cmd.output().context("running pct destroy")?;
-            check(&self.bins.pct, &out)?;
-        }
-        Ok(median(took))
-    }
-
     /// `phoenix --root R --config-dir C <args>` with the emulator; `log` is the call log
     /// and the latency. Returns the wall time; fails with the output on a nonzero exit.
     fn phoenix(&self, args: &[&str], log: Option<(&Path, u64)>) -> anyhow::Result<Duration> {
+        self.phoenix_to(args, log, None)
+    }
+
+    /// [`Fleet::phoenix`] that also writes phoenix's stderr to `stderr`.
+    fn phoenix_to(
+        &self,
+        args: &[&str],
+        log: Option<(&Path, u64)>,
+        stderr: Option<&Path>,
+    ) -> anyhow::Result<Duration> {
         let mut cmd = Command::new(&self.bins.phoenix);
         cmd.arg("--root")
             .arg(self.root())
@@ -509,6 +583,10 @@ impl<'a> Fleet<'a> {
         let start = Instant::now();
         let out = cmd.output().context("running phoenix")?;
         let took = start.elapsed();
+        if let Some(path) = stderr {
+            std::fs::write(path, &out.stderr)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
         check(&self.bins.phoenix, &out).with_context(|| format!("phoenix {}", args.join(" ")))?;
         Ok(took)
     }
@@ -619,10 +697,15 @@ impl Calls {
     }
 }
 
-/// A `PCT_EMU_LOG` file: `<program> <subcommand> ...`, one call a line.
+/// A `PCT_EMU_LOG` file: `<program> <subcommand> ...`, then a tab, the call's start (ms
+/// since the Unix epoch) and its duration (ms), one call a line, written as each call
+/// ends; kept here in the order the calls started.
 #[derive(Debug, Default, Clone)]
 struct CallLog {
+    /// The calls' argv (`pct clone 7000 7001 ...`).
     lines: Vec<String>,
+    /// Each line's start (ms since the epoch) and duration (ms).
+    times: Vec<(f64, f64)>,
 }
 
 impl CallLog {
@@ -633,12 +716,19 @@ impl CallLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
+        let mut calls = Vec::new();
+        for l in text.lines().filter(|l| !l.trim().is_empty()) {
+            let (call, times) = l.split_once('\t').unwrap_or((l, ""));
+            let mut t = times.split(' ').map(str::parse::<f64>);
+            let (Some(Ok(start)), Some(Ok(took))) = (t.next(), t.next()) else {
+                bail!("{}: a line without start and duration: {l}", path.display());
+            };
+            calls.push((start, took, call.to_owned()));
+        }
+        calls.sort_by(|a, b| a.0.total_cmp(&b.0));
         Ok(CallLog {
-            lines: text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_owned)
-                .collect(),
+            times: calls.iter().map(|c| (c.0, c.1)).collect(),
+            lines: calls.into_iter().map(|c| c.2).collect(),
         })
     }
 
@@ -691,35 +781,239 @@ impl CallLog {
     }
 }
 
-/// The shortest time the first `up` can take at `jobs`: the calls about the node (before
-/// any container), then the source's calls (every clone needs it), then its clones: each
-/// `pct clone` holds the source's lock, so the clones take at least one call each one
-/// after the other plus the rest of the last one, and at least their calls divided by
-/// `jobs`; each call costs `latency`, a `pct clone` `clone_work` more (the emulator's
-/// own work, zero for the bound of the calls alone). Needs the fleet's shape: one
-/// source, its clones.
+/// Each call's own work: its duration in the emulator's log of a `phoenix up --jobs 1`
+/// without latency (the least of a few such runs), by container and subcommand.
+#[derive(Debug, Default, Clone)]
+struct Work {
+    /// (container, subcommand) -> ms; `None`: a call about the node.
+    by_call: BTreeMap<(Option<u32>, String), f64>,
+    /// The runs it was measured in.
+    runs: usize,
+}
+
+impl Work {
+    /// The least duration of each (container, subcommand) over `logs` (several calls of
+    /// one kind in one run, as the source's two `pct exec`, are summed first).
+    fn of(logs: &[CallLog]) -> Work {
+        let mut by_call: BTreeMap<(Option<u32>, String), f64> = BTreeMap::new();
+        for log in logs {
+            let mut run: BTreeMap<(Option<u32>, String), f64> = BTreeMap::new();
+            for (line, (_, ms)) in log.lines.iter().zip(&log.times) {
+                *run.entry(Self::key(line)).or_default() += ms;
+            }
+            for (k, ms) in run {
+                let e = by_call.entry(k).or_insert(ms);
+                *e = e.min(ms);
+            }
+        }
+        Work {
+            by_call,
+            runs: logs.len(),
+        }
+    }
+
+    fn key(line: &str) -> (Option<u32>, String) {
+        (
+            CallLog::vmid_of(line),
+            line.split_whitespace().nth(1).unwrap_or("").to_owned(),
+        )
+    }
+
+    /// The work of one call of a timed run, in seconds (0 when it was not measured).
+    fn of_call(&self, line: &str, calls_of_kind: usize) -> f64 {
+        self.by_call.get(&Self::key(line)).copied().unwrap_or(0.0)
+            / 1000.0
+            / calls_of_kind.max(1) as f64
+    }
+
+    /// Per program and subcommand (`pct clone`) over `logs`: calls per run, the median
+    /// and the largest duration (ms).
+    fn per_subcommand(logs: &[CallLog]) -> BTreeMap<String, (usize, f64, f64)> {
+        let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for log in logs {
+            for (line, (_, ms)) in log.lines.iter().zip(&log.times) {
+                let name: Vec<&str> = line.split_whitespace().take(2).collect();
+                by.entry(name.join(" ")).or_default().push(*ms);
+            }
+        }
+        by.into_iter()
+            .map(|(k, mut v)| {
+                v.sort_by(f64::total_cmp);
+                (
+                    k,
+                    (v.len() / logs.len().max(1), v[v.len() / 2], v[v.len() - 1]),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The lower bound of a first `up` and its three parts, in seconds.
+#[derive(Debug, Clone, Copy)]
+struct Bound {
+    /// The serialized part: the node's calls, the source's, every `pct clone` one after
+    /// the other (the source's lock), then the rest of the clone that cloned last.
+    chain: f64,
+    /// The node's and the source's calls, then every clone's calls spread over `jobs`.
+    slots: f64,
+    /// The node's and the source's calls, then every clone's work spread over the CPUs.
+    cpus: f64,
+}
+
+impl Bound {
+    fn max(&self) -> Duration {
+        Duration::from_secs_f64(self.chain.max(self.slots).max(self.cpus))
+    }
+}
+
+/// The shortest time the first `up` of the fleet (one source, its clones) can take at
+/// `jobs`, from the calls it made (`log`): each call costs `latency` plus its own work
+/// (`work`; none for the bound of the calls alone).
+///
+/// - The calls about the node come first (the plan needs them): they are independent
+///   of each other, so at least the longest of them, and at least all of them spread
+///   over `jobs`. Then the source's calls one after the other (every clone needs it).
+///   Nothing else can run meanwhile: this prefix is part of every term below.
+/// - (a) the chain: each `pct clone` holds the source's lock (`lock: disk`), so the
+///   clones' `pct clone` calls run one after the other, and the clone that got the lock
+///   last still has its other calls to make (the fewest of any clone's).
+/// - (b) the slots: every clone's calls, spread over `jobs` (a guest holds one job slot).
+///   It is at least all the run's calls / `jobs`.
+/// - (c) the CPUs: every clone's work spread over the machine's `cpus` (taking the
+///   work at no latency as CPU time). At least all the run's work / `cpus`.
 fn lower_bound(
     log: &CallLog,
     source: u32,
     jobs: u32,
     latency: Duration,
-    clone_work: Duration,
-) -> Duration {
+    work: Option<&Work>,
+    cpus: usize,
+) -> Bound {
     let l = latency.as_secs_f64();
-    let w = clone_work.as_secs_f64();
-    let node = log.node().total() as f64;
-    let per = log.per_ct();
-    let src = per.get(&source).map_or(0, Calls::total) as f64;
-    let clones: Vec<usize> = per
+    let jobs = f64::from(jobs.max(1));
+    // Each call's work: calls of one container and subcommand share what was measured.
+    let mut kinds: BTreeMap<(Option<u32>, String), usize> = BTreeMap::new();
+    for line in &log.lines {
+        *kinds.entry(Work::key(line)).or_default() += 1;
+    }
+    let w = |line: &str| work.map_or(0.0, |w| w.of_call(line, kinds[&Work::key(line)]));
+    let node: Vec<f64> = log
+        .lines
+        .iter()
+        .filter(|line| CallLog::vmid_of(line).is_none())
+        .map(|line| l + w(line))
+        .collect();
+    let node = node
+        .iter()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(node.iter().sum::<f64>() / jobs);
+    let mut per: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+    for line in &log.lines {
+        if let Some(id) = CallLog::vmid_of(line) {
+            per.entry(id).or_default().push(line);
+        }
+    }
+    let src: f64 = per
+        .get(&source)
+        .map_or(0.0, |c| c.iter().map(|line| l + w(line)).sum());
+    let prefix = node + src;
+    let is_clone = |line: &str| line.split_whitespace().nth(1) == Some("clone");
+    let clones: Vec<&Vec<&str>> = per
         .iter()
         .filter(|(id, _)| **id != source)
-        .map(|(_, c)| c.total())
+        .map(|(_, c)| c)
         .collect();
-    let n = clones.len() as f64;
-    let rest = clones.iter().min().map_or(0, |m| m.saturating_sub(1)) as f64;
-    let chain = n * (l + w) + rest * l;
-    let work = (clones.iter().sum::<usize>() as f64 * l + n * w) / f64::from(jobs.max(1));
-    Duration::from_secs_f64((node + src) * l + chain.max(work))
+    let clone_calls: f64 = clones
+        .iter()
+        .flat_map(|c| c.iter().filter(|line| is_clone(line)))
+        .map(|line| l + w(line))
+        .sum();
+    let rest = clones
+        .iter()
+        .map(|c| {
+            c.iter()
+                .filter(|line| !is_clone(line))
+                .map(|line| l + w(line))
+                .sum::<f64>()
+        })
+        .fold(f64::INFINITY, f64::min);
+    let rest = if rest.is_finite() { rest } else { 0.0 };
+    let all: f64 = clones
+        .iter()
+        .flat_map(|c| c.iter())
+        .map(|line| l + w(line))
+        .sum();
+    let all_work: f64 = clones
+        .iter()
+        .flat_map(|c| c.iter())
+        .map(|line| w(line))
+        .sum();
+    Bound {
+        chain: prefix + clone_calls + rest,
+        slots: prefix + all / jobs,
+        cpus: prefix + all_work / cpus.max(1) as f64,
+    }
+}
+
+/// Where a first `up`'s time went, from its call log (start and duration of each call).
+#[derive(Debug, Clone, Copy, Default)]
+struct Timeline {
+    /// phoenix's own time between the end of one of a guest's calls and the start of its
+    /// next (parsing, planning, spawning pct): median and largest, ms.
+    between_calls: (f64, f64),
+    /// The longest time, ms, from one `pct clone`'s end to the next's start while fewer
+    /// than `jobs` guests were busy (a ready clone and a free slot, not started).
+    clone_wait: f64,
+    /// Calls in flight on average, from the first call's start to the last's end.
+    in_flight: f64,
+}
+
+impl Timeline {
+    fn of(log: &CallLog, jobs: u32) -> Timeline {
+        let calls: Vec<(f64, f64, Option<u32>, bool)> = log
+            .lines
+            .iter()
+            .zip(&log.times)
+            .map(|(line, (start, ms))| {
+                let clone = line.split_whitespace().nth(1) == Some("clone");
+                (*start, start + ms, CallLog::vmid_of(line), clone)
+            })
+            .collect();
+        let Some(first) = calls.iter().map(|c| c.0).reduce(f64::min) else {
+            return Timeline::default();
+        };
+        let last = calls.iter().map(|c| c.1).fold(first, f64::max);
+        // Each guest is busy from its first call's start to its last call's end.
+        let mut busy: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
+        let mut gaps = Vec::new();
+        let mut prev_end: BTreeMap<u32, f64> = BTreeMap::new();
+        for &(start, end, id, _) in &calls {
+            let Some(id) = id else { continue };
+            let b = busy.entry(id).or_insert((start, end));
+            b.1 = b.1.max(end);
+            if let Some(p) = prev_end.insert(id, end) {
+                gaps.push((start - p).max(0.0));
+            }
+        }
+        gaps.sort_by(f64::total_cmp);
+        let busy_at = |t: f64| busy.values().filter(|(s, e)| *s <= t && t < *e).count();
+        let clones: Vec<&(f64, f64, Option<u32>, bool)> = calls.iter().filter(|c| c.3).collect();
+        let clone_wait = clones
+            .windows(2)
+            .filter(|w| busy_at(w[0].1) < jobs as usize)
+            .map(|w| (w[1].0 - w[0].1).max(0.0))
+            .fold(0.0, f64::max);
+        let in_flight = calls.iter().map(|c| c.1 - c.0).sum::<f64>() / (last - first).max(1e-9);
+        Timeline {
+            between_calls: (
+                gaps.get(gaps.len() / 2).copied().unwrap_or(0.0),
+                gaps.last().copied().unwrap_or(0.0),
+            ),
+            clone_wait,
+            in_flight,
+        }
+    }
 }
 
 /// Everything measured, rendered as BENCHMARKS.md.
@@ -729,7 +1023,11 @@ struct Report<'a> {
     load: (&'a str, &'a str),
     speed: &'a [Speed],
     rows: &'a [Row],
-    baseline: &'a Baseline,
+    /// Each call's work (no latency, `--jobs 1`).
+    work: Work,
+    /// The same, per subcommand, for the table.
+    work_table: BTreeMap<String, (usize, f64, f64)>,
+    baseline: Option<&'a Baseline>,
 }
 
 /// The count targets (issue 16): a created clone makes at most this many calls that
@@ -809,13 +1107,28 @@ impl Report<'_> {
             self.cpus,
             self.load.0,
             self.load.1,
-            if m.bench {
-                ""
-            } else {
+            if !m.bench {
                 " **This is the smoke run (`cargo test`), not the benchmark.**"
+            } else if m.partial {
+                " **This is a partial run (`PHOENIX_BENCH_JOBS`): only some `up` rows.**"
+            } else {
+                ""
             }
         );
 
+        if !self.speed.is_empty() {
+            self.plan_section(w);
+        }
+        self.calls_section(w);
+        self.up_section(w);
+        if let Some(b) = self.baseline {
+            self.baseline_section(w, b);
+        }
+        o
+    }
+
+    fn plan_section(&self, w: &mut String) {
+        let m = self.mode;
         let _ = writeln!(w, "## Validate and plan\n");
         let _ = writeln!(
             w,
@@ -840,7 +1153,10 @@ impl Report<'_> {
                 s.plan_calls
             );
         }
+    }
 
+    fn calls_section(&self, w: &mut String) {
+        let m = self.mode;
         let _ = writeln!(w, "\n## pct calls per created container\n");
         let _ = writeln!(
             w,
@@ -932,82 +1248,208 @@ impl Report<'_> {
         }
         let _ = writeln!(
             w,
-            "\nA clone costs `pct clone`, `pct config` (its steps are planned again from the \
-             conf Proxmox wrote: a clone's MACs exist only then), `pct set` (`pct clone` takes \
-             no `--net0`), `pct start`, `pct status` (it runs) and one `pct exec` that proves \
-             the uid map, the gid map and every volume together. A no-op re-run reads `pct \
+            "\nA clone costs `pct clone`, `pct set` (`pct clone` takes no `--net0`), `pct \
+             start`, `pct status` (it runs) and one `pct exec` that proves the uid map, the \
+             gid map and every volume together. Its steps after the clone are planned again \
+             from the conf Proxmox wrote (a clone's MACs exist only then), read from the conf \
+             file, not with a `pct config`. A no-op re-run reads `pct \
              list`, then `pct config` of each container (the source's snapshots come from its \
              conf file, not from a `pct listsnapshot`), plus `pvesm status` for the storage check."
         );
+    }
 
+    fn up_section(&self, w: &mut String) {
+        let m = self.mode;
         let _ = writeln!(w, "\n## `phoenix up` wall time\n");
         let _ = writeln!(
             w,
             "The same fleet from an empty root, every emulator call delayed by \
              `PCT_EMU_LATENCY_MS={}` (a Proxmox API round trip), then `phoenix up` again. \
-             The lower bound is computed from the DAG and the call log: the calls about the \
-             node, then the source's calls, then its clones, whose `pct clone` calls are \
-             serialized by the source's lock (`lock: disk`), so they take at least one \
-             latency each plus the rest of the last clone, and at least all their calls \
-             divided by `--jobs`; times the latency. It leaves out the emulator's own work \
-             (copying a rootfs, starting LXC), which the measured times include.\n",
-            m.latency_ms
+             Each row's lower bound is computed from the calls its first `up` made (the \
+             emulator's call log) and the DAG; each call costs the latency plus its own \
+             work, the time the same call took in a `phoenix up --jobs 1` of the same \
+             fleet without latency (the least of {} such runs, made before the rows: \
+             creating the rootfs, copying it for a clone, starting LXC, attaching for \
+             `pct exec`). The bound is the largest of three:\n",
+            m.latency_ms, self.work.runs
         );
         let _ = writeln!(
             w,
-            "| `--jobs` | first up | lower bound | first / bound | bound with the emulator's clone work | first / that bound | second up (no-op) |"
+            "- First, in each of them: the calls about the node (`pct list`, `pvesm \
+             status`: the plan needs them; they are independent, so the longer of them, or \
+             both spread over `--jobs`), then the source's calls one after the other (every \
+             clone needs its snapshot, so nothing else can run meanwhile).\n\
+             - (a) **chain**: the clones' `pct clone` calls one after the other (each holds \
+             the source's lock, `lock: disk`), each latency + its work, then the other \
+             calls of the clone that cloned last (the fewest of any clone's).\n\
+             - (b) **slots**: all the clones' calls (latency + work) divided by `--jobs` (a \
+             guest holds one job slot). With the prefix this is at least all the run's \
+             calls (latency + work) / `--jobs`.\n\
+             - (c) **CPUs**: all the clones' work divided by the machine's {} CPUs (the \
+             work without latency taken as CPU time; it never binds here).\n",
+            self.cpus
         );
-        let _ = writeln!(w, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(
+            w,
+            "The calls-only bound is the same with no work (each call one latency): it \
+             leaves out what the measured times include. The target (`--jobs 4` within \
+             {JOBS4_RATIO_MAX}× of the lower bound) is judged against the bound with work.\n"
+        );
+        let _ = writeln!(
+            w,
+            "| `--jobs` | first up | calls-only bound | first / calls-only | (a) chain | (b) slots | (c) CPUs | bound with work | first / bound with work | second up (no-op) |"
+        );
+        let _ = writeln!(
+            w,
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
         let lat = Duration::from_millis(m.latency_ms);
         for r in self.rows {
-            let bound = lower_bound(&r.first_log, FIRST_CTID, r.jobs, lat, Duration::ZERO);
-            let with_work = lower_bound(&r.first_log, FIRST_CTID, r.jobs, lat, r.clone_work);
-            let ratio = if bound.is_zero() {
+            let calls_only =
+                lower_bound(&r.first_log, FIRST_CTID, r.jobs, lat, None, self.cpus).max();
+            let b = lower_bound(
+                &r.first_log,
+                FIRST_CTID,
+                r.jobs,
+                lat,
+                Some(&self.work),
+                self.cpus,
+            );
+            let with_work = b.max();
+            let ratio = |bound: Duration| r.first.as_secs_f64() / bound.as_secs_f64().max(1e-9);
+            // Without latency (the smoke run) the calls-only bound is nothing.
+            let calls_ratio = if calls_only < Duration::from_millis(1) {
                 "-".to_owned()
             } else {
-                let x = r.first.as_secs_f64() / bound.as_secs_f64();
-                let target = if r.jobs == 4 {
-                    if x <= JOBS4_RATIO_MAX {
-                        format!(" (target ≤ {JOBS4_RATIO_MAX}: met)")
-                    } else {
-                        format!(" (target ≤ {JOBS4_RATIO_MAX}: **missed**)")
-                    }
-                } else {
-                    String::new()
-                };
-                format!("{x:.2}{target}")
+                format!("{:.2}", ratio(calls_only))
             };
+            let x = ratio(with_work);
+            let target = if r.jobs != 4 {
+                String::new()
+            } else if x <= JOBS4_RATIO_MAX {
+                format!(" (target ≤ {JOBS4_RATIO_MAX}: met)")
+            } else {
+                format!(" (target ≤ {JOBS4_RATIO_MAX}: **missed**)")
+            };
+            let sec = |x: f64| Self::secs(Duration::from_secs_f64(x));
             let _ = writeln!(
                 w,
-                "| {} | {} | {} | {} | {} | {:.2} | {} |",
+                "| {} | {} | {} | {calls_ratio} | {} | {} | {} | {} | {x:.2}{target} | {} |",
                 r.jobs,
                 Self::secs(r.first),
-                Self::secs(bound),
-                ratio,
+                Self::secs(calls_only),
+                sec(b.chain),
+                sec(b.slots),
+                sec(b.cpus),
                 Self::secs(with_work),
-                r.first.as_secs_f64() / with_work.as_secs_f64().max(1e-9),
                 Self::secs(r.second)
             );
         }
         let _ = writeln!(
             w,
-            "\nThe emulator's own work for one `pct clone` (copying the source's rootfs, no \
-             latency), measured right after each run: {}. The second bound adds it to every \
-             clone of the serialized chain: the clones of one source cannot overlap, so \
-             neither can that work.",
-            self.rows
-                .iter()
-                .map(|r| format!("`--jobs {}` {}", r.jobs, Self::secs(r.clone_work)))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "\nWhere each first `up`'s time went, from the start and duration of every call \
+             in its log: phoenix's own time between the end of one of a guest's calls and the \
+             start of its next (parsing, planning, spawning pct); the longest a ready clone \
+             waited after the previous `pct clone` ended while a job slot was free (fewer \
+             than `--jobs` guests busy, a guest being busy from its first call's start to its \
+             last call's end); the calls in flight on average; and the same bound (chain and \
+             slots) computed with each call's own duration in this run (latency and work as \
+             they came, contention with the other calls included) instead of latency + the \
+             work without latency: how long the run would take if phoenix added nothing \
+             between the calls the node made, so the ratio is phoenix's own share; and the \
+             bound with work again, each call's work taken from the `--jobs 1` row instead \
+             (its duration there less the latency: the work at the same latency, with \
+             nothing of phoenix's beside it), for comparison only: the verdict above uses the \
+             work without latency.\n"
         );
+        let _ = writeln!(
+            w,
+            "| `--jobs` | phoenix between a guest's calls (median / largest) | ready clone waiting with a free slot (longest) | calls in flight (average) | bound from this run's own call times | first / that | bound with the `--jobs 1` row's work | first / that |"
+        );
+        let _ = writeln!(
+            w,
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        // Each call's work as it came in the `--jobs 1` row: its duration less the latency
+        // (the same latency, nothing of phoenix's beside it).
+        let serial_work = self.rows.iter().find(|r| r.jobs == 1).map(|r| {
+            let mut log = r.first_log.clone();
+            for t in &mut log.times {
+                t.1 = (t.1 - m.latency_ms as f64).max(0.0);
+            }
+            Work::of(std::slice::from_ref(&log))
+        });
+        for r in self.rows {
+            let t = Timeline::of(&r.first_log, r.jobs);
+            let own = Work::of(std::slice::from_ref(&r.first_log));
+            let own = lower_bound(
+                &r.first_log,
+                FIRST_CTID,
+                r.jobs,
+                Duration::ZERO,
+                Some(&own),
+                self.cpus,
+            );
+            // (c) would count the latency as CPU time: only the chain and the slots.
+            let own = Duration::from_secs_f64(own.chain.max(own.slots));
+            let (serial, serial_ratio) = match &serial_work {
+                Some(sw) => {
+                    let b = lower_bound(
+                        &r.first_log,
+                        FIRST_CTID,
+                        r.jobs,
+                        Duration::from_millis(m.latency_ms),
+                        Some(sw),
+                        self.cpus,
+                    )
+                    .max();
+                    (
+                        Self::secs(b),
+                        format!("{:.2}", r.first.as_secs_f64() / b.as_secs_f64().max(1e-9)),
+                    )
+                }
+                None => ("-".to_owned(), "-".to_owned()),
+            };
+            let _ = writeln!(
+                w,
+                "| {} | {:.1} ms / {:.1} ms | {:.1} ms | {:.2} | {} | {:.2} | {serial} | {serial_ratio} |",
+                r.jobs,
+                t.between_calls.0,
+                t.between_calls.1,
+                t.clone_wait,
+                t.in_flight,
+                Self::secs(own),
+                r.first.as_secs_f64() / own.as_secs_f64().max(1e-9)
+            );
+        }
+        let _ = writeln!(
+            w,
+            "\nWhen a row's first / bound with work is well above its first / that, the \
+             calls themselves took longer in the timed run than latency + their work without \
+             latency (the machine's other load, the disk: a `pct clone` copies a rootfs with \
+             `cp -a`), not phoenix's scheduling."
+        );
+        let _ = writeln!(
+            w,
+            "\nThe work per call (ms, in the {} runs without latency at `--jobs 1`; the \
+             bound takes each call's least):\n",
+            self.work.runs
+        );
+        let _ = writeln!(w, "| call | calls per run | median | largest |");
+        let _ = writeln!(w, "| --- | ---: | ---: | ---: |");
+        for (sub, (n, med, max)) in &self.work_table {
+            let _ = writeln!(w, "| `{sub}` | {n} | {med:.0} | {max:.0} |");
+        }
         let _ = writeln!(
             w,
             "\nA clone waiting for its source's lock holds no job slot: the scheduler starts \
              no second clone of a source while one clones it, and gives the slot to other \
              ready work (`Dag::run_leased`)."
         );
+    }
 
+    fn baseline_section(&self, w: &mut String, b: &Baseline) {
+        let m = self.mode;
         let _ = writeln!(w, "\n## Baseline: the bash era's way\n");
         let _ = writeln!(
             w,
@@ -1020,7 +1462,6 @@ impl Report<'_> {
              each `pct`/`pvesm` call).\n",
             BASELINE_CTID + m.cts - 1
         );
-        let b = self.baseline;
         let bash_calls = b.log.all();
         let bash_procs = 2 + b.jq + bash_calls.total();
         let _ = writeln!(
@@ -1063,6 +1504,5 @@ impl Report<'_> {
                 b.wall.as_secs_f64() / r.first.as_secs_f64().max(1e-9)
             );
         }
-        o
     }
 }

@@ -1,9 +1,9 @@
 //! Executing a plan: host steps first, then every guest in dependency order with a pool
 //! of workers. Before a guest's steps run its conf is read again; a guest that changed
 //! since the plan is planned again (and the report says so). Right after a guest is
-//! created or cloned, its later steps are planned again from the conf Proxmox wrote,
-//! since a clone's MACs exist only then. A saved plan ([`Orchestrator::apply`]) is
-//! refused whole when any file it read changed.
+//! created or cloned, its later steps are planned again from the conf Proxmox wrote
+//! (read from its file, without a `pct config`), since a clone's MACs exist only then.
+//! A saved plan ([`Orchestrator::apply`]) is refused whole when any file it read changed.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -619,7 +619,16 @@ impl Orchestrator<'_> {
             what: "pct config".into(),
             source,
         };
-        let seen = match pct.config_optional(d.vmid).map_err(err)? {
+        // Right after define, the conf Proxmox wrote is read from its file (no pct call on
+        // the guest's critical path); else, or when the file is not readable here, pct's.
+        let conf = match defined_by_run
+            .then(|| crate::observe::conf_of_file(&self.root, d.vmid.get()))
+            .flatten()
+        {
+            Some(conf) => Some(conf),
+            None => pct.config_optional(d.vmid).map_err(err)?,
+        };
+        let seen = match conf {
             None => None,
             Some(conf) => {
                 // A guest this run just created or cloned is stopped (phoenix passes no

@@ -503,8 +503,23 @@ impl<'a> Orchestrator<'a> {
                 .collect(),
         };
         let pct = self.pct(self.runner);
-        let observed =
-            observe(&pct, &self.root, &ct_ids, &wants, opts.jobs).map_err(RunError::Observe)?;
+        let pvesm = self.pvesm(self.runner);
+        // `pvesm status` (for the storage step) does not wait for the containers'
+        // observation: with more than one job it runs beside it.
+        let (observed, storage_status) = std::thread::scope(|scope| {
+            let storage = (opts.jobs > 1).then(|| scope.spawn(|| pvesm.status()));
+            let observed = observe(&pct, &self.root, &ct_ids, &wants, opts.jobs);
+            let storage = match storage {
+                Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                None => match &observed {
+                    Ok(_) => pvesm.status(),
+                    // Not read: the run stops at the observation's error.
+                    Err(_) => Ok(Vec::new()),
+                },
+            };
+            (observed, storage)
+        });
+        let observed = observed.map_err(RunError::Observe)?;
 
         // A guest of another cluster node: pct here cannot touch it.
         let local = crate::cluster::local_node(&self.root);
@@ -526,7 +541,7 @@ impl<'a> Orchestrator<'a> {
 
         let mut reads: Vec<FileRead> = Vec::new();
         let cts: Vec<&DesiredCt> = wanted.values().collect();
-        let host = crate::host::plan_host(&self.root, &self.pvesm(self.runner), &cts, &mut reads);
+        let host = crate::host::plan_host(&self.root, storage_status, &cts, &mut reads);
         // The guests each host step is for, as sets: a step for every new container of
         // a fleet of 10,000 lists them all.
         let host_scopes: Vec<Option<BTreeSet<GuestId>>> = host

@@ -15,7 +15,7 @@ use phoenix_apparmor::install::{self, Reload};
 use phoenix_apparmor::{Profile, ShippedProfile};
 use phoenix_idmap::subid::{SubIdEntry, SubIdFile, SubIdPaths, ensure_file};
 use phoenix_idmap::{IdKind, IdMap};
-use phoenix_pct::{CommandRunner, Pvesm};
+use phoenix_pct::{CommandRunner, PctError, StorageStatus};
 
 use crate::desired::{DesiredCt, Source};
 use crate::error::{ErrorReport, StepError};
@@ -136,11 +136,11 @@ fn pools_of(d: &DesiredCt) -> Vec<String> {
 struct StorageFailure(Vec<String>, StepError);
 
 fn plan_storage(
-    pvesm: &Pvesm<&dyn CommandRunner>,
+    status: Result<Vec<StorageStatus>, PctError>,
     cts: &[&DesiredCt],
 ) -> Result<Vec<PlannedStep>, Box<StorageFailure>> {
     let needed: BTreeSet<String> = cts.iter().flat_map(|d| pools_of(d)).collect();
-    let status = pvesm.status().map_err(|source| {
+    let status = status.map_err(|source| {
         Box::new(StorageFailure(
             needed.iter().cloned().collect::<Vec<_>>(),
             StepError::HostCommand {
@@ -221,10 +221,11 @@ fn plan_apparmor(
     Ok(steps)
 }
 
-/// Plans every host step for `cts`, recording the files read.
+/// Plans every host step for `cts`, recording the files read; `storage_status` is what
+/// `pvesm status` said (read by the caller, beside the node's other reads).
 pub fn plan_host(
     root: &Utf8Path,
-    pvesm: &Pvesm<&dyn CommandRunner>,
+    storage_status: Result<Vec<StorageStatus>, PctError>,
     cts: &[&DesiredCt],
     reads: &mut Vec<FileRead>,
 ) -> Vec<HostStepPlan> {
@@ -256,7 +257,7 @@ pub fn plan_host(
     out.push(subid);
 
     let mut storage = step("storage", None);
-    match plan_storage(pvesm, cts) {
+    match plan_storage(storage_status, cts) {
         Ok(s) => storage.steps = s,
         Err(failed) => {
             let StorageFailure(bad, e) = *failed;

@@ -70,6 +70,21 @@ pub fn conf_snapshots(root: &Utf8Path, vmid: u32) -> Option<Vec<String>> {
     )
 }
 
+/// A container's conf straight from its file under `root`, as `pct config` would show it,
+/// when the file holds only the current configuration (no `[pve:pending]` section, no
+/// snapshot): right after `pct create` or `pct clone` it does, and reading it costs no pct
+/// call. `None` when the file cannot be read here or has other sections (then pct is
+/// asked, which merges pending values and leaves snapshots out).
+pub fn conf_of_file(root: &Utf8Path, vmid: u32) -> Option<CtConf> {
+    let rel = conf_file(vmid);
+    let bytes = read_beneath(root, Utf8Path::new(rel.trim_start_matches('/')))
+        .ok()
+        .flatten()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let conf = CtConf::parse(&text).conf;
+    (conf.pending().is_none() && conf.snapshots().is_empty()).then_some(conf)
+}
+
 /// Reads the ledger of a running container (`None`: it has none yet).
 pub fn read_ledger(pct: &Pct<&dyn CommandRunner>, vmid: Vmid) -> Result<Option<Ledger>, PctError> {
     // `cat` of one file: a read, whatever `pct exec` could do in general.
@@ -152,4 +167,38 @@ pub fn observe(
         out.insert(id, seen?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root_with_conf(text: &str) -> (tempfile::TempDir, camino::Utf8PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let root = camino::Utf8PathBuf::from_path_buf(t.path().to_path_buf()).unwrap();
+        std::fs::create_dir_all(root.join("etc/pve/lxc")).unwrap();
+        std::fs::write(root.join("etc/pve/lxc/7001.conf"), text).unwrap();
+        (t, root)
+    }
+
+    #[test]
+    fn the_conf_of_a_fresh_clone_is_read_from_its_file() {
+        let (_t, root) =
+            root_with_conf("arch: amd64\nhostname: a\nmemory: 64\nnet0: name=eth0,bridge=vmbr0\n");
+        let conf = conf_of_file(&root, 7001).expect("a plain conf is read");
+        assert_eq!(conf.get("hostname"), Some("a"));
+        assert_eq!(conf.get("net0"), Some("name=eth0,bridge=vmbr0"));
+        assert!(conf_of_file(&root, 7002).is_none(), "no file: ask pct");
+    }
+
+    #[test]
+    fn a_conf_with_pending_values_or_snapshots_is_left_to_pct() {
+        for text in [
+            "memory: 64\n\n[pve:pending]\nmemory: 128\n",
+            "memory: 64\nparent: s1\n\n[s1]\nmemory: 64\nsnaptime: 1\n",
+        ] {
+            let (_t, root) = root_with_conf(text);
+            assert!(conf_of_file(&root, 7001).is_none(), "{text}");
+        }
+    }
 }

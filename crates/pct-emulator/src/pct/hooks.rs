@@ -5,25 +5,65 @@ use std::io::{Read, Seek, Write};
 use crate::error::{Failure, Result};
 use crate::pct::ctx::Node;
 
-/// Appends `<program> <argv…>` to `PCT_EMU_LOG`, one line per call (a newline inside
-/// an argument, as in a `pct exec -- sh -c SCRIPT`, is written as `\n`).
-pub fn log_call(argv: &[&str], program: &str) {
-    let Some(path) = std::env::var_os("PCT_EMU_LOG").filter(|p| !p.is_empty()) else {
-        return;
-    };
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let mut line = program.to_owned();
-        for a in argv {
-            line.push(' ');
-            line.push_str(&a.replace('\n', "\\n"));
+/// One call for `PCT_EMU_LOG`: its argv and when it started. Dropping it (when the call
+/// returns) appends `<program> <argv…>\t<start> <duration>` to the log, one line per call:
+/// a newline inside an argument, as in a `pct exec -- sh -c SCRIPT`, is written as `\n`
+/// and a tab as `\t`; after the tab, the call's start in milliseconds since the Unix epoch
+/// and how long it took in milliseconds (latency included), both with three decimals.
+/// Lines are appended as calls end: sort them by start for the order calls began in.
+pub struct LoggedCall {
+    line: Option<String>,
+    start: std::time::SystemTime,
+    clock: std::time::Instant,
+}
+
+impl LoggedCall {
+    /// Starts timing the call `program argv…` (nothing is logged without `PCT_EMU_LOG`).
+    pub fn start(argv: &[&str], program: &str) -> LoggedCall {
+        let line = log_path().map(|_| {
+            let mut line = program.to_owned();
+            for a in argv {
+                line.push(' ');
+                line.push_str(&a.replace('\n', "\\n").replace('\t', "\\t"));
+            }
+            line
+        });
+        LoggedCall {
+            line,
+            start: std::time::SystemTime::now(),
+            clock: std::time::Instant::now(),
         }
-        line.push('\n');
-        let _ = f.write_all(line.as_bytes());
     }
+}
+
+impl Drop for LoggedCall {
+    fn drop(&mut self) {
+        let (Some(line), Some(path)) = (self.line.take(), log_path()) else {
+            return;
+        };
+        let took = self.clock.elapsed();
+        let start = self
+            .start
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let line = format!(
+            "{line}\t{:.3} {:.3}\n",
+            start.as_secs_f64() * 1000.0,
+            took.as_secs_f64() * 1000.0
+        );
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            // One write of the whole line: concurrent calls' lines do not interleave.
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+fn log_path() -> Option<std::ffi::OsString> {
+    std::env::var_os("PCT_EMU_LOG").filter(|p| !p.is_empty())
 }
 
 /// Sleeps `PCT_EMU_LATENCY_MS` milliseconds.

@@ -3,7 +3,8 @@
 //! Test hooks from the environment: `PCT_EMU_LATENCY_MS` sleeps before every call,
 //! `PCT_EMU_FAIL=<subcommand>:<n>[,…]` makes the n-th call of a subcommand fail as
 //! Proxmox would (counted in `<root>/var/lib/pct-emulator/`, across processes), and
-//! `PCT_EMU_LOG=<file>` appends each call's argv as one line. `PCT_EMU_PVE_VERSION=8|9` picks
+//! `PCT_EMU_LOG=<file>` appends each call's argv as one line when it returns, with its start
+//! and duration ([`hooks::LoggedCall`]). `PCT_EMU_PVE_VERSION=8|9` picks
 //! the Proxmox release to behave as ([`crate::pve`]). `PCT_EMU_LOCK_TIMEOUT_MS` shortens how
 //! long a call waits for a config flock another process holds (Proxmox: 10 s) before
 //! `can't lock file '...' - got timeout`.
@@ -15,7 +16,7 @@ mod create;
 pub mod ctx;
 mod exec;
 mod files;
-mod hooks;
+pub mod hooks;
 mod power;
 pub mod props;
 mod resize;
@@ -66,8 +67,9 @@ fn usage(cmd: &str) -> String {
 
 /// Runs `pct` with `argv` (without the program name) and returns the exit code.
 pub fn main(argv: &[String]) -> i32 {
+    let _logged =
+        hooks::LoggedCall::start(&argv.iter().map(String::as_str).collect::<Vec<_>>(), "pct");
     let node = Node::from_env();
-    hooks::log_call(&argv.iter().map(String::as_str).collect::<Vec<_>>(), "pct");
     hooks::latency();
     let Some(cmd) = argv.first() else {
         eprintln!("ERROR: no command specified");
@@ -130,11 +132,13 @@ pub fn need_host() -> Result<()> {
     crate::lxc::host_can_run_containers().map_err(Failure::Host)
 }
 
-/// Appends one `PCT_EMU_LOG` line for another emulated program (`pvesm`).
-pub fn hooks_log(argv: &[String], program: &str) {
-    hooks::log_call(
+/// Starts timing a call of another emulated program (`pvesm`) for `PCT_EMU_LOG` (the line
+/// is written when the returned value is dropped), then sleeps `PCT_EMU_LATENCY_MS`.
+pub fn hooks_log(argv: &[String], program: &str) -> hooks::LoggedCall {
+    let logged = hooks::LoggedCall::start(
         &argv.iter().map(String::as_str).collect::<Vec<_>>(),
         program,
     );
     hooks::latency();
+    logged
 }

@@ -180,12 +180,28 @@ impl Env {
     }
 
     /// The emulator's call log since the last call, one argv per line without the
-    /// leading `pct` (`pvesm status` stays as it is).
+    /// leading `pct` (`pvesm status` stays as it is), in the order the calls started
+    /// (the log has each call's start and duration after a tab, written as it ends).
     pub fn take_log(&self) -> Vec<String> {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let _ = std::fs::remove_file(&self.log);
-        text.lines()
-            .map(|l| l.strip_prefix("pct ").unwrap_or(l).to_owned())
+        let mut calls: Vec<(f64, &str)> = text
+            .lines()
+            .map(|l| {
+                let (call, times) = l.split_once('\t').unwrap_or((l, ""));
+                let start = times
+                    .split(' ')
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0.0);
+                (start, call)
+            })
+            .collect();
+        // Stable: calls that started in the same microsecond keep the log's order.
+        calls.sort_by(|a, b| a.0.total_cmp(&b.0));
+        calls
+            .into_iter()
+            .map(|(_, l)| l.strip_prefix("pct ").unwrap_or(l).to_owned())
             .collect()
     }
 
