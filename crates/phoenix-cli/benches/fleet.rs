@@ -1016,6 +1016,31 @@ impl Timeline {
     }
 }
 
+/// Where the roots live: the tmpfs `scripts/bench.sh` mounts, or the disk.
+fn storage_medium() -> String {
+    let dir = std::env::temp_dir();
+    let fstype = std::fs::read_to_string("/proc/mounts")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    (f.len() > 2 && dir.starts_with(f[1])).then(|| (f[1].len(), f[2].to_owned()))
+                })
+                .max()
+                .map(|(_, t)| t)
+        })
+        .unwrap_or_else(|| "unknown".into());
+    if fstype == "tmpfs" {
+        format!(
+            "on a tmpfs (`{}`, mounted by scripts/bench.sh; `PHOENIX_BENCH_TMPFS=0` keeps them on the disk): a `pct clone` copies a rootfs with `cp -a`, and on this machine's ext4 disk that copy took 12 ms to 300 ms depending on what the bench had deleted before, the disk's behaviour rather than phoenix's (on Proxmox the copy is the storage's own)",
+            dir.display()
+        )
+    } else {
+        format!("on the disk (`{}`, {fstype})", dir.display())
+    }
+}
+
 /// Everything measured, rendered as BENCHMARKS.md.
 struct Report<'a> {
     mode: &'a Mode,
@@ -1103,10 +1128,12 @@ impl Report<'_> {
              {} CPUs, load average `{}` at the start and `{}` at the end. Times are medians \
              where a row says so, else one run; calls and processes are counted, so they do \
              not depend on the machine. Times measured while other builds share the CPUs are \
-             noisy: compare the ratios (measured side by side in this run) and the counts.{}\n",
+             noisy: compare the ratios (measured side by side in this run) and the counts. \
+             The emulator's roots (every container's rootfs) are {}.{}\n",
             self.cpus,
             self.load.0,
             self.load.1,
+            storage_medium(),
             if !m.bench {
                 " **This is the smoke run (`cargo test`), not the benchmark.**"
             } else if m.partial {
