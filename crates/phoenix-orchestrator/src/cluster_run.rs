@@ -191,7 +191,7 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
             Placement::LeastLoaded => Policy::LeastLoaded,
         };
         let local = self.local_node();
-        place(&wants, &loads, &shared, policy, &local)
+        let placed: BTreeMap<u32, String> = place(&wants, &loads, &shared, policy, &local)
             .map(|m| {
                 m.into_iter()
                     .map(|(id, n)| (id, n.as_str().to_owned()))
@@ -199,7 +199,12 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
             })
             .map_err(|errors| RunError::Placement {
                 errors: errors.iter().map(ToString::to_string).collect(),
-            })
+            })?;
+        let split = split_volumes(self.orch.fleet, &placed);
+        if !split.is_empty() {
+            return Err(RunError::Placement { errors: split });
+        }
+        Ok(placed)
     }
 
     fn local_node(&self) -> NodeName {
@@ -810,6 +815,29 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
             }),
         }
     }
+}
+
+/// Shared volumes whose containers were placed on different nodes: a host path is one
+/// directory per node, so they would not share it.
+fn split_volumes(fleet: &phoenix_config::Fleet, placed: &BTreeMap<u32, String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, v) in &fleet.hypervisor.shared_volumes {
+        let on: Vec<(u32, &String)> = v
+            .mounts
+            .keys()
+            .filter_map(|id| placed.get(&id.get()).map(|n| (id.get(), n)))
+            .collect();
+        let nodes: BTreeSet<&String> = on.iter().map(|(_, n)| *n).collect();
+        if nodes.len() > 1 {
+            let who: Vec<String> = on.iter().map(|(id, n)| format!("CT {id} on {n}")).collect();
+            out.push(format!(
+                "shared volume {name} ({}) is mounted by {}: a host path is one directory per node, so they would not share it; put them on one node (their `node`)",
+                v.host_path.as_str(),
+                who.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// A host step's line: it runs on the node, and why (the API has no way to do it).

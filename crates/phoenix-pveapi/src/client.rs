@@ -148,6 +148,10 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// How long a task may run before [`Client::wait_task`] gives up: one hour (a create
+/// from a large template or a full clone of a big disk takes minutes, not hours).
+pub const DEFAULT_TASK_DEADLINE: Duration = Duration::from_secs(3600);
+
 #[derive(Clone)]
 struct Inner {
     transport: Arc<dyn Transport>,
@@ -155,6 +159,8 @@ struct Inner {
     hook: Option<Hook>,
     poll_first: Duration,
     poll_max: Duration,
+    /// How long `wait_task` waits for a task to stop.
+    task_deadline: Duration,
     /// For `Debug`: the base URL and the token id, never the secret.
     label: String,
 }
@@ -214,6 +220,7 @@ impl Client {
                 hook: None,
                 poll_first: Duration::from_millis(100),
                 poll_max: Duration::from_secs(1),
+                task_deadline: DEFAULT_TASK_DEADLINE,
                 label: "a custom transport".into(),
             }),
         }
@@ -233,6 +240,15 @@ impl Client {
         let inner = Arc::make_mut(&mut client.inner);
         inner.poll_first = first;
         inner.poll_max = max.max(first);
+        client
+    }
+
+    /// How long [`wait_task`](Self::wait_task) waits for a task to stop before it
+    /// gives up with [`ApiError::TaskTimeout`] (default [`DEFAULT_TASK_DEADLINE`]); the
+    /// task itself goes on on the node.
+    pub fn task_deadline(self, deadline: Duration) -> Client {
+        let mut client = self;
+        Arc::make_mut(&mut client.inner).task_deadline = deadline;
         client
     }
 
@@ -302,6 +318,7 @@ impl Client {
             encode_segment(upid)
         );
         let mut delay = self.inner.poll_first;
+        let started = std::time::Instant::now();
         let exitstatus = loop {
             let status = self.get(&path, &[])?;
             let f = Fields::new(&path, "a task status", &status)?;
@@ -309,6 +326,13 @@ impl Client {
                 break f
                     .opt_string("exitstatus")?
                     .unwrap_or_else(|| "unknown (no exit status)".into());
+            }
+            if started.elapsed() >= self.inner.task_deadline {
+                return Err(ApiError::TaskTimeout {
+                    node: node.to_owned(),
+                    upid: upid.to_owned(),
+                    waited: started.elapsed(),
+                });
             }
             std::thread::sleep(delay);
             delay = (delay * 2).min(self.inner.poll_max);

@@ -105,6 +105,16 @@ pub enum ApiError {
         /// The whole task log.
         log: Vec<String>,
     },
+    /// A task still running when [`Client::wait_task`](crate::Client::wait_task) gave up.
+    #[error("task {upid} on node {node} still runs after {}s; phoenix stopped waiting (the task goes on: see the node's task log)", waited.as_secs())]
+    TaskTimeout {
+        /// The node the task runs on.
+        node: String,
+        /// The task's UPID.
+        upid: String,
+        /// How long phoenix waited.
+        waited: std::time::Duration,
+    },
     /// A retryable failure that did not go away.
     #[error("gave up after {attempts} attempts: {last}")]
     Retries {

@@ -84,7 +84,9 @@ mod tls;
 mod transport;
 mod types;
 
-pub use client::{Client, ClientConfig, RequestRecord, RetryPolicy, encode_segment};
+pub use client::{
+    Client, ClientConfig, DEFAULT_TASK_DEADLINE, RequestRecord, RetryPolicy, encode_segment,
+};
 pub use config::LxcConfig;
 pub use error::{
     ApiError, DIGEST_MISMATCH, LOCK_MESSAGES, SecretProblem, TASK_LOG_TAIL, TlsProblem,

@@ -148,3 +148,24 @@ fn a_status_without_exitstatus_is_a_failure() {
     assert!(matches!(&e, ApiError::Task { exitstatus, .. } if exitstatus.starts_with("unknown")));
     assert!(e.to_string().ends_with("(the task log is empty)"), "{e}");
 }
+
+#[test]
+fn a_task_that_never_stops_is_given_up_after_the_deadline() {
+    let (t, client) = setup();
+    let client = client.task_deadline(Duration::from_millis(5));
+    for _ in 0..50 {
+        status(&t, json!({"status": "running", "upid": UPID}));
+    }
+    let err = client.wait_task("pve1", UPID).unwrap_err();
+    assert!(
+        matches!(&err, ApiError::TaskTimeout { node, upid, .. } if node == "pve1" && upid == UPID),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with(&format!(
+            "task {UPID} on node pve1 still runs after 0s; phoenix stopped waiting"
+        )),
+        "{err}"
+    );
+    assert!(t.remaining() < 50, "it polled before giving up");
+}
