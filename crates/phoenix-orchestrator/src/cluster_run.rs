@@ -971,3 +971,31 @@ fn failed(
     rep.result = CtResult::Failed { step, error };
     rep
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{ct, fleet};
+
+    #[test]
+    fn a_shared_volume_split_across_nodes_is_refused_naming_each_container() {
+        let lxc = format!(
+            r#"{{"lxc_configs": {{"101": {}, "102": {}}}}}"#,
+            ct(r#""template": "local:vztmpl/t.tar.zst""#),
+            ct(
+                r#""template": "local:vztmpl/t.tar.zst", "network_config": {"name": "eth0", "bridge": "vmbr0", "ip": "10.0.0.6/24"}"#
+            ),
+        );
+        let hv = r#"{"shared_volumes": {"data": {"host_path": "/srv/data", "mounts": {"101": "/data", "102": "/data"}}}}"#;
+        let f = fleet(&lxc, hv);
+        let same: BTreeMap<u32, String> = [(101, "pve1".into()), (102, "pve1".into())].into();
+        assert!(split_volumes(&f, &same).is_empty());
+        let split: BTreeMap<u32, String> = [(101, "pve1".into()), (102, "pve2".into())].into();
+        assert_eq!(
+            split_volumes(&f, &split),
+            [
+                "shared volume data (/srv/data) is mounted by CT 101 on pve1, CT 102 on pve2: a host path is one directory per node, so they would not share it; put them on one node (their `node`)"
+            ]
+        );
+    }
+}
