@@ -41,6 +41,22 @@ fn token(cluster: &Cluster, global: &Global) -> anyhow::Result<ApiToken> {
     anyhow::bail!("cluster: neither token_secret_file nor token_secret_env is set")
 }
 
+/// HTTP requests the client sent again after a lock timeout, a server error or a lost
+/// connection (not counted: an operation started again because its task failed on a
+/// lock): a run's report says how many.
+pub static RETRIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The report's note about retried requests, if there were any.
+pub fn retried_note() -> Option<String> {
+    let n = RETRIED.load(std::sync::atomic::Ordering::Relaxed);
+    (n > 0).then(|| {
+        format!(
+            "{n} PVE API request{} sent again after a lock timeout or a server error (-vv shows each)",
+            if n == 1 { " was" } else { "s were" }
+        )
+    })
+}
+
 /// The API client of the cluster section.
 pub fn client(cluster: &Cluster, global: &Global) -> anyhow::Result<Client> {
     let trust = match (&cluster.fingerprint, &cluster.ca_file) {
@@ -56,6 +72,9 @@ pub fn client(cluster: &Cluster, global: &Global) -> anyhow::Result<Client> {
     .context("connecting to the PVE API")?;
     // Requests are traced (-vv): method, path, status and time; never a header.
     Ok(client.on_request(std::sync::Arc::new(|r| {
+        if r.attempt > 1 {
+            RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         tracing::debug!(
             method = ?r.method,
             path = %r.path,

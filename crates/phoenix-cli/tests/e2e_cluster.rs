@@ -289,6 +289,16 @@ fn a_fleet_on_two_nodes_converges_through_the_api_and_the_node_path() {
             "{again} was retried and succeeded: {log:?}"
         );
     }
+    // The report says so (the two lock timeouts).
+    assert!(
+        first.contains(
+            "note: 2 PVE API requests were sent again after a lock timeout or a server error"
+        ),
+        "{first}"
+    );
+    // The clone task that ended `CT is locked (disk)` was started again.
+    let clone = format!("POST /api2/json/nodes/pve1/lxc/{SOURCE}/clone 200");
+    assert_eq!(log.iter().filter(|l| **l == clone).count(), 2, "{log:?}");
     for (node, id) in [("pve1", SOURCE), ("pve1", CLONE), ("pve2", BOUND)] {
         let status = text(&emu.pct(node, &["status", &id.to_string()]));
         assert!(

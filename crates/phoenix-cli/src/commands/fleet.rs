@@ -84,9 +84,10 @@ pub fn converge(
     let orch = orchestrator(&fleet, global, &runner).with_scripts_dir(scripts.clone());
     if fleet.hypervisor.cluster.is_some() {
         // The test suites run inside containers on their nodes: `phoenix test` there.
-        let report = cluster_run(&orch, &fleet, global, scripts.as_deref())?
+        let mut report = cluster_run(&orch, &fleet, global, scripts.as_deref())?
             .converge(&opts, &progress(global))
             .map_err(run_error)?;
+        report.notes.extend(crate::cluster::retried_note());
         return finish(&report, global, flags.dry_run);
     }
     let report = orch.converge(&opts, &progress(global)).map_err(run_error)?;
