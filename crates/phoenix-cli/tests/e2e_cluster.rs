@@ -342,6 +342,29 @@ fn a_fleet_on_two_nodes_converges_through_the_api_and_the_node_path() {
         "a no-op re-run makes only GET requests: {log:?}"
     );
 
+    // A node that cannot plan (no phoenix there) fails its own guests, not the others.
+    let hv_path = env.config.join("phoenix_hypervisor_config.json");
+    let hv = std::fs::read_to_string(&hv_path).unwrap();
+    let mut broken: Value = serde_json::from_str(&hv).unwrap();
+    broken["cluster"]["nodes"]["pve2"]["phoenix"] = json!("/nonexistent/phoenix");
+    std::fs::write(&hv_path, serde_json::to_string_pretty(&broken).unwrap()).unwrap();
+    let out = env.phoenix(&["plan"], &vars);
+    let partial = text(&out);
+    outputs.push(partial.clone());
+    std::fs::write(&hv_path, hv).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{partial}");
+    assert!(
+        partial.contains(&format!(
+            "CT {BOUND}: not planned: node pve2 could not plan its guests: node pve2:"
+        )),
+        "{partial}"
+    );
+    assert!(
+        partial.contains(&format!("CT {CLONE} (ct{CLONE}) on pve1")),
+        "{partial}"
+    );
+    assert!(partial.contains("2 ok, 2 failed"), "{partial}");
+
     // Lifecycle commands go through the API too, on each guest's node.
     let out = env.phoenix(&["stop", &CLONE.to_string()], &vars);
     let stop = text(&out);

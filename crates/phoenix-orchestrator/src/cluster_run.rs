@@ -243,9 +243,54 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
         });
         let mut nodes = BTreeMap::new();
         for (node, r) in results {
-            nodes.insert(node, r?);
+            // A node that cannot plan (SSH refused, phoenix missing there) fails its own
+            // guests, and the guests that need them; the other nodes go on.
+            let plan = match r {
+                Ok(p) => p,
+                Err(e) => self.unplanned(&by_node[&node], &e),
+            };
+            nodes.insert(node, plan);
         }
         Ok(ClusterPlan { placement, nodes })
+    }
+
+    /// The plan of a node that could not plan: each of its guests refused with why.
+    fn unplanned(&self, ids: &[u32], e: &RunError) -> Plan {
+        let why = crate::error::chain(e);
+        let guests = ids
+            .iter()
+            .filter_map(|id| {
+                let guest = GuestId::Ct(phoenix_pveconf::Vmid::new(*id).ok()?);
+                Some(GuestPlan {
+                    guest,
+                    hostname: crate::desired::container(self.orch.fleet, *id)
+                        .map(|c| c.name.as_str().to_owned())
+                        .unwrap_or_default(),
+                    needs: vec![],
+                    host_steps: vec![],
+                    observed: crate::plan::GuestObserved {
+                        exists: false,
+                        running: false,
+                        conf_digest: None,
+                    },
+                    steps: vec![],
+                    refused: Some(ErrorReport::of(&StepError::Cluster {
+                        guest,
+                        message: format!("not planned: {why}"),
+                    })),
+                    warnings: vec![],
+                })
+            })
+            .collect();
+        Plan {
+            format: crate::plan::PLAN_FORMAT.into(),
+            phoenix_version: env!("CARGO_PKG_VERSION").into(),
+            root: Utf8PathBuf::from("/"),
+            config_digest: self.orch.config_digest(),
+            reads: vec![],
+            host: vec![],
+            guests,
+        }
     }
 
     fn node_plan(&self, node: &str, ids: Vec<u32>, opts: &RunOptions) -> Result<Plan, RunError> {
