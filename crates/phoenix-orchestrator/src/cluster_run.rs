@@ -143,12 +143,15 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
     fn placement(&self, ids: &[u32]) -> Result<BTreeMap<u32, String>, RunError> {
         let resources = self.api.cluster_resources(None).map_err(RunError::Api)?;
         let mut existing: BTreeMap<u32, NodeName> = BTreeMap::new();
+        let mut vms: BTreeMap<u32, String> = BTreeMap::new();
         let mut loads = Vec::new();
         let mut shared = BTreeSet::new();
         for r in &resources {
             match r {
                 Resource::Guest(g) => {
-                    if let Ok(n) = g.node.parse() {
+                    if g.kind == phoenix_pveapi::GuestKind::Qemu {
+                        vms.insert(g.vmid, g.node.clone());
+                    } else if let Ok(n) = g.node.parse() {
                         existing.insert(g.vmid, n);
                     }
                 }
@@ -200,6 +203,19 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
             .map_err(|errors| RunError::Placement {
                 errors: errors.iter().map(ToString::to_string).collect(),
             })?;
+        // Guest ids are cluster-wide: a container of the config whose id is a VM's.
+        let taken: Vec<String> = ids
+            .iter()
+            .filter(|id| crate::desired::container(self.orch.fleet, **id).is_some())
+            .filter_map(|id| {
+                vms.get(id).map(|n| {
+                    format!("CT {id}: id {id} is a VM (qemu) on {n}; guest ids are unique across the cluster")
+                })
+            })
+            .collect();
+        if !taken.is_empty() {
+            return Err(RunError::Placement { errors: taken });
+        }
         let split = split_volumes(self.orch.fleet, &placed);
         if !split.is_empty() {
             return Err(RunError::Placement { errors: split });
@@ -1021,6 +1037,53 @@ fn failed(
 mod tests {
     use super::*;
     use crate::testutil::{ct, fleet};
+
+    fn cluster_section() -> &'static str {
+        r#""cluster": {"api_url": "https://127.0.0.1:8006", "token_id": "phoenix@pve!t1",
+            "token_secret_env": "X", "fingerprint": "AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB",
+            "ssh_known_hosts": "/etc/phoenix/known_hosts", "local_node": "pve1",
+            "nodes": {"pve1": {"ssh_host": "pve1"}, "pve2": {"ssh_host": "pve2"}}}"#
+    }
+
+    #[test]
+    fn a_container_whose_id_is_a_vm_elsewhere_in_the_cluster_is_refused_before_any_node_is_asked() {
+        use phoenix_pveapi::fake::ScriptedTransport;
+        use phoenix_pveapi::{Method, RawResponse, RetryPolicy};
+        let lxc = format!(
+            r#"{{"lxc_configs": {{"101": {}}}}}"#,
+            ct(r#""template": "local:vztmpl/t.tar.zst""#)
+        );
+        let f = fleet(&lxc, &format!("{{{}}}", cluster_section()));
+        let runner = phoenix_pct::RecordingRunner::new();
+        let orch = Orchestrator::new(&f, "/nonexistent-root", &runner);
+        let t = std::sync::Arc::new(ScriptedTransport::new());
+        t.reply(
+            Method::Get,
+            "/cluster/resources",
+            RawResponse::data(serde_json::json!([
+                {"id": "qemu/101", "type": "qemu", "vmid": 101, "node": "pve2", "status": "running"},
+                {"id": "node/pve1", "type": "node", "node": "pve1", "status": "online"},
+                {"id": "node/pve2", "type": "node", "node": "pve2", "status": "online"}
+            ])),
+        );
+        let api = Client::with_transport(t.clone(), RetryPolicy::none());
+        // No ssh: the run must stop before it asks a node anything.
+        let run = ClusterRun::new(
+            &orch,
+            api,
+            "/nonexistent/ssh".into(),
+            Utf8Path::new("/nonexistent"),
+            None,
+        )
+        .unwrap();
+        let err = run.plan(&RunOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot place every guest on a node: CT 101: id 101 is a VM (qemu) on pve2; guest ids are unique across the cluster"
+        );
+        assert!(err.is_invalid_input());
+        assert_eq!(t.remaining(), 0);
+    }
 
     #[test]
     fn a_shared_volume_split_across_nodes_is_refused_naming_each_container() {
