@@ -174,6 +174,12 @@ impl Orchestrator<'_> {
                 progress,
                 root: &self.root,
             };
+            // A container that has just (re)started may still be booting, and systemd's
+            // tmpfiles empties /tmp (a staging directory with it) during boot: wait for
+            // init first, as a feature install does. A failure here shows in the checks.
+            if running && checks.iter().any(|c| matches!(c.run, CheckRun::Script(_))) {
+                let _ = phoenix_features::staging::wait_for_boot(&access);
+            }
             for c in checks {
                 let (passed, output) = if !running {
                     (false, format!("CT {id} is not running"))
