@@ -232,6 +232,28 @@ impl Orchestrator<'_> {
         )
     }
 
+    /// Runs one host step (unless it could not be planned) and reports it.
+    fn run_host_step(
+        &self,
+        backend: &NodeBackend<'_>,
+        h: &HostStepPlan,
+        cts: &[&DesiredCt],
+    ) -> HostReport {
+        let mut rep = HostReport {
+            name: h.name.clone(),
+            actions: Self::report_steps(backend, &h.steps),
+            warnings: h.warnings.clone(),
+            error: h.error.clone(),
+        };
+        if rep.error.is_none() {
+            match apply_host_step(&self.root, self.runner, h, cts) {
+                Ok(w) => rep.warnings.extend(w),
+                Err(e) => rep.error = Some(ErrorReport::of(&e)),
+            }
+        }
+        rep
+    }
+
     /// Runs host steps exactly as given (a cluster node's host steps, `phoenix node
     /// apply`), for the guests `ids` of the config.
     pub fn apply_host_steps(&self, steps: &[HostStepPlan], ids: &[u32]) -> Vec<HostReport> {
@@ -245,21 +267,7 @@ impl Orchestrator<'_> {
         let backend = self.backend();
         steps
             .iter()
-            .map(|h| {
-                let mut rep = HostReport {
-                    name: h.name.clone(),
-                    actions: Self::report_steps(&backend, &h.steps),
-                    warnings: h.warnings.clone(),
-                    error: h.error.clone(),
-                };
-                if rep.error.is_none() {
-                    match apply_host_step(&self.root, self.runner, h, &cts) {
-                        Ok(w) => rep.warnings.extend(w),
-                        Err(e) => rep.error = Some(ErrorReport::of(&e)),
-                    }
-                }
-                rep
-            })
+            .map(|h| self.run_host_step(&backend, h, &cts))
             .collect()
     }
 
@@ -294,18 +302,7 @@ impl Orchestrator<'_> {
         let mut host = Vec::new();
         let mut failed_host: BTreeMap<String, String> = BTreeMap::new();
         for h in &plan.host {
-            let mut rep = HostReport {
-                name: h.name.clone(),
-                actions: Self::report_steps(&backend, &h.steps),
-                warnings: h.warnings.clone(),
-                error: h.error.clone(),
-            };
-            if rep.error.is_none() {
-                match apply_host_step(&self.root, self.runner, h, &cts) {
-                    Ok(w) => rep.warnings.extend(w),
-                    Err(e) => rep.error = Some(ErrorReport::of(&e)),
-                }
-            }
+            let rep = self.run_host_step(&backend, h, &cts);
             if let Some(e) = &rep.error {
                 failed_host.insert(h.name.clone(), e.to_string());
             }
@@ -360,22 +357,7 @@ impl Orchestrator<'_> {
                     NodeRun::Ran(Ok(rep)) => rep,
                     NodeRun::Ran(Err(rep)) => *rep,
                     NodeRun::Skipped { because } => {
-                        let because = self_guest(plan, because);
-                        let rep = CtReport {
-                            guest: g.guest,
-                            vmid: id,
-                            hostname: g.hostname.clone(),
-                            node: None,
-                            result: match &g.refused {
-                                Some(e) => CtResult::Failed {
-                                    step: Step::Define,
-                                    error: e.clone(),
-                                },
-                                None => CtResult::Skipped { because },
-                            },
-                            actions: vec![],
-                            warnings: vec![],
-                        };
+                        let rep = not_run(g, self_guest(plan, because), None);
                         progress(Event::Finished(&rep));
                         rep
                     }
@@ -878,6 +860,26 @@ fn is_proof(op: &Op) -> bool {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The report of a guest the scheduler did not run because `because` failed: it failed
+/// itself when it was refused at planning, else it was skipped.
+pub(crate) fn not_run(g: &GuestPlan, because: GuestId, node: Option<String>) -> CtReport {
+    CtReport {
+        guest: g.guest,
+        vmid: g.guest.id(),
+        hostname: g.hostname.clone(),
+        node,
+        result: match &g.refused {
+            Some(e) => CtResult::Failed {
+                step: Step::Define,
+                error: e.clone(),
+            },
+            None => CtResult::Skipped { because },
+        },
+        actions: vec![],
+        warnings: vec![],
+    }
 }
 
 fn self_guest(plan: &Plan, id: u32) -> GuestId {

@@ -549,23 +549,9 @@ impl<'o, 'a> ClusterRun<'o, 'a> {
                     crate::dag::NodeRun::Ran(Ok(rep)) => rep,
                     crate::dag::NodeRun::Ran(Err(rep)) => *rep,
                     crate::dag::NodeRun::Skipped { because } => {
-                        let because =
-                            guests
-                                .get(&because)
-                                .map(|(_, g)| g.guest)
-                                .unwrap_or(GuestId::Ct(
-                                    phoenix_pveconf::Vmid::new(because)
-                                        .unwrap_or_else(|_| unreachable!()),
-                                ));
-                        let rep = CtReport {
-                            guest: g.guest,
-                            vmid: id,
-                            hostname: g.hostname.clone(),
-                            node: Some((*node).to_owned()),
-                            result: CtResult::Skipped { because },
-                            actions: vec![],
-                            warnings: vec![],
-                        };
+                        // Every DAG node is a planned guest.
+                        let because = guests[&because].1.guest;
+                        let rep = crate::apply::not_run(g, because, Some((*node).to_owned()));
                         progress(Event::Finished(&rep));
                         rep
                     }
@@ -924,19 +910,8 @@ impl ClusterRun<'_, '_> {
         dry_run: bool,
         wait: bool,
     ) -> Result<Vec<LifecycleEntry>, RunError> {
-        for id in ids {
-            self.orch.select(&Selection::Ids(vec![*id]))?;
-        }
-        let _lock = if dry_run {
-            None
-        } else {
-            Some(crate::lock::FleetLock::acquire(&self.orch.root, wait)?)
-        };
+        let (order, _lock) = self.orch.lifecycle_order(what, ids, dry_run, wait)?;
         let resources = self.api.cluster_resources(None).map_err(RunError::Api)?;
-        let mut order: Vec<u32> = self.orch.dag_order(ids).unwrap_or_else(|| ids.to_vec());
-        if matches!(what, Lifecycle::Stop | Lifecycle::Delete) {
-            order.reverse();
-        }
         let mut out = Vec::new();
         for id in order {
             let guest = GuestId::Ct(crate::engine::vmid(id)?);

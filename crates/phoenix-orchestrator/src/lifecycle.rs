@@ -57,21 +57,10 @@ impl Orchestrator<'_> {
         dry_run: bool,
         wait: bool,
     ) -> Result<Vec<LifecycleEntry>, RunError> {
-        for id in ids {
-            self.select(&Selection::Ids(vec![*id]))?;
-        }
-        let _lock = if dry_run {
-            None
-        } else {
-            Some(FleetLock::acquire(self.root(), wait)?)
-        };
+        let (order, _lock) = self.lifecycle_order(what, ids, dry_run, wait)?;
         let dry = DryRunRunner::new(self.runner_ref());
         let runner: &dyn CommandRunner = if dry_run { &dry } else { self.runner_ref() };
         let pct = self.pct(runner);
-        let mut order: Vec<u32> = self.dag_order(ids).unwrap_or_else(|| ids.to_vec());
-        if matches!(what, Lifecycle::Stop | Lifecycle::Delete) {
-            order.reverse();
-        }
         let mut out = Vec::new();
         for id in order {
             let v = vmid(id)?;
@@ -134,6 +123,31 @@ impl Orchestrator<'_> {
             });
         }
         Ok(out)
+    }
+
+    /// What every lifecycle command does first: each id must be in the config, the fleet
+    /// lock is taken (unless `dry_run`), and the ids come in dependency order (reversed
+    /// to stop or delete).
+    pub(crate) fn lifecycle_order(
+        &self,
+        what: Lifecycle,
+        ids: &[u32],
+        dry_run: bool,
+        wait: bool,
+    ) -> Result<(Vec<u32>, Option<FleetLock>), RunError> {
+        for id in ids {
+            self.select(&Selection::Ids(vec![*id]))?;
+        }
+        let lock = if dry_run {
+            None
+        } else {
+            Some(FleetLock::acquire(self.root(), wait)?)
+        };
+        let mut order: Vec<u32> = self.dag_order(ids).unwrap_or_else(|| ids.to_vec());
+        if matches!(what, Lifecycle::Stop | Lifecycle::Delete) {
+            order.reverse();
+        }
+        Ok((order, lock))
     }
 
     /// Desired against observed for the selection: state and drift per container.
